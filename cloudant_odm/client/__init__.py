@@ -1,0 +1,1 @@
+"""The endpoint client: call-compatible with the official ``ibmcloudant`` SDK's ``CloudantV1``."""
