@@ -1,0 +1,996 @@
+"""Authenticators: each one adds credentials to the requests the transport sends.
+
+The transport calls ``attach`` when the client is created and whenever its URL or HTTP
+settings change, ``authenticate`` on every outgoing request (and every replay),
+``on_response`` on every response, and ``on_unauthorized`` on a 401. Only the session
+authenticator needs more than ``authenticate``.
+
+Token-based authenticators (IAM, container, VPC) share ``TokenManager``: it caches one
+token, renews it at 80 % of its lifetime and lets only one thread fetch at a time.
+No authenticator ever shows a secret in its ``repr`` or in a log line.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import email.utils
+import json
+import logging
+import platform
+import re
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from typing import Any, ClassVar, NamedTuple, TypeGuard
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+
+from cloudant_odm._version import __version__
+from cloudant_odm.client.errors import ApiException, error_from_response
+
+__all__ = [
+    "Authenticator",
+    "BasicAuthenticator",
+    "BearerTokenAuthenticator",
+    "ContainerAuthenticator",
+    "CouchDbSessionAuthenticator",
+    "IAMAuthenticator",
+    "NoAuthAuthenticator",
+    "VPCInstanceAuthenticator",
+]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_IAM_URL = "https://iam.cloud.ibm.com"
+DEFAULT_IMS_URL = "http://169.254.169.254"
+#: Token requests wait this long unless the service's http_config says otherwise.
+DEFAULT_TOKEN_TIMEOUT = 60.0
+#: IAM-family tokens count as expired this many seconds before their ``exp``, so a token
+#: can't expire between being added to a request and the server checking it.
+IAM_EXPIRY_WINDOW = 10.0
+#: A session cookie without Max-Age/Expires is assumed to live this long.
+DEFAULT_COOKIE_TTL = 24 * 3600.0
+#: Renew when this fraction of a token's (or cookie's) lifetime is left.
+REFRESH_FRACTION = 0.2
+#: After a failed renewal ahead of expiry, wait this long before trying again.
+REFRESH_RETRY = 60.0
+
+_CR_TOKEN_FILES = (
+    "/var/run/secrets/tokens/vault-token",
+    "/var/run/secrets/tokens/sa-token",
+    "/var/run/secrets/codeengine.cloud.ibm.com/compute-resource-token/token",
+)
+_SESSION_COOKIE = "AuthSession"
+
+
+def _check_bool(name: str, value: object) -> None:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
+
+
+def _badly_quoted(value: str | None) -> bool:
+    """Values pasted with their JSON quotes or template braces still attached."""
+    if not value:
+        return False
+    return value[0] in '{}"' or value[-1] in '{}"'
+
+
+def redact_url(url: str) -> str:
+    """The URL without a ``user:password@`` part, for log lines."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+def _user_agent(kind: str) -> str:
+    return (
+        f"cloudant-odm/{__version__} {kind}-authenticator "
+        f"(python.version={platform.python_version()}; os.name={platform.system()}; "
+        f"os.version={platform.release()}; lang=python)"
+    )
+
+
+class Authenticator(ABC):
+    """Adds credentials to outgoing requests. Subclass it for a custom scheme."""
+
+    AUTHTYPE_BASIC: ClassVar[str] = "basic"
+    AUTHTYPE_BEARERTOKEN: ClassVar[str] = "bearerToken"
+    AUTHTYPE_NOAUTH: ClassVar[str] = "noAuth"
+    AUTHTYPE_IAM: ClassVar[str] = "iam"
+    AUTHTYPE_CONTAINER: ClassVar[str] = "container"
+    AUTHTYPE_VPC: ClassVar[str] = "vpc"
+    AUTHTYPE_COUCHDB_SESSION: ClassVar[str] = "COUCHDB_SESSION"
+
+    @abstractmethod
+    def authentication_type(self) -> str:
+        """The SDK's name for this scheme (``"basic"``, ``"iam"``, ...)."""
+
+    @abstractmethod
+    def validate(self) -> None:
+        """Raise ``ValueError`` if the configuration can't work."""
+
+    @abstractmethod
+    def authenticate(self, request: requests.PreparedRequest) -> None:
+        """Add credentials to ``request``. Called again for every replay."""
+
+    # The three hooks below are optional on purpose, hence no @abstractmethod.
+    def attach(  # noqa: B027
+        self, http: requests.Session, service_url: str, http_config: Mapping[str, Any]
+    ) -> None:
+        """Receive the client's session, URL and HTTP settings (timeout, proxies, verify)."""
+
+    def on_response(self, response: requests.Response) -> None:  # noqa: B027
+        """See every response the client receives."""
+
+    def on_unauthorized(self, response: requests.Response) -> bool:
+        """React to a 401; return True to have the client replay the request once."""
+        return False
+
+
+class NoAuthAuthenticator(Authenticator):
+    """Sends no credentials (CouchDB in admin party, or auth done by a proxy)."""
+
+    def authentication_type(self) -> str:
+        return self.AUTHTYPE_NOAUTH
+
+    def validate(self) -> None:
+        pass
+
+    def authenticate(self, request: requests.PreparedRequest) -> None:
+        pass
+
+    def __repr__(self) -> str:
+        return "NoAuthAuthenticator()"
+
+
+class BasicAuthenticator(Authenticator):
+    """HTTP Basic auth: ``Authorization: Basic base64(username:password)``."""
+
+    def __init__(self, username: str, password: str) -> None:
+        self.username = username
+        self.password = password
+        self.validate()
+        credentials = f"{username}:{password}".encode()
+        self._header = "Basic " + base64.b64encode(credentials).decode("ascii")
+
+    def authentication_type(self) -> str:
+        return self.AUTHTYPE_BASIC
+
+    def validate(self) -> None:
+        if self.username is None or self.password is None:
+            raise ValueError("BasicAuthenticator needs both a username and a password")
+        if _badly_quoted(self.username) or _badly_quoted(self.password):
+            raise ValueError(
+                "The username and password must not start or end with '{', '}' or '\"'; "
+                "remove the surrounding braces or quotes"
+            )
+
+    def authenticate(self, request: requests.PreparedRequest) -> None:
+        request.headers["Authorization"] = self._header
+
+    def __repr__(self) -> str:
+        return f"BasicAuthenticator(username={self.username!r}, password=***)"
+
+
+class BearerTokenAuthenticator(Authenticator):
+    """A fixed bearer token; replace it with ``set_bearer_token`` before it expires."""
+
+    def __init__(self, bearer_token: str) -> None:
+        self.bearer_token = bearer_token
+        self.validate()
+
+    def authentication_type(self) -> str:
+        return self.AUTHTYPE_BEARERTOKEN
+
+    def validate(self) -> None:
+        if not self.bearer_token:
+            raise ValueError("BearerTokenAuthenticator needs a bearer token")
+
+    def set_bearer_token(self, bearer_token: str) -> None:
+        if not bearer_token:
+            raise ValueError("BearerTokenAuthenticator needs a bearer token")
+        self.bearer_token = bearer_token
+
+    def authenticate(self, request: requests.PreparedRequest) -> None:
+        request.headers["Authorization"] = f"Bearer {self.bearer_token}"
+
+    def __repr__(self) -> str:
+        return "BearerTokenAuthenticator(bearer_token=***)"
+
+
+# -- token lifecycle ----------------------------------------------------------------
+
+
+class Token(NamedTuple):
+    """A credential and the two times (epoch seconds) that govern its renewal."""
+
+    value: str
+    expires_at: float
+    refresh_at: float
+
+    def __repr__(self) -> str:
+        return f"Token(value=***, expires_at={self.expires_at}, refresh_at={self.refresh_at})"
+
+
+def _lifetime(value: str, start: float, expires_at: float) -> Token:
+    """Renew when REFRESH_FRACTION of the lifetime is left (at 80 % by default)."""
+    return Token(value, expires_at, expires_at - REFRESH_FRACTION * (expires_at - start))
+
+
+class TokenManager(ABC):
+    """Caches one token and renews it: at most one fetch runs at a time.
+
+    When the token is past its refresh time but still valid, one thread renews it and
+    the others keep using the current one. When it has expired, every thread waits
+    for the single fetch in progress instead of starting its own.
+    """
+
+    #: Seconds before ``expires_at`` from which the token counts as expired.
+    expiry_window: ClassVar[float] = 0.0
+
+    def __init__(self) -> None:
+        self._fetch_lock = threading.Lock()
+        # Replaced whole, never mutated: reading it needs no lock.
+        self._token: Token | None = None
+        self.http_config: dict[str, Any] = {}
+
+    @abstractmethod
+    def fetch_token(self) -> Token:
+        """Get a new token from its source (one HTTP exchange or more)."""
+
+    def get_token(self) -> str:
+        token = self._token
+        now = time.time()
+        if self._valid(token, now):
+            if now >= token.refresh_at and self._fetch_lock.acquire(blocking=False):
+                try:
+                    self._refresh_ahead(token, now)
+                finally:
+                    self._fetch_lock.release()
+                token = self._token or token
+            return token.value
+        with self._fetch_lock:
+            token = self._token
+            if self._valid(token, time.time()):  # another thread fetched while we waited
+                return token.value
+            token = self.fetch_token()
+            self._token = token
+            return token.value
+
+    def _refresh_ahead(self, token: Token, now: float) -> None:
+        if self._token is not token:  # renewed by another thread meanwhile
+            return
+        try:
+            self._token = self.fetch_token()
+        except (ApiException, requests.RequestException, OSError, ValueError) as exc:
+            # The current token still works: keep it, and let the request go ahead.
+            logger.warning(
+                "Renewing the %s token failed (%s); still using the current one",
+                type(self).__name__,
+                type(exc).__name__,
+            )
+            retry_at = min(now + REFRESH_RETRY, token.expires_at)
+            self._token = token._replace(refresh_at=retry_at)
+
+    def _valid(self, token: Token | None, now: float) -> TypeGuard[Token]:
+        return token is not None and now < token.expires_at - self.expiry_window
+
+    @property
+    def token(self) -> Token | None:
+        """The cached token, if any (it may have expired)."""
+        return self._token
+
+    def set_token(self, token: Token) -> None:
+        self._token = token
+
+    def invalidate(self) -> None:
+        """Forget the token: the next ``get_token`` fetches a new one."""
+        self._token = None
+
+    def set_http_config(self, http_config: Mapping[str, Any]) -> None:
+        self.http_config = dict(http_config)
+
+    def _timeout(self) -> Any:
+        return self.http_config.get("timeout", DEFAULT_TOKEN_TIMEOUT)
+
+
+def jwt_claims(token: str) -> dict[str, Any]:
+    """The payload of a JWT, decoded WITHOUT checking its signature.
+
+    The signature is the server's business; we only read ``exp``/``iat`` to schedule
+    renewal, so this needs no crypto library.
+    """
+    try:
+        payload = token.split(".")[1]
+        payload += "=" * (-len(payload) % 4)
+        claims = json.loads(base64.urlsafe_b64decode(payload))
+    except (IndexError, ValueError, binascii.Error) as exc:
+        raise ValueError("The access token is not a JWT") from exc
+    if not isinstance(claims, dict):
+        raise ValueError("The access token is not a JWT")
+    return claims
+
+
+class JWTTokenManager(TokenManager):
+    """A token manager for IAM-issued JWTs: timing comes from the token's claims."""
+
+    expiry_window = IAM_EXPIRY_WINDOW
+    token_name: ClassVar[str] = "access_token"
+
+    @abstractmethod
+    def request_token(self) -> dict[str, Any]:
+        """Do the token exchange and return the decoded JSON response."""
+
+    def fetch_token(self) -> Token:
+        requested = time.time()
+        body = self.request_token()
+        value = body.get(self.token_name)
+        if not isinstance(value, str) or not value:
+            raise ValueError(f"The token response has no {self.token_name!r}")
+        return _token_times(value, body, requested)
+
+    def _send(self, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
+        kwargs.setdefault("timeout", self._timeout())
+        response = requests.request(method, url, **kwargs)
+        if not response.ok:
+            raise error_from_response(response)
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise ApiException(
+                response.status_code, "The token response is not JSON", response
+            ) from exc
+        if not isinstance(body, dict):
+            raise ApiException(
+                response.status_code, "The token response is not an object", response
+            )
+        return body
+
+
+def _token_times(value: str, body: Mapping[str, Any], requested: float) -> Token:
+    """Expiry and refresh times: from the JWT's exp/iat, else the response's expires_in."""
+    try:
+        claims = jwt_claims(value)
+        expires_at = float(claims["exp"])
+        issued_at = float(claims.get("iat", requested))
+    except (ValueError, KeyError, TypeError):
+        # An opaque token: IAM responses also say how long it lives.
+        if isinstance(body.get("expiration"), int | float):
+            expires_at, issued_at = float(body["expiration"]), requested
+        elif isinstance(body.get("expires_in"), int | float):
+            expires_at, issued_at = requested + float(body["expires_in"]), requested
+        else:
+            raise ValueError("Can't tell when the access token expires") from None
+    return _lifetime(value, issued_at, expires_at)
+
+
+class _IAMRequestTokenManager(JWTTokenManager):
+    """Shared by IAM and container auth: a form POST to ``{url}/identity/token``."""
+
+    kind: ClassVar[str] = "iam"
+
+    def __init__(
+        self,
+        *,
+        url: str | None,
+        client_id: str | None,
+        client_secret: str | None,
+        disable_ssl_verification: bool,
+        headers: Mapping[str, str] | None,
+        proxies: Mapping[str, str] | None,
+        scope: str | None,
+    ) -> None:
+        super().__init__()
+        url = (url or DEFAULT_IAM_URL).rstrip("/")
+        self.url = url.removesuffix("/identity/token")
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.disable_ssl_verification = disable_ssl_verification
+        self.headers = dict(headers or {})
+        self.proxies = dict(proxies) if proxies else None
+        self.scope = scope
+        self.refresh_token: str | None = None
+
+    @abstractmethod
+    def grant(self) -> dict[str, str]:
+        """The form fields that name the grant type and carry its credential."""
+
+    def request_token(self) -> dict[str, Any]:
+        data = {**self.grant(), "response_type": "cloud_iam"}
+        if self.scope:
+            data["scope"] = self.scope
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Accept": "application/json",
+            "User-Agent": _user_agent(self.kind),
+            **self.headers,
+        }
+        auth = None
+        if self.client_id and self.client_secret:
+            auth = (self.client_id, self.client_secret)
+        url = self.url + "/identity/token"
+        logger.debug("Requesting an IAM access token from %s", redact_url(url))
+        body = self._send(
+            "POST",
+            url,
+            data=data,
+            headers=headers,
+            auth=auth,
+            # The authenticator's own proxies beat the service's: IAM may need a different route.
+            proxies=self.proxies or self.http_config.get("proxies"),
+            # Only our own flag turns verification off: the service's `verify` is for
+            # the database server, not for IAM.
+            verify=not self.disable_ssl_verification,
+        )
+        refresh = body.get("refresh_token")
+        self.refresh_token = refresh if isinstance(refresh, str) else None
+        return body
+
+
+class IAMTokenManager(_IAMRequestTokenManager):
+    def __init__(self, apikey: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.apikey = apikey
+
+    def grant(self) -> dict[str, str]:
+        return {"grant_type": "urn:ibm:params:oauth:grant-type:apikey", "apikey": self.apikey}
+
+
+class ContainerTokenManager(_IAMRequestTokenManager):
+    kind = "container"
+
+    def __init__(
+        self,
+        *,
+        cr_token_filename: str | None,
+        iam_profile_name: str | None,
+        iam_profile_id: str | None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.cr_token_filename = cr_token_filename
+        self.iam_profile_name = iam_profile_name
+        self.iam_profile_id = iam_profile_id
+
+    def read_cr_token(self) -> str:
+        """Read the compute resource token; re-read on every fetch as it is rotated."""
+        paths = (self.cr_token_filename,) if self.cr_token_filename else _CR_TOKEN_FILES
+        for path in paths:
+            try:
+                with open(path, encoding="utf-8") as file:
+                    token = file.read().strip()
+            except OSError:
+                continue
+            if token:
+                return token
+        raise OSError(f"No compute resource token could be read from {', '.join(paths)}")
+
+    def grant(self) -> dict[str, str]:
+        data = {
+            "grant_type": "urn:ibm:params:oauth:grant-type:cr-token",
+            "cr_token": self.read_cr_token(),
+        }
+        if self.iam_profile_id:
+            data["profile_id"] = self.iam_profile_id
+        if self.iam_profile_name:
+            data["profile_name"] = self.iam_profile_name
+        return data
+
+
+class VPCInstanceTokenManager(JWTTokenManager):
+    """Two steps on the instance metadata service: an identity token, then an IAM token."""
+
+    #: Metadata API versions we know the paths of; the later one uses the V2 paths.
+    SUPPORTED_VERSIONS: ClassVar[tuple[str, ...]] = ("2022-03-01", "2025-08-26")
+    DEFAULT_VERSION: ClassVar[str] = "2022-03-01"
+    _V2_FROM: ClassVar[str] = "2025-08-26"
+
+    def __init__(
+        self,
+        *,
+        iam_profile_crn: str | None,
+        iam_profile_id: str | None,
+        iam_profile_name: str | None,
+        url: str | None,
+        service_version: str,
+    ) -> None:
+        super().__init__()
+        self.iam_profile_crn = iam_profile_crn
+        self.iam_profile_id = iam_profile_id
+        self.iam_profile_name = iam_profile_name
+        self.url = (url or DEFAULT_IMS_URL).rstrip("/")
+        self.service_version = service_version
+
+    def _paths(self) -> tuple[str, str]:
+        if self.service_version >= self._V2_FROM:
+            return "/identity/v1/token", "/identity/v1/iam_tokens"
+        return "/instance_identity/v1/token", "/instance_identity/v1/iam_token"
+
+    def _request_kwargs(self) -> dict[str, Any]:
+        # No proxies: the metadata service is link-local and can't be reached through one.
+        return {"params": {"version": self.service_version}, "proxies": {}}
+
+    def retrieve_instance_identity_token(self) -> str:
+        url = self.url + self._paths()[0]
+        logger.debug("Requesting a VPC instance identity token from %s", redact_url(url))
+        body = self._send(
+            "PUT",
+            url,
+            json={"expires_in": 300},
+            headers={
+                "Accept": "application/json",
+                "Metadata-Flavor": "ibm",
+                "User-Agent": _user_agent("vpc"),
+            },
+            **self._request_kwargs(),
+        )
+        token = body.get("access_token")
+        if not isinstance(token, str) or not token:
+            raise ValueError("The instance identity token response has no 'access_token'")
+        return token
+
+    def request_token(self) -> dict[str, Any]:
+        identity_token = self.retrieve_instance_identity_token()
+        profile: dict[str, str] = {}
+        if self.iam_profile_crn:
+            profile["crn"] = self.iam_profile_crn
+        elif self.iam_profile_id:
+            profile["id"] = self.iam_profile_id
+        elif self.iam_profile_name:
+            profile["name"] = self.iam_profile_name
+        url = self.url + self._paths()[1]
+        logger.debug("Exchanging the identity token for an IAM token at %s", redact_url(url))
+        return self._send(
+            "POST",
+            url,
+            json={"trusted_profile": profile} if profile else None,
+            headers={
+                "Accept": "application/json",
+                "Authorization": f"Bearer {identity_token}",
+                "User-Agent": _user_agent("vpc"),
+            },
+            **self._request_kwargs(),
+        )
+
+
+class _TokenAuthenticator(Authenticator):
+    """Adds ``Authorization: Bearer <token>`` from a token manager."""
+
+    token_manager: TokenManager
+
+    def authenticate(self, request: requests.PreparedRequest) -> None:
+        request.headers["Authorization"] = f"Bearer {self.token_manager.get_token()}"
+
+    def attach(
+        self, http: requests.Session, service_url: str, http_config: Mapping[str, Any]
+    ) -> None:
+        # Token calls go to IAM, not to the service: only timeouts and proxies apply.
+        self.token_manager.set_http_config(
+            {key: http_config[key] for key in ("timeout", "proxies") if key in http_config}
+        )
+
+
+class _IAMFamilyAuthenticator(_TokenAuthenticator):
+    token_manager: _IAMRequestTokenManager
+
+    def _validate_iam_request(self) -> None:
+        manager = self.token_manager
+        if bool(manager.client_id) != bool(manager.client_secret):
+            raise ValueError("Give both client_id and client_secret, or neither")
+        _check_bool("disable_ssl_verification", manager.disable_ssl_verification)
+
+    def set_client_id_and_secret(self, client_id: str | None, client_secret: str | None) -> None:
+        self.token_manager.client_id = client_id
+        self.token_manager.client_secret = client_secret
+        self.validate()
+        self.token_manager.invalidate()
+
+    def set_scope(self, scope: str | None) -> None:
+        self.token_manager.scope = scope
+        self.token_manager.invalidate()
+
+    def set_headers(self, headers: Mapping[str, str]) -> None:
+        self.token_manager.headers = dict(headers)
+
+    def set_proxies(self, proxies: Mapping[str, str] | None) -> None:
+        self.token_manager.proxies = dict(proxies) if proxies else None
+
+    def set_disable_ssl_verification(self, status: bool = False) -> None:
+        _check_bool("disable_ssl_verification", status)
+        self.token_manager.disable_ssl_verification = status
+
+    def _common_repr(self) -> str:
+        manager = self.token_manager
+        secret = ", client_secret=***" if manager.client_secret else ""
+        return (
+            f"url={manager.url!r}, client_id={manager.client_id!r}{secret}, "
+            f"scope={manager.scope!r}, disable_ssl_verification={manager.disable_ssl_verification}"
+        )
+
+
+class IAMAuthenticator(_IAMFamilyAuthenticator):
+    """Exchanges an IBM Cloud API key for IAM access tokens, renewed ahead of expiry."""
+
+    token_manager: IAMTokenManager
+
+    def __init__(
+        self,
+        apikey: str,
+        *,
+        url: str | None = None,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        disable_ssl_verification: bool = False,
+        headers: Mapping[str, str] | None = None,
+        proxies: Mapping[str, str] | None = None,
+        scope: str | None = None,
+    ) -> None:
+        self.token_manager = IAMTokenManager(
+            apikey,
+            url=url,
+            client_id=client_id,
+            client_secret=client_secret,
+            disable_ssl_verification=disable_ssl_verification,
+            headers=headers,
+            proxies=proxies,
+            scope=scope,
+        )
+        self.validate()
+
+    def authentication_type(self) -> str:
+        return self.AUTHTYPE_IAM
+
+    def validate(self) -> None:
+        if not self.token_manager.apikey:
+            raise ValueError("IAMAuthenticator needs an apikey")
+        if _badly_quoted(self.token_manager.apikey):
+            raise ValueError(
+                "The apikey must not start or end with '{', '}' or '\"'; "
+                "remove the surrounding braces or quotes"
+            )
+        self._validate_iam_request()
+
+    def __repr__(self) -> str:
+        return f"IAMAuthenticator(apikey=***, {self._common_repr()})"
+
+
+class ContainerAuthenticator(_IAMFamilyAuthenticator):
+    """Exchanges the compute resource token of a container (trusted profile) for IAM tokens."""
+
+    token_manager: ContainerTokenManager
+
+    def __init__(
+        self,
+        *,
+        cr_token_filename: str | None = None,
+        iam_profile_name: str | None = None,
+        iam_profile_id: str | None = None,
+        url: str | None = None,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        disable_ssl_verification: bool = False,
+        scope: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        proxies: Mapping[str, str] | None = None,
+    ) -> None:
+        self.token_manager = ContainerTokenManager(
+            cr_token_filename=cr_token_filename,
+            iam_profile_name=iam_profile_name,
+            iam_profile_id=iam_profile_id,
+            url=url,
+            client_id=client_id,
+            client_secret=client_secret,
+            disable_ssl_verification=disable_ssl_verification,
+            headers=headers,
+            proxies=proxies,
+            scope=scope,
+        )
+        self.validate()
+
+    def authentication_type(self) -> str:
+        return self.AUTHTYPE_CONTAINER
+
+    def validate(self) -> None:
+        manager = self.token_manager
+        if not manager.iam_profile_name and not manager.iam_profile_id:
+            raise ValueError("ContainerAuthenticator needs iam_profile_name or iam_profile_id")
+        self._validate_iam_request()
+
+    def set_cr_token_filename(self, cr_token_filename: str | None) -> None:
+        self.token_manager.cr_token_filename = cr_token_filename
+
+    def set_iam_profile_name(self, iam_profile_name: str | None) -> None:
+        self.token_manager.iam_profile_name = iam_profile_name
+        self.validate()
+        self.token_manager.invalidate()
+
+    def set_iam_profile_id(self, iam_profile_id: str | None) -> None:
+        self.token_manager.iam_profile_id = iam_profile_id
+        self.validate()
+        self.token_manager.invalidate()
+
+    def __repr__(self) -> str:
+        manager = self.token_manager
+        return (
+            f"ContainerAuthenticator(cr_token_filename={manager.cr_token_filename!r}, "
+            f"iam_profile_name={manager.iam_profile_name!r}, "
+            f"iam_profile_id={manager.iam_profile_id!r}, {self._common_repr()})"
+        )
+
+
+class VPCInstanceAuthenticator(_TokenAuthenticator):
+    """Gets IAM tokens from a VPC instance's metadata service (its trusted profile)."""
+
+    token_manager: VPCInstanceTokenManager
+
+    def __init__(
+        self,
+        *,
+        iam_profile_crn: str | None = None,
+        iam_profile_id: str | None = None,
+        iam_profile_name: str | None = None,
+        url: str | None = None,
+        service_version: str = VPCInstanceTokenManager.DEFAULT_VERSION,
+    ) -> None:
+        self.token_manager = VPCInstanceTokenManager(
+            iam_profile_crn=iam_profile_crn,
+            iam_profile_id=iam_profile_id,
+            iam_profile_name=iam_profile_name,
+            url=url,
+            service_version=service_version,
+        )
+        self.validate()
+
+    def authentication_type(self) -> str:
+        return self.AUTHTYPE_VPC
+
+    def validate(self) -> None:
+        manager = self.token_manager
+        given = [
+            p
+            for p in (manager.iam_profile_crn, manager.iam_profile_id, manager.iam_profile_name)
+            if p
+        ]
+        if len(given) > 1:
+            raise ValueError(
+                "Give at most one of iam_profile_crn, iam_profile_id and iam_profile_name"
+            )
+        if manager.service_version not in VPCInstanceTokenManager.SUPPORTED_VERSIONS:
+            supported = ", ".join(VPCInstanceTokenManager.SUPPORTED_VERSIONS)
+            raise ValueError(
+                f"VPC metadata service version {manager.service_version!r} is not supported; "
+                f"use one of {supported}"
+            )
+
+    def set_iam_profile_crn(self, iam_profile_crn: str | None) -> None:
+        self.token_manager.iam_profile_crn = iam_profile_crn
+        self.validate()
+        self.token_manager.invalidate()
+
+    def set_iam_profile_id(self, iam_profile_id: str | None) -> None:
+        self.token_manager.iam_profile_id = iam_profile_id
+        self.validate()
+        self.token_manager.invalidate()
+
+    def __repr__(self) -> str:
+        manager = self.token_manager
+        return (
+            f"VPCInstanceAuthenticator(iam_profile_crn={manager.iam_profile_crn!r}, "
+            f"iam_profile_id={manager.iam_profile_id!r}, "
+            f"iam_profile_name={manager.iam_profile_name!r}, url={manager.url!r}, "
+            f"service_version={manager.service_version!r})"
+        )
+
+
+# -- CouchDB session cookie ------------------------------------------------------------
+
+
+class _CookieSpec(NamedTuple):
+    value: str
+    max_age: float | None
+    expires: float | None
+
+
+def _set_cookie_headers(response: requests.Response) -> list[str]:
+    """Every Set-Cookie header of a response, kept apart (dates in Expires have commas)."""
+    raw_headers = getattr(response.raw, "headers", None)
+    getlist = getattr(raw_headers, "getlist", None)
+    if callable(getlist):
+        values = [str(v) for v in getlist("Set-Cookie")]
+        if values:
+            return values
+    joined = response.headers.get("Set-Cookie")
+    if not joined:
+        return []
+    # requests joins repeated headers with ", "; split only before a "name=" so the
+    # comma inside "Expires=Wed, 21 Oct ..." stays put.
+    return re.split(r",\s*(?=[!#$%&'*+\-.^_`|~0-9A-Za-z]+=)", joined)
+
+
+def _session_cookie(response: requests.Response) -> _CookieSpec | None:
+    """The AuthSession cookie a response sets, if it sets one."""
+    for header in _set_cookie_headers(response):
+        name, _, rest = header.partition("=")
+        if name.strip() != _SESSION_COOKIE:
+            continue
+        value, *attributes = rest.split(";")
+        max_age: float | None = None
+        expires: float | None = None
+        for attribute in attributes:
+            key, _, attr_value = attribute.partition("=")
+            key = key.strip().lower()
+            attr_value = attr_value.strip()
+            if key == "max-age":
+                with contextlib.suppress(ValueError):
+                    max_age = float(int(attr_value))
+            elif key == "expires":
+                with contextlib.suppress(TypeError, ValueError, IndexError):
+                    expires = email.utils.parsedate_to_datetime(attr_value).timestamp()
+        return _CookieSpec(value.strip().strip('"'), max_age, expires)
+    return None
+
+
+def _cookie_token(spec: _CookieSpec, now: float) -> Token | None:
+    """Renewal times for a cookie; None when the server is deleting it."""
+    if spec.max_age is not None:  # Max-Age wins over Expires (RFC 6265)
+        expires_at = now + spec.max_age
+    elif spec.expires is not None:
+        expires_at = spec.expires
+    else:
+        expires_at = now + DEFAULT_COOKIE_TTL
+    if not spec.value or expires_at <= now:
+        return None
+    return _lifetime(spec.value, now, expires_at)
+
+
+def _sent_session_cookie(request: requests.PreparedRequest | None) -> str | None:
+    header = request.headers.get("Cookie") if request is not None else None
+    for part in (header or "").split(";"):
+        name, _, value = part.strip().partition("=")
+        if name == _SESSION_COOKIE:
+            return value
+    return None
+
+
+def _no_auth(request: requests.PreparedRequest) -> requests.PreparedRequest:
+    return request
+
+
+class _SessionCookieManager(TokenManager):
+    """Logs in at ``{service_url}/_session`` and keeps the AuthSession cookie value."""
+
+    def __init__(self, username: str, password: str, disable_ssl_verification: bool) -> None:
+        super().__init__()
+        self.username = username
+        self.password = password
+        self.disable_ssl_verification = disable_ssl_verification
+        self.http: requests.Session | None = None
+        self.service_url = ""
+
+    def fetch_token(self) -> Token:
+        if self.http is None or not self.service_url:
+            raise ValueError(
+                "CouchDbSessionAuthenticator is not attached to a client with a service URL"
+            )
+        url = self.service_url + "/_session"
+        verify = False if self.disable_ssl_verification else self.http_config.get("verify")
+        logger.debug("Logging in to %s as %r", redact_url(url), self.username)
+        now = time.time()
+        response = self.http.post(
+            url,
+            # Plain JSON: CouchDB before 3.3 rejects a gzipped /_session body.
+            json={"username": self.username, "password": self.password},
+            headers={"Accept": "application/json"},
+            # Bypass any auth set on the shared session: this request *is* the login.
+            auth=_no_auth,
+            timeout=self._timeout(),
+            proxies=self.http_config.get("proxies"),
+            verify=verify,
+        )
+        if not response.ok:
+            logger.debug("Login to %s failed with status %s", redact_url(url), response.status_code)
+            raise error_from_response(response)
+        spec = _session_cookie(response)
+        token = _cookie_token(spec, now) if spec is not None else None
+        if token is None:
+            raise ApiException(
+                response.status_code,
+                "The server accepted the login but set no AuthSession cookie",
+                response,
+            )
+        return token
+
+    def relogin(self, failed_cookie: str | None) -> None:
+        """Log in again after a 401, unless another thread already did."""
+        with self._fetch_lock:
+            current = self._token
+            if (
+                current is not None
+                and current.value != failed_cookie
+                and self._valid(current, time.time())
+            ):
+                return
+            self._token = None
+            self._token = self.fetch_token()
+
+
+class CouchDbSessionAuthenticator(Authenticator):
+    """CouchDB cookie auth: logs in at ``/_session`` and sends ``Cookie: AuthSession=...``.
+
+    The cookie is renewed at 80 % of its lifetime, replaced whenever the server sends a
+    fresh one, and renewed at once when the server answers 401 (the client then replays
+    the request once).
+    """
+
+    def __init__(
+        self, username: str, password: str, disable_ssl_verification: bool = False
+    ) -> None:
+        self.token_manager = _SessionCookieManager(username, password, disable_ssl_verification)
+        self.validate()
+
+    @property
+    def username(self) -> str:
+        return self.token_manager.username
+
+    def authentication_type(self) -> str:
+        return self.AUTHTYPE_COUCHDB_SESSION
+
+    def validate(self) -> None:
+        manager = self.token_manager
+        if not manager.username:
+            raise ValueError("CouchDbSessionAuthenticator needs a username")
+        if manager.password is None:
+            raise ValueError("CouchDbSessionAuthenticator needs a password")
+        _check_bool("disable_ssl_verification", manager.disable_ssl_verification)
+
+    def set_disable_ssl_verification(self, status: bool = False) -> None:
+        _check_bool("disable_ssl_verification", status)
+        self.token_manager.disable_ssl_verification = status
+
+    def attach(
+        self, http: requests.Session, service_url: str, http_config: Mapping[str, Any]
+    ) -> None:
+        manager = self.token_manager
+        with manager._fetch_lock:  # don't swap the target under a login in progress
+            manager.http = http
+            manager.service_url = service_url.rstrip("/")
+            manager.set_http_config(http_config)
+            manager.invalidate()  # a cookie is only good for the server that issued it
+
+    def authenticate(self, request: requests.PreparedRequest) -> None:
+        cookie = self.token_manager.get_token()
+        # Keep the caller's other cookies; replace ours if this is a replay.
+        parts = [
+            part.strip()
+            for part in (request.headers.get("Cookie") or "").split(";")
+            if part.strip() and part.strip().partition("=")[0] != _SESSION_COOKIE
+        ]
+        parts.append(f"{_SESSION_COOKIE}={cookie}")
+        request.headers["Cookie"] = "; ".join(parts)
+
+    def on_response(self, response: requests.Response) -> None:
+        # CouchDB sends a fresh cookie once a tenth of the session timeout has passed.
+        spec = _session_cookie(response)
+        if spec is None:
+            return
+        token = _cookie_token(spec, time.time())
+        if token is None:
+            self.token_manager.invalidate()  # e.g. a DELETE /_session (logout)
+        else:
+            self.token_manager.set_token(token)
+
+    def on_unauthorized(self, response: requests.Response) -> bool:
+        self.token_manager.relogin(_sent_session_cookie(response.request))
+        return True
+
+    def __repr__(self) -> str:
+        manager = self.token_manager
+        return (
+            f"CouchDbSessionAuthenticator(username={manager.username!r}, password=***, "
+            f"disable_ssl_verification={manager.disable_ssl_verification})"
+        )
