@@ -1,0 +1,929 @@
+"""Typed request and response models, as in the official SDK, built on attrs.
+
+Every model has ``from_dict(d)`` (a classmethod), ``to_dict()`` and a ``__str__`` that
+prints pretty JSON. Wherever the client takes a body, a model or a plain dict will do, and
+a dict can stand in for a model nested inside another model.
+
+One mechanism serialises all of them: ``Model.from_dict`` and ``Model.to_dict`` read the
+attrs fields of the class. A field's JSON key is its attribute name unless its metadata
+names another (``id`` <-> ``_id``, ``headers_`` <-> ``headers``). Its type annotation says
+how to decode it: a model, a list or dict of models, ``bytes`` (base64 in JSON), a union of
+a model and a plain value (a model when the JSON is an object), or plain JSON.
+
+Rules shared by every model:
+
+- ``to_dict`` leaves out fields that are ``None``, except *nullable* ones, which the server
+  sends as JSON ``null`` (``ViewResultRow.key``/``value`` of reduce rows,
+  ``ChangesResultItem.seq`` under ``seq_interval``); those are always written.
+- ``from_dict`` treats ``null`` in a field that is not nullable as absent, and raises
+  ``ValueError`` naming the key and the model when a required key is missing.
+- Keys a model does not declare are kept in ``_extra`` and written back by ``to_dict``, so
+  nothing a newer server adds is lost.
+- Required fields come first and may be positional; optional fields default to ``None``.
+
+*Open* models (`Document`, `DesignDocument`, `ReplicationDocument`, `IndexField`,
+`ServerVendor`) also take free-form fields as keyword arguments and as attributes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import types
+import typing
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, TypeVar, Union, cast
+
+import attrs
+
+__all__ = [
+    "AllDocsResult",
+    "Analyzer",
+    "AnalyzerConfiguration",
+    "Attachment",
+    "BulkDocs",
+    "BulkGetQueryDocument",
+    "BulkGetResult",
+    "BulkGetResultDocument",
+    "BulkGetResultItem",
+    "Change",
+    "ChangesResult",
+    "ChangesResultItem",
+    "ContentInformationSizes",
+    "DatabaseInformation",
+    "DatabaseInformationCluster",
+    "DatabaseInformationProps",
+    "DesignDocument",
+    "DesignDocumentOptions",
+    "DesignDocumentViewsMapReduce",
+    "DocsResultRow",
+    "DocsResultRowValue",
+    "Document",
+    "DocumentResult",
+    "DocumentRevisionStatus",
+    "ExecutionStats",
+    "FindResult",
+    "IndexDefinition",
+    "IndexField",
+    "IndexResult",
+    "IndexTextOperatorDefaultField",
+    "Model",
+    "Ok",
+    "OpenModel",
+    "ReplicationCreateTargetParameters",
+    "ReplicationDatabase",
+    "ReplicationDatabaseAuth",
+    "ReplicationDatabaseAuthBasic",
+    "ReplicationDatabaseAuthIam",
+    "ReplicationDocument",
+    "Revisions",
+    "SearchIndexDefinition",
+    "SearchResult",
+    "SearchResultProperties",
+    "SearchResultRow",
+    "Security",
+    "SecurityObject",
+    "ServerInformation",
+    "ServerVendor",
+    "SessionAuthenticationInfo",
+    "SessionInformation",
+    "UserContext",
+    "ViewResult",
+    "ViewResultRow",
+    "convert_model",
+]
+
+_M = TypeVar("_M", bound="Model")
+_Codec = Callable[[Any], Any]
+
+_KEY = "cloudant_odm.json_key"
+_NULLABLE = "cloudant_odm.nullable"
+_EXTRA = "_extra"
+
+
+def _meta(key: str | None = None, *, nullable: bool = False) -> dict[str, Any]:
+    """attrs field metadata: the JSON key (if not the attribute name) and nullability."""
+    meta: dict[str, Any] = {_NULLABLE: nullable}
+    if key is not None:
+        meta[_KEY] = key
+    return meta
+
+
+# -- the generic mechanism ------------------------------------------------------------
+
+
+@attrs.frozen
+class _Prop:
+    name: str  # attribute name
+    alias: str  # __init__ parameter name
+    key: str  # JSON key
+    required: bool
+    nullable: bool
+    decode: _Codec | None  # None: the JSON value is kept as it is
+    encode: _Codec
+
+
+@attrs.frozen
+class _Spec:
+    props: tuple[_Prop, ...]
+    by_key: Mapping[str, _Prop]  # JSON key -> field
+    by_name: Mapping[str, _Prop]  # attribute name -> field
+
+
+_SPECS: dict[type[Any], _Spec] = {}
+
+
+def _spec(cls: type[Model]) -> _Spec:
+    spec = _SPECS.get(cls)
+    if spec is None:
+        hints = typing.get_type_hints(cls)
+        props = tuple(
+            _Prop(
+                name=a.name,
+                alias=a.alias or a.name,
+                key=a.metadata.get(_KEY, a.name),
+                required=a.default is attrs.NOTHING,
+                nullable=bool(a.metadata.get(_NULLABLE)),
+                decode=_decoder(hints[a.name]),
+                encode=_encoder(hints[a.name]),
+            )
+            for a in attrs.fields(cls)
+            if a.name != _EXTRA
+        )
+        spec = _Spec(props, {p.key: p for p in props}, {p.name: p for p in props})
+        _SPECS[cls] = spec
+    return spec
+
+
+def _is_model(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, Model)
+
+
+def _non_none(tp: Any) -> list[Any]:
+    if typing.get_origin(tp) in (Union, types.UnionType):
+        return [a for a in typing.get_args(tp) if a is not type(None)]
+    return [tp]
+
+
+def _decoder(tp: Any) -> _Codec | None:
+    """How to turn the JSON value of a field of type ``tp`` into its Python value."""
+    options = _non_none(tp)
+    if len(options) > 1:  # e.g. ``Analyzer | str``: a model when the JSON is an object
+        models = [a for a in options if _is_model(a)]
+        if not models:
+            return None
+        model = models[0]
+        return lambda v: model.from_dict(v) if isinstance(v, Mapping) else v
+    tp = options[0]
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if _is_model(tp):
+        return lambda v: _load(tp, v)
+    if tp is bytes:
+        return _b64decode
+    if origin is list:
+        item = _decoder(args[0])
+        if item is None:
+            return None
+        return lambda v: [item(x) for x in _expect(v, list, "an array")]
+    if origin is dict:
+        value = _decoder(args[1])
+        if value is None:
+            return None
+        return lambda v: {k: value(x) for k, x in _expect(v, Mapping, "an object").items()}
+    return None
+
+
+def _encoder(tp: Any) -> _Codec:
+    if _non_none(tp) == [bytes]:
+        return lambda v: base64.b64encode(v).decode("ascii") if isinstance(v, bytes) else v
+    return _to_json
+
+
+def _expect(value: Any, kind: type[Any], what: str) -> Any:
+    if not isinstance(value, kind):
+        raise ValueError(f"expected {what}, got {type(value).__name__}")
+    return value
+
+
+def _load(model: type[Model], value: Any) -> Any:
+    if isinstance(value, model):
+        return value
+    return model.from_dict(_expect(value, Mapping, "an object"))
+
+
+def _b64decode(value: Any) -> bytes:
+    try:
+        return base64.b64decode(_expect(value, str, "a base64 string"), validate=True)
+    except binascii.Error as exc:
+        raise ValueError(f"invalid base64 data: {exc}") from exc
+
+
+def _to_json(value: Any) -> Any:
+    """Models become dicts, recursively, inside plain dicts and lists too."""
+    if isinstance(value, Model):
+        return value.to_dict()
+    if isinstance(value, Mapping):
+        return {k: _to_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_to_json(v) for v in value]
+    return value
+
+
+def convert_model(value: Any) -> Any:
+    """A body as JSON-ready data: a model's ``to_dict()``, a dict or list with the models
+    inside it converted; anything else unchanged."""
+    return _to_json(value)
+
+
+@attrs.define
+class Model:
+    """Base of every model: ``from_dict``/``to_dict`` driven by the attrs fields."""
+
+    _extra: dict[str, Any] = attrs.field(factory=dict, kw_only=True, alias="_extra")
+    """JSON keys the model does not declare, kept as they came and written back."""
+
+    @classmethod
+    def from_dict(cls: type[_M], d: Mapping[str, Any]) -> _M:
+        """Build the model from parsed JSON."""
+        if not isinstance(d, Mapping):
+            raise ValueError(f"{cls.__name__} JSON must be an object, not {type(d).__name__}")
+        d = cls._prepare_json(d)
+        spec = _spec(cls)
+        values: dict[str, Any] = {}
+        extra: dict[str, Any] = {}
+        for key, value in d.items():
+            prop = spec.by_key.get(key)
+            if prop is None:
+                extra[key] = value
+            elif value is None:
+                if prop.nullable:
+                    values[prop.alias] = None
+            elif prop.decode is None:
+                values[prop.alias] = value
+            else:
+                try:
+                    values[prop.alias] = prop.decode(value)
+                except (ValueError, TypeError) as exc:
+                    raise ValueError(
+                        f"Property '{key}' in {cls.__name__} JSON is not valid: {exc}"
+                    ) from exc
+        for prop in spec.props:
+            if prop.required and prop.alias not in values:
+                raise ValueError(
+                    f"Required property '{prop.key}' not present in {cls.__name__} JSON"
+                )
+        return cls._build(values, extra)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The model as JSON-ready data (``None`` fields left out unless nullable)."""
+        out: dict[str, Any] = {}
+        for prop in _spec(type(self)).props:
+            value = getattr(self, prop.name)
+            if value is not None:
+                out[prop.key] = prop.encode(value)
+            elif prop.nullable:
+                out[prop.key] = None
+        for key, value in self._extra.items():
+            if key not in out:  # a declared field wins over a stray extra of the same key
+                out[key] = _to_json(value)
+        return out
+
+    @classmethod
+    def _from_dict(cls: type[_M], d: Mapping[str, Any]) -> _M:
+        """Alias of `from_dict`, as the SDK has."""
+        return cls.from_dict(d)
+
+    def _to_dict(self) -> dict[str, Any]:
+        """Alias of `to_dict`, as the SDK has."""
+        return self.to_dict()
+
+    def __str__(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    @classmethod
+    def _prepare_json(cls, d: Mapping[str, Any]) -> Mapping[str, Any]:
+        """Hook: reshape the JSON before the fields are read."""
+        return d
+
+    @classmethod
+    def _build(cls: type[_M], values: dict[str, Any], extra: dict[str, Any]) -> _M:
+        return cls(**values, _extra=extra)
+
+
+@attrs.define(init=False)
+class OpenModel(Model):
+    """A model that also holds free-form fields (JSON "additional properties").
+
+    The constructor takes the declared fields by attribute name or by JSON key (``id=`` or
+    ``_id=``) and every other keyword as a free-form field. Free-form fields read and write
+    as attributes (``doc.name``) and through `get_properties` / `set_properties`. They are
+    written by ``to_dict`` as they are, ``None`` included.
+    """
+
+    _positional: ClassVar[tuple[str, ...] | None] = None
+    """Attribute names positional arguments fill; by default the required fields."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        spec = _spec(type(self))
+        positional = self._positional
+        if positional is None:
+            positional = tuple(p.name for p in spec.props if p.required)
+        if len(args) > len(positional):
+            raise TypeError(
+                f"{type(self).__name__}() takes {len(positional)} positional arguments "
+                f"but {len(args)} were given"
+            )
+        values = {
+            spec.by_name[name].alias: arg for name, arg in zip(positional, args, strict=False)
+        }
+        extra: dict[str, Any] = dict(kwargs.pop(_EXTRA, None) or {})
+        for key, value in kwargs.items():
+            prop = spec.by_name.get(key) or spec.by_key.get(key)
+            if prop is None:
+                extra[key] = value
+            elif prop.alias in values:
+                raise TypeError(f"{type(self).__name__}() got multiple values for {prop.name!r}")
+            else:
+                values[prop.alias] = value
+        cast(Any, self).__attrs_init__(**values, _extra=extra)
+
+    @classmethod
+    def _build(cls: type[_M], values: dict[str, Any], extra: dict[str, Any]) -> _M:
+        obj = cls.__new__(cls)
+        cast(Any, obj).__attrs_init__(**values, _extra=extra)
+        return obj
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called when normal lookup fails: JSON-key aliases, then free-form fields.
+        if not name.startswith("__"):
+            prop = _spec(type(self)).by_key.get(name)
+            if prop is not None and prop.name != name:
+                return getattr(self, prop.name)
+            try:
+                extra = object.__getattribute__(self, _EXTRA)
+            except AttributeError:
+                pass
+            else:
+                if name in extra:
+                    return extra[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        spec = _spec(type(self))
+        if name in spec.by_name or name == _EXTRA or name.startswith("__"):
+            object.__setattr__(self, name, value)
+        elif name in spec.by_key:
+            object.__setattr__(self, spec.by_key[name].name, value)
+        else:
+            self._extra[name] = value
+
+    def __delattr__(self, name: str) -> None:
+        spec = _spec(type(self))
+        if name in spec.by_name or name in spec.by_key:
+            setattr(self, name, None)
+        elif name in self._extra:
+            del self._extra[name]
+        else:
+            object.__delattr__(self, name)
+
+    def get_properties(self) -> dict[str, Any]:
+        """The free-form fields, by JSON key."""
+        return dict(self._extra)
+
+    def set_properties(self, properties: Mapping[str, Any]) -> None:
+        """Replace the free-form fields. Keys are JSON keys; declared ones are refused."""
+        spec = _spec(type(self))
+        for key in properties:
+            if key in spec.by_key:
+                raise ValueError(
+                    f"Property '{key}' cannot be specified as an additional property "
+                    f"of {type(self).__name__}"
+                )
+        object.__setattr__(self, _EXTRA, dict(properties))
+
+
+# -- documents ------------------------------------------------------------------------
+
+
+@attrs.define
+class Attachment(Model):
+    """An entry of ``_attachments``; ``data`` is bytes here and base64 in JSON."""
+
+    content_type: str | None = None
+    data: bytes | None = None
+    digest: str | None = None
+    encoded_length: int | None = None
+    encoding: str | None = None
+    follows: bool | None = None
+    length: int | None = None
+    revpos: int | None = None
+    stub: bool | None = None
+
+
+@attrs.define
+class Revisions(Model):
+    ids: list[str]
+    start: int
+
+
+@attrs.define
+class DocumentRevisionStatus(Model):
+    rev: str
+    status: str
+
+
+@attrs.define(init=False)
+class Document(OpenModel):
+    """A document: the CouchDB metadata fields plus free-form fields.
+
+    ``Document(id="example", name="Bob")`` is ``{"_id": "example", "name": "Bob"}``: the
+    attributes ``id``, ``rev``, ``deleted``, ``attachments``, ``conflicts``,
+    ``deleted_conflicts``, ``local_seq``, ``revisions`` and ``revs_info`` are the JSON
+    ``_id``, ``_rev``, ... The JSON names work too: ``Document(_id="x")``, ``doc._rev``.
+
+    A user field literally called ``id`` (or ``rev``, ``deleted``, ...) in JSON, beside
+    ``_id``, is a free-form field: ``from_dict`` keeps it, ``to_dict`` writes it back, and
+    ``get_properties()["id"]`` / ``set_properties({"id": ...})`` reach it. The constructor
+    and attribute access never do, since there ``id`` means ``_id``. The same goes for any
+    free-form key that is not a Python identifier or that names a method. ``_extra`` is the
+    attribute holding the free-form fields.
+    """
+
+    id: str | None = attrs.field(default=None, metadata=_meta("_id"))
+    rev: str | None = attrs.field(default=None, metadata=_meta("_rev"))
+    attachments: dict[str, Attachment] | None = attrs.field(
+        default=None, metadata=_meta("_attachments")
+    )
+    conflicts: list[str] | None = attrs.field(default=None, metadata=_meta("_conflicts"))
+    deleted: bool | None = attrs.field(default=None, metadata=_meta("_deleted"))
+    deleted_conflicts: list[str] | None = attrs.field(
+        default=None, metadata=_meta("_deleted_conflicts")
+    )
+    local_seq: str | int | None = attrs.field(default=None, metadata=_meta("_local_seq"))
+    revisions: Revisions | None = attrs.field(default=None, metadata=_meta("_revisions"))
+    revs_info: list[DocumentRevisionStatus] | None = attrs.field(
+        default=None, metadata=_meta("_revs_info")
+    )
+
+
+@attrs.define
+class BulkDocs(Model):
+    """The body of ``_bulk_docs``; ``docs`` may mix `Document` models and dicts."""
+
+    docs: list[Document | dict[str, Any]]
+    new_edits: bool | None = None
+
+
+@attrs.define
+class BulkGetQueryDocument(Model):
+    id: str
+    atts_since: list[str] | None = None
+    rev: str | None = None
+
+
+# -- design documents and indexes -----------------------------------------------------
+
+
+@attrs.define
+class Analyzer(Model):
+    name: str
+    stopwords: list[str] | None = None
+
+
+@attrs.define
+class AnalyzerConfiguration(Model):
+    """A search analyzer with options, e.g. ``perfield`` with ``default`` and ``fields``;
+    an analyzer inside it may also be just its name."""
+
+    name: str
+    stopwords: list[str] | None = None
+    default: Analyzer | str | None = None
+    fields: dict[str, Analyzer | str] | None = None
+
+
+@attrs.define
+class SearchIndexDefinition(Model):
+    index: str
+    analyzer: AnalyzerConfiguration | str | None = None
+
+
+@attrs.define
+class DesignDocumentViewsMapReduce(Model):
+    """A view. ``map`` is JavaScript source, or an object in ``language: query`` indexes."""
+
+    map: str | dict[str, Any]
+    reduce: str | None = None
+
+
+@attrs.define
+class DesignDocumentOptions(Model):
+    partitioned: bool | None = None
+
+
+@attrs.define(init=False)
+class DesignDocument(Document):
+    """A design document; ``shows``, ``lists``, ``updates``, ... are free-form fields."""
+
+    autoupdate: bool | None = None
+    filters: dict[str, str] | None = None
+    indexes: dict[str, SearchIndexDefinition] | None = None
+    language: str | None = None
+    options: DesignDocumentOptions | None = None
+    validate_doc_update: str | None = None
+    views: dict[str, DesignDocumentViewsMapReduce] | None = None
+
+
+_SORT_DIRECTIONS = ("asc", "desc")
+
+
+@attrs.define(init=False)
+class IndexField(OpenModel):
+    """A field of a Mango index.
+
+    ``IndexField("created", "asc")`` is the JSON-index sort form ``{"created": "asc"}``
+    (so is the SDK's ``IndexField(created="asc")``); with any other type, such as a text
+    index's ``IndexField("address", "string")``, it is ``{"name": "address", "type":
+    "string"}``. ``from_dict`` reads a one-key ``{field: "asc"|"desc"}`` as name and type.
+    """
+
+    _positional: ClassVar[tuple[str, ...] | None] = ("name", "type")
+
+    name: str | None = None
+    type: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        if self.name is not None and self.type in _SORT_DIRECTIONS:
+            del out["name"], out["type"]
+            return {self.name: self.type, **out}
+        return out
+
+    @classmethod
+    def _prepare_json(cls, d: Mapping[str, Any]) -> Mapping[str, Any]:
+        if len(d) == 1:
+            ((key, value),) = d.items()
+            if value in _SORT_DIRECTIONS:
+                return {"name": key, "type": value}
+        return d
+
+
+@attrs.define
+class IndexTextOperatorDefaultField(Model):
+    analyzer: Analyzer | str | None = None
+    enabled: bool | None = None
+
+
+@attrs.define
+class IndexDefinition(Model):
+    """The ``index`` of ``POST /{db}/_index``; a field may also be a plain name."""
+
+    fields: list[IndexField | str] | None = None
+    default_analyzer: Analyzer | str | None = None
+    default_field: IndexTextOperatorDefaultField | None = None
+    index_array_lengths: bool | None = None
+    partial_filter_selector: dict[str, Any] | None = None
+
+
+# -- replication and security ---------------------------------------------------------
+
+
+@attrs.define
+class ReplicationDatabaseAuthBasic(Model):
+    username: str
+    password: str
+
+
+@attrs.define
+class ReplicationDatabaseAuthIam(Model):
+    api_key: str
+
+
+@attrs.define
+class ReplicationDatabaseAuth(Model):
+    basic: ReplicationDatabaseAuthBasic | None = None
+    iam: ReplicationDatabaseAuthIam | None = None
+
+
+@attrs.define
+class ReplicationDatabase(Model):
+    """A replication endpoint. ``headers_`` is the JSON ``headers``."""
+
+    url: str
+    auth: ReplicationDatabaseAuth | None = None
+    headers_: dict[str, str] | None = attrs.field(default=None, metadata=_meta("headers"))
+
+
+@attrs.define
+class ReplicationCreateTargetParameters(Model):
+    n: int | None = None
+    partitioned: bool | None = None
+    q: int | None = None
+
+
+@attrs.define
+class UserContext(Model):
+    """``userCtx``: ``name`` is ``null`` for an anonymous session."""
+
+    name: str | None = attrs.field(metadata=_meta(nullable=True))
+    db: str | None = None
+    roles: list[str] | None = None
+
+
+# Required keyword-only source/target narrow the attrs-generated __attrs_init__ of Document.
+@attrs.define(init=False)
+class ReplicationDocument(Document):  # type: ignore[override]
+    """A ``_replicator`` document. ``source``/``target`` may also be plain URLs."""
+
+    source: ReplicationDatabase | str = attrs.field(kw_only=True)
+    target: ReplicationDatabase | str = attrs.field(kw_only=True)
+    cancel: bool | None = None
+    checkpoint_interval: int | None = None
+    connection_timeout: int | None = None
+    continuous: bool | None = None
+    create_target: bool | None = None
+    create_target_params: ReplicationCreateTargetParameters | None = None
+    doc_ids: list[str] | None = None
+    filter: str | None = None
+    http_connections: int | None = None
+    owner: str | None = None
+    query_params: dict[str, str] | None = None
+    retries_per_request: int | None = None
+    selector: dict[str, Any] | None = None
+    since_seq: str | None = None
+    socket_options: str | None = None
+    source_proxy: str | None = None
+    target_proxy: str | None = None
+    use_bulk_get: bool | None = None
+    use_checkpoints: bool | None = None
+    user_ctx: UserContext | None = None
+    winning_revs_only: bool | None = None
+    worker_batch_size: int | None = None
+    worker_processes: int | None = None
+
+
+@attrs.define
+class SecurityObject(Model):
+    names: list[str] | None = None
+    roles: list[str] | None = None
+
+
+@attrs.define
+class Security(Model):
+    """A ``_security`` document; ``cloudant`` maps user names to roles."""
+
+    admins: SecurityObject | None = None
+    members: SecurityObject | None = None
+    cloudant: dict[str, list[str]] | None = None
+    couchdb_auth_only: bool | None = None
+
+
+# -- results --------------------------------------------------------------------------
+
+
+@attrs.define
+class Ok(Model):
+    ok: bool | None = None
+
+
+@attrs.define
+class DocumentResult(Model):
+    """One write result (``_bulk_docs``, PUT, DELETE) or one error."""
+
+    id: str
+    rev: str | None = None
+    ok: bool | None = None
+    error: str | None = None
+    reason: str | None = None
+    caused_by: str | None = None
+    ref: int | None = None
+
+
+@attrs.define
+class BulkGetResultDocument(Model):
+    """One entry of a ``_bulk_get`` result: a document (as a dict) or an error."""
+
+    ok: dict[str, Any] | None = None
+    error: DocumentResult | None = None
+
+
+@attrs.define
+class BulkGetResultItem(Model):
+    docs: list[BulkGetResultDocument]
+    id: str
+
+
+@attrs.define
+class BulkGetResult(Model):
+    results: list[BulkGetResultItem]
+
+
+@attrs.define
+class Change(Model):
+    rev: str
+
+
+@attrs.define
+class ChangesResultItem(Model):
+    """A row of the changes feed. ``seq`` is ``null`` for most rows under
+    ``seq_interval``; ``doc`` is the raw document."""
+
+    changes: list[Change]
+    id: str
+    seq: str | int | None = attrs.field(metadata=_meta(nullable=True))
+    deleted: bool | None = None
+    doc: dict[str, Any] | None = None
+
+
+@attrs.define
+class ChangesResult(Model):
+    last_seq: str | int
+    pending: int | None = None
+    results: list[ChangesResultItem] = attrs.field(factory=list)
+
+
+@attrs.define
+class DocsResultRowValue(Model):
+    rev: str
+    deleted: bool | None = None
+
+
+@attrs.define
+class DocsResultRow(Model):
+    """A row of ``_all_docs`` / ``_design_docs``; ``error`` rows have no ``id``/``value``."""
+
+    key: str
+    id: str | None = None
+    value: DocsResultRowValue | None = None
+    doc: dict[str, Any] | None = None
+    error: str | None = None
+    reason: str | None = None
+    caused_by: str | None = None
+    ref: int | None = None
+
+
+@attrs.define
+class AllDocsResult(Model):
+    total_rows: int
+    rows: list[DocsResultRow]
+    update_seq: str | int | None = None
+
+
+@attrs.define
+class ViewResultRow(Model):
+    """A view row; ``key`` and ``value`` are ``null`` in a reduce row, and stay so."""
+
+    key: Any = attrs.field(metadata=_meta(nullable=True))
+    value: Any = attrs.field(metadata=_meta(nullable=True))
+    id: str | None = None
+    doc: dict[str, Any] | None = None
+    error: str | None = None
+    reason: str | None = None
+    caused_by: str | None = None
+    ref: int | None = None
+
+
+@attrs.define
+class ViewResult(Model):
+    rows: list[ViewResultRow]
+    total_rows: int | None = None
+    update_seq: str | int | None = None
+
+
+@attrs.define
+class ExecutionStats(Model):
+    execution_time_ms: float | None = None
+    results_returned: int | None = None
+    total_docs_examined: int | None = None
+    total_keys_examined: int | None = None
+    total_quorum_docs_examined: int | None = None
+
+
+@attrs.define
+class FindResult(Model):
+    docs: list[dict[str, Any]]
+    bookmark: str | None = None
+    execution_stats: ExecutionStats | None = None
+    warning: str | None = None
+
+
+@attrs.define
+class SearchResultRow(Model):
+    fields: dict[str, Any]
+    id: str
+    order: list[Any]
+    doc: dict[str, Any] | None = None
+    highlights: dict[str, list[str]] | None = None
+
+
+@attrs.define
+class SearchResultProperties(Model):
+    """A group of a grouped search (``group_field``)."""
+
+    total_rows: int | None = None
+    bookmark: str | None = None
+    by: str | None = None
+    counts: dict[str, dict[str, int]] | None = None
+    ranges: dict[str, dict[str, int]] | None = None
+    rows: list[SearchResultRow] | None = None
+
+
+@attrs.define
+class SearchResult(Model):
+    """A search result; a grouped search has ``groups`` and no ``rows``."""
+
+    total_rows: int
+    rows: list[SearchResultRow] | None = None
+    bookmark: str | None = None
+    by: str | None = None
+    counts: dict[str, dict[str, int]] | None = None
+    ranges: dict[str, dict[str, int]] | None = None
+    groups: list[SearchResultProperties] | None = None
+
+
+@attrs.define
+class IndexResult(Model):
+    """The result of ``POST /{db}/_index``."""
+
+    id: str
+    name: str
+    result: str
+
+
+@attrs.define
+class ContentInformationSizes(Model):
+    active: int | None = None
+    external: int | None = None
+    file: int | None = None
+
+
+@attrs.define
+class DatabaseInformationCluster(Model):
+    n: int | None = None
+    q: int | None = None
+    r: int | None = None
+    w: int | None = None
+
+
+@attrs.define
+class DatabaseInformationProps(Model):
+    partitioned: bool | None = None
+
+
+@attrs.define
+class DatabaseInformation(Model):
+    """``GET /{db}``. Only ``db_name`` is required: PouchDB Server sends far fewer fields
+    than CouchDB or Cloudant."""
+
+    db_name: str
+    doc_count: int | None = None
+    doc_del_count: int | None = None
+    update_seq: str | int | None = None
+    purge_seq: str | int | None = None
+    sizes: ContentInformationSizes | None = None
+    props: DatabaseInformationProps | None = None
+    cluster: DatabaseInformationCluster | None = None
+    compact_running: bool | None = None
+    disk_format_version: int | None = None
+    instance_start_time: str | None = None
+    committed_update_seq: str | int | None = None
+    partitioned_indexes: dict[str, Any] | None = None
+    engine: str | None = None
+
+
+@attrs.define(init=False)
+class ServerVendor(OpenModel):
+    name: str | None = None
+    variant: str | None = None
+    version: str | None = None
+
+    _positional: ClassVar[tuple[str, ...] | None] = ("name", "variant", "version")
+
+
+@attrs.define
+class ServerInformation(Model):
+    """``GET /``. Every field is optional: PouchDB Server has no ``couchdb`` welcome and
+    sends ``vendor`` only when configured."""
+
+    couchdb: str | None = None
+    version: str | None = None
+    vendor: ServerVendor | None = None
+    features: list[str] | None = None
+    features_flags: list[str] | None = None
+    uuid: str | None = None
+
+
+@attrs.define
+class SessionAuthenticationInfo(Model):
+    authentication_handlers: list[str] | None = None
+    authenticated: str | None = None
+    authentication_db: str | None = None
+
+
+@attrs.define
+class SessionInformation(Model):
+    """``GET /_session``; ``user_ctx`` is the JSON ``userCtx``."""
+
+    ok: bool | None = None
+    info: SessionAuthenticationInfo | None = None
+    user_ctx: UserContext | None = attrs.field(default=None, metadata=_meta("userCtx"))
