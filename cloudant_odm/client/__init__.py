@@ -1,1 +1,60 @@
-"""The endpoint client: call-compatible with the official ``ibmcloudant`` SDK's ``CloudantV1``."""
+"""The endpoint client: call-compatible with the official ``ibmcloudant`` SDK's ``CloudantV1``.
+
+Code written for that SDK runs after changing its imports to this package::
+
+    from cloudant_odm.client import CloudantV1, ApiException, Document
+"""
+
+from cloudant_odm.client.auth import (
+    Authenticator,
+    BasicAuthenticator,
+    BearerTokenAuthenticator,
+    ContainerAuthenticator,
+    CouchDbSessionAuthenticator,
+    IAMAuthenticator,
+    NoAuthAuthenticator,
+    VPCInstanceAuthenticator,
+)
+from cloudant_odm.client.config import get_authenticator_from_environment, read_external_sources
+from cloudant_odm.client.errors import (
+    ApiException,
+    BadRequestError,
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    PreconditionFailedError,
+    RequestTooLargeError,
+    ServiceUnavailableError,
+    TooManyRequestsError,
+    UnauthorizedError,
+)
+from cloudant_odm.client.models import *  # noqa: F403  (the models are public, as in the SDK)
+from cloudant_odm.client.models import __all__ as _model_names
+from cloudant_odm.client.service import CloudantV1
+from cloudant_odm.client.transport import DetailedResponse
+
+__all__ = [
+    "ApiException",
+    "Authenticator",
+    "BadRequestError",
+    "BasicAuthenticator",
+    "BearerTokenAuthenticator",
+    "CloudantV1",
+    "ConflictError",
+    "ContainerAuthenticator",
+    "CouchDbSessionAuthenticator",
+    "DetailedResponse",
+    "ForbiddenError",
+    "IAMAuthenticator",
+    "NoAuthAuthenticator",
+    "NotFoundError",
+    "PreconditionFailedError",
+    "RequestTooLargeError",
+    "ServiceUnavailableError",
+    "TooManyRequestsError",
+    "UnauthorizedError",
+    "VPCInstanceAuthenticator",
+    "get_authenticator_from_environment",
+    "read_external_sources",
+    *_model_names,
+]

@@ -1,0 +1,330 @@
+"""HTTP transport: one pooled ``requests.Session`` per client, retries, gzip, timeouts.
+
+Retries use urllib3's ``Retry`` (mounted on the adapter) rather than a loop of our own:
+it already handles ``Retry-After`` (seconds or HTTP date), capped exponential back-off
+and connection errors, and it is what ``requests`` users know.
+"""
+
+from __future__ import annotations
+
+import gzip
+import http.cookiejar
+import json
+import logging
+import platform
+import threading
+import warnings
+import zlib
+from collections.abc import Iterable, Iterator, Mapping
+from typing import IO, Any
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from cloudant_odm._version import __version__
+from cloudant_odm.client.auth import Authenticator, redact_url
+from cloudant_odm.client.errors import ApiException, error_from_response
+
+__all__ = ["DetailedResponse", "Transport", "user_agent"]
+
+log = logging.getLogger("cloudant_odm.client")
+
+#: (connect, read) seconds; the read timeout allows a 2-minute long poll.
+DEFAULT_TIMEOUT: tuple[float, float] = (60.0, 150.0)
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+#: Enough connections for a thread pool of this size to share one client without waiting.
+POOL_SIZE = 32
+_GZIP_CHUNK = 64 * 1024
+# Allowed per-call keyword arguments passed on to requests.
+REQUEST_OPTIONS = frozenset({"timeout", "stream", "verify", "proxies", "cert"})
+
+_insecure_warned = False
+_insecure_lock = threading.Lock()
+
+
+def user_agent() -> str:
+    return (
+        f"cloudant-odm/{__version__} (python.version={platform.python_version()}; "
+        f"python.vendor={platform.python_implementation()}; os.name={platform.system()}; "
+        f"os.arch={platform.machine()}; lang=python)"
+    )
+
+
+class DetailedResponse:
+    """What every operation returns: the decoded result, the headers and the status code.
+
+    ``result`` is a dict (or list) for JSON, ``None`` for HEAD and empty bodies, and the
+    unread ``requests.Response`` for streamed and binary bodies (read or close it).
+    """
+
+    __slots__ = ("headers", "result", "status_code")
+
+    def __init__(self, result: Any, headers: Mapping[str, str], status_code: int) -> None:
+        self.result = result
+        self.headers = headers
+        self.status_code = status_code
+
+    def get_result(self) -> Any:
+        return self.result
+
+    def get_headers(self) -> Mapping[str, str]:
+        return self.headers
+
+    def get_status_code(self) -> int:
+        return self.status_code
+
+    def __repr__(self) -> str:
+        return f"<DetailedResponse [{self.status_code}]>"
+
+    def __str__(self) -> str:
+        result = self.result if isinstance(self.result, dict | list) else None
+        return json.dumps(
+            {"status_code": self.status_code, "headers": dict(self.headers), "result": result},
+            indent=2,
+        )
+
+
+class _RefuseCookies(http.cookiejar.DefaultCookiePolicy):
+    """The session authenticator holds its cookie itself; the shared jar must stay empty
+    so one user's cookie can never ride along on another client's requests."""
+
+    def set_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
+        return False
+
+
+class _Retry(Retry):
+    """urllib3's Retry with ``Retry-After`` capped at the back-off limit, so a server
+    asking for an hour can't hang the caller; the caller sees the error instead."""
+
+    def get_retry_after(self, response: Any) -> float | None:
+        after = super().get_retry_after(response)
+        if after is None:
+            return None
+        return min(after, self.backoff_max)
+
+
+class Transport:
+    """Sends requests for one client. Thread-safe: state changes take a lock, and
+    ``requests.Session`` with a pooled adapter is shared across threads."""
+
+    def __init__(self, authenticator: Authenticator) -> None:
+        self.authenticator = authenticator
+        self.service_url = ""
+        self.default_headers: dict[str, str] = {}
+        self.http_config: dict[str, Any] = {"timeout": DEFAULT_TIMEOUT}
+        self.gzip_requests = True
+        self.verify = True
+        self._retry: Retry | None = None
+        self._lock = threading.Lock()
+        self.session = self._new_session()
+
+    # -- configuration ------------------------------------------------------------
+
+    def _new_session(self) -> requests.Session:
+        session = requests.Session()
+        session.cookies.set_policy(_RefuseCookies())
+        session.headers["User-Agent"] = user_agent()
+        self._mount(session)
+        return session
+
+    def _mount(self, session: requests.Session) -> None:
+        retry = self._retry if self._retry is not None else Retry(total=0, redirect=0, read=0)
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=POOL_SIZE, max_retries=retry)
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+
+    def set_http_client(self, session: requests.Session) -> None:
+        with self._lock:
+            session.cookies.set_policy(_RefuseCookies())
+            self.session = session
+            self._mount(session)
+        self._attach()
+
+    def set_service_url(self, url: str) -> None:
+        if not url:
+            raise ValueError("The service URL must not be empty")
+        if url[0] in '{"' or url[-1] in '}"':
+            raise ValueError(
+                "The service URL starts or ends with a brace or quote; remove them from it"
+            )
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"The service URL must be http(s)://host[:port][/path], got {url!r}")
+        self.service_url = url.rstrip("/")
+        self._attach()
+
+    def set_http_config(self, config: Mapping[str, Any]) -> None:
+        new = dict(config)
+        new.setdefault("timeout", DEFAULT_TIMEOUT)
+        if "verify" in new and new["verify"] is False:
+            _warn_insecure()
+        self.http_config = new
+        self._attach()
+
+    def set_disable_ssl_verification(self, disabled: bool) -> None:
+        if not isinstance(disabled, bool):
+            raise TypeError("disable_ssl_verification must be a bool")
+        if disabled:
+            _warn_insecure()
+        self.verify = not disabled
+        self._attach()
+
+    def enable_retries(self, max_retries: int = 4, retry_interval: float = 30.0) -> None:
+        if max_retries < 0 or retry_interval < 0:
+            raise ValueError("max_retries and retry_interval must not be negative")
+        with self._lock:
+            self._retry = _Retry(
+                total=max_retries,
+                backoff_factor=1.0,
+                backoff_max=retry_interval,
+                status_forcelist=RETRY_STATUSES,
+                allowed_methods=None,  # every method, POST included: bodies are replayable
+                # Give the caller the last response, which becomes a typed ApiException,
+                # instead of urllib3's MaxRetryError.
+                raise_on_status=False,
+                respect_retry_after_header=True,
+            )
+            self._mount(self.session)
+
+    def disable_retries(self) -> None:
+        with self._lock:
+            self._retry = None
+            self._mount(self.session)
+
+    @property
+    def retry(self) -> Retry | None:
+        return self._retry
+
+    def _attach(self) -> None:
+        config = dict(self.http_config)
+        config.setdefault("verify", self.verify)
+        self.authenticator.attach(self.session, self.service_url, config)
+
+    # -- sending ------------------------------------------------------------------
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        body: bytes | IO[bytes] | Iterable[bytes] | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> requests.Response:
+        """Send one request to ``service_url + path`` and return the response if it is
+        2xx; otherwise raise the typed ``ApiException``."""
+        if not self.service_url:
+            raise ValueError("No service URL: call set_service_url() or use new_instance()")
+        all_headers = {**headers} if headers else {}
+        all_headers.update(self.default_headers)
+        if body is not None and self.gzip_requests and not _has(all_headers, "Content-Encoding"):
+            body = _gzip(body)
+            all_headers["Content-Encoding"] = "gzip"
+        kwargs: dict[str, Any] = {"timeout": DEFAULT_TIMEOUT, "verify": self.verify}
+        kwargs.update(options or {})
+        kwargs.update(self.http_config)
+        stream = bool(kwargs.pop("stream", False))
+        request = requests.Request(
+            method, self.service_url + path, params=params, headers=all_headers, data=body
+        )
+        response = self._send_authenticated(request, stream, kwargs)
+        if response.status_code == 401 and self.authenticator.on_unauthorized(response):
+            response.close()
+            if _is_stream(body):
+                raise error_from_response(response)  # can't replay a consumed stream
+            response = self._send_authenticated(request, stream, kwargs)
+        if response.status_code >= 400:
+            try:
+                raise error_from_response(response)
+            finally:
+                response.close()
+        return response
+
+    def _send_authenticated(
+        self, request: requests.Request, stream: bool, kwargs: dict[str, Any]
+    ) -> requests.Response:
+        prepared = self.session.prepare_request(request)
+        self.authenticator.authenticate(prepared)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%s %s", prepared.method, redact_url(prepared.url or ""))
+        settings = self.session.merge_environment_settings(
+            prepared.url, kwargs.get("proxies") or {}, stream, kwargs.get("verify"), None
+        )
+        response = self.session.send(
+            prepared, timeout=kwargs.get("timeout", DEFAULT_TIMEOUT), **settings
+        )
+        self.authenticator.on_response(response)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "%s %s -> %s",
+                prepared.method,
+                redact_url(prepared.url or ""),
+                response.status_code,
+            )
+        return response
+
+
+def decode_result(response: requests.Response, *, stream: bool) -> Any:
+    """The ``result`` of a DetailedResponse, as the SDK defines it."""
+    if stream:
+        return response
+    if response.request is not None and response.request.method == "HEAD":
+        return None
+    if response.status_code == 204 or not response.content:
+        return None
+    content_type = response.headers.get("Content-Type", "")
+    if "json" in content_type:
+        try:
+            return json.loads(response.content)
+        except ValueError as exc:
+            raise ApiException(
+                response.status_code, "Error processing the HTTP response", response
+            ) from exc
+    return response
+
+
+def _has(headers: Mapping[str, str], name: str) -> bool:
+    lowered = name.lower()
+    return any(key.lower() == lowered for key in headers)
+
+
+def _is_stream(body: object) -> bool:
+    return body is not None and not isinstance(body, bytes | bytearray)
+
+
+def _gzip(body: bytes | IO[bytes] | Iterable[bytes]) -> bytes | Iterator[bytes]:
+    if isinstance(body, bytes | bytearray):
+        return gzip.compress(bytes(body), compresslevel=6)
+    return _gzip_stream(body)
+
+
+def _gzip_stream(body: IO[bytes] | Iterable[bytes]) -> Iterator[bytes]:
+    """Compress a stream lazily, so a large upload is never held in memory."""
+    compressor = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    chunks: Iterable[bytes]
+    if hasattr(body, "read"):
+        read = body.read
+        chunks = iter(lambda: read(_GZIP_CHUNK), b"")
+    else:
+        chunks = body
+    for chunk in chunks:
+        data = chunk.encode() if isinstance(chunk, str) else chunk
+        out = compressor.compress(data)
+        if out:
+            yield out
+    yield compressor.flush()
+
+
+def _warn_insecure() -> None:
+    global _insecure_warned
+    with _insecure_lock:
+        if _insecure_warned:
+            return
+        _insecure_warned = True
+    warnings.warn(
+        "TLS certificate verification is disabled: connections can be intercepted",
+        stacklevel=3,
+    )
