@@ -190,6 +190,7 @@ class Op:
         stream: bool = False,
         extra_query: str | None = None,
         content_type: str | None = None,
+        compress: bool = True,
     ) -> None:
         self.method, self.path = route.split(" ", 1)
         self.path_params = tuple(_PATH_PARAM.findall(self.path))
@@ -203,6 +204,7 @@ class Op:
         self.extra_query = extra_query
         # Some POSTs without a body still need a JSON Content-Type (CouchDB's _compact).
         self.content_type = content_type
+        self.compress = compress
         self.name = ""
         self.signature = self._signature()
 
@@ -307,7 +309,13 @@ class Op:
         if stream:
             extra["stream"] = True
         response = client._transport.send(
-            self.method, path, params=params, headers=headers, body=body, options=extra
+            self.method,
+            path,
+            params=params,
+            headers=headers,
+            body=body,
+            options=extra,
+            compress=self.compress,
         )
         result = decode_result(response, stream=stream)
         return DetailedResponse(result, response.headers, response.status_code)

@@ -309,8 +309,7 @@ class CloudantV1:
         "POST /{db}/_design_docs/queries",
         body=("queries",),
         required=("queries",),
-        headers=("accept",),
-        accept=None,
+        headers=("accept",),  # JSON unless the caller asks otherwise (the SDK sends none)
     )
 
     # -- Views --
@@ -430,6 +429,9 @@ class CloudantV1:
         required=("content_type",),
         headers=("content_type", "if_match"),
         query=("rev",),
+        # Not gzipped: servers store an encoded attachment body as it comes (PouchDB
+        # Server does), and binary data rarely shrinks.
+        compress=False,
     )
 
     # -- Local Documents --
@@ -437,9 +439,8 @@ class CloudantV1:
     delete_local_document = Op("DELETE /{db}/_local/{doc_id}", query=("batch",))
     get_local_document = Op(
         "GET /{db}/_local/{doc_id}",
-        headers=("accept", "if_none_match"),
+        headers=("accept", "if_none_match"),  # JSON unless asked otherwise (the SDK sends none)
         query=("attachments", "att_encoding_info", "local_seq"),
-        accept=None,
     )
     put_local_document = Op(
         "PUT /{db}/_local/{doc_id}", raw="document", headers=("content_type",), query=("batch",)

@@ -213,6 +213,7 @@ class Transport:
         headers: Mapping[str, str] | None = None,
         body: bytes | IO[bytes] | Iterable[bytes] | None = None,
         options: Mapping[str, Any] | None = None,
+        compress: bool = True,
     ) -> requests.Response:
         """Send one request to ``service_url + path`` and return the response if it is
         2xx; otherwise raise the typed ``ApiException``."""
@@ -220,7 +221,8 @@ class Transport:
             raise ValueError("No service URL: call set_service_url() or use new_instance()")
         all_headers = {**headers} if headers else {}
         all_headers.update(self.default_headers)
-        if body is not None and self.gzip_requests and not _has(all_headers, "Content-Encoding"):
+        gzip_body = compress and self.gzip_requests and not _has(all_headers, "Content-Encoding")
+        if body is not None and gzip_body:
             body = _gzip(body)
             all_headers["Content-Encoding"] = "gzip"
         kwargs: dict[str, Any] = {"timeout": DEFAULT_TIMEOUT, "verify": self.verify}
