@@ -1,0 +1,375 @@
+#!/usr/bin/env node
+// Local CouchDB-compatible test server for cloudant_odm.
+//
+// PouchDB (pouchdb-node + pouchdb-adapter-memory) behind express-pouchdb,
+// mounted in an outer express app that adds the robustness the upstream
+// pouchdb-server lacks: a CouchDB-style JSON error middleware, per-request
+// error capture for asynchronous failures, and process-level handlers so a
+// bad request can never take the server down.
+//
+// Usage:
+//   node server.js [--port N] [--memory | --data DIR] [--verbose] [--exit-with-parent]
+//
+// Environment (used when the matching flag is absent):
+//   COUCH_SERVER_PORT     port to listen on (default 5984; 0 = pick a free port)
+//   COUCH_SERVER_DATA     LevelDB data directory (implies --data)
+//   COUCH_SERVER_MEMORY   "1" = in-memory databases (the default without --data)
+//   COUCH_SERVER_VERBOSE  "1" = log every request to stderr
+//   COUCH_SERVER_REQUEST_TIMEOUT  seconds after which a request that is still
+//                         unanswered gets a 500 (default 60; 0 = never). Feeds
+//                         (_changes?feed=longpoll|continuous|eventsource) are exempt.
+//
+// --exit-with-parent makes the server shut down when the process that started
+// it goes away (used by the pytest fixture, so a killed test run leaves no
+// server behind).
+//
+// Once listening, exactly one line is written to stdout:
+//   LISTENING http://127.0.0.1:PORT
+// Everything else (logs, warnings) goes to stderr, so a parent process can
+// read that line and then ignore stdout.
+//
+// The server always binds 127.0.0.1 and runs in CouchDB "admin party" mode
+// (no server admins). Keep it that way: once an admin exists, express-pouchdb
+// 4.2 throws on `PUT /db` from anyone but an admin (upstream pouchdb-server
+// hangs; here the request gets a 500), so do not create admins through
+// /_config/admins. Regular `_users` users can still log in via POST /_session.
+// What works and what does not: docs/compatibility.md.
+'use strict';
+
+const domain = require('domain');
+const fs = require('fs');
+const path = require('path');
+
+function parseArgs(argv) {
+  const opts = {
+    port: process.env.COUCH_SERVER_PORT !== undefined ? process.env.COUCH_SERVER_PORT : '5984',
+    data: process.env.COUCH_SERVER_DATA || null,
+    memory: process.env.COUCH_SERVER_MEMORY === '1',
+    verbose: process.env.COUCH_SERVER_VERBOSE === '1',
+    requestTimeout: Number(process.env.COUCH_SERVER_REQUEST_TIMEOUT || '60'),
+    exitWithParent: false,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = () => {
+      if (i + 1 >= argv.length) {
+        usage(`missing value for ${arg}`);
+      }
+      return argv[++i];
+    };
+    if (arg === '--port' || arg === '-p') {
+      opts.port = value();
+    } else if (arg.startsWith('--port=')) {
+      opts.port = arg.slice('--port='.length);
+    } else if (arg === '--memory') {
+      opts.memory = true;
+      opts.data = null;
+    } else if (arg === '--data' || arg === '-d') {
+      opts.data = value();
+      opts.memory = false;
+    } else if (arg.startsWith('--data=')) {
+      opts.data = arg.slice('--data='.length);
+      opts.memory = false;
+    } else if (arg === '--verbose' || arg === '-v') {
+      opts.verbose = true;
+    } else if (arg === '--exit-with-parent') {
+      opts.exitWithParent = true;
+    } else if (arg === '--help' || arg === '-h') {
+      usage(null);
+    } else {
+      usage(`unknown argument: ${arg}`);
+    }
+  }
+  if (!/^\d+$/.test(String(opts.port)) || Number(opts.port) > 65535) {
+    usage(`invalid port: ${opts.port}`);
+  }
+  opts.port = Number(opts.port);
+  if (!Number.isFinite(opts.requestTimeout) || opts.requestTimeout < 0) {
+    usage(`invalid COUCH_SERVER_REQUEST_TIMEOUT: ${process.env.COUCH_SERVER_REQUEST_TIMEOUT}`);
+  }
+  if (!opts.data) {
+    opts.memory = true;
+  }
+  return opts;
+}
+
+function usage(error) {
+  const text =
+    'usage: server.js [--port N] [--memory | --data DIR] [--verbose] [--exit-with-parent]\n' +
+    '  --port N     listen on 127.0.0.1:N (0 = any free port; default 5984)\n' +
+    '  --memory     keep all databases in memory (default)\n' +
+    '  --data DIR   store databases as LevelDB directories under DIR\n' +
+    '  --verbose    log each request to stderr\n' +
+    '  --exit-with-parent  stop when the parent process exits\n';
+  if (error) {
+    process.stderr.write(`couch-server: ${error}\n${text}`);
+    process.exit(2);
+  }
+  process.stdout.write(text);
+  process.exit(0);
+}
+
+function log(message) {
+  process.stderr.write(`[couch-server ${new Date().toISOString()}] ${message}\n`);
+}
+
+function describeError(err) {
+  if (err && err.stack) {
+    return err.stack;
+  }
+  try {
+    return JSON.stringify(err);
+  } catch (_) {
+    return String(err);
+  }
+}
+
+// Last line of defence: never let an exception or rejection escape to the
+// default handler (which would terminate the process).
+process.on('uncaughtException', (err) => {
+  log(`uncaughtException (server keeps running): ${describeError(err)}`);
+});
+process.on('unhandledRejection', (reason) => {
+  log(`unhandledRejection (server keeps running): ${describeError(reason)}`);
+});
+
+// CouchDB-style error body for an arbitrary thrown value.
+function couchError(err) {
+  let status = 500;
+  let error = 'unknown_error';
+  let reason = 'Internal Server Error';
+  if (err) {
+    const errStatus = Number(err.status || err.statusCode);
+    if (errStatus >= 400 && errStatus < 600) {
+      status = errStatus;
+    }
+    if (typeof err.error === 'string') {
+      error = err.error;
+    } else if (typeof err.name === 'string' && err.name !== 'Error') {
+      error = err.name;
+    } else if (status === 400) {
+      error = 'bad_request';
+    }
+    if (typeof err.reason === 'string') {
+      reason = err.reason;
+    } else if (typeof err.message === 'string' && err.message) {
+      reason = err.message;
+    } else if (typeof err === 'string') {
+      reason = err;
+    }
+  }
+  return { status, body: { error, reason } };
+}
+
+function sendError(req, res, err) {
+  const { status, body } = couchError(err);
+  if (res.headersSent) {
+    // Too late for a proper error response; make sure the client is not left
+    // hanging on a half-written response.
+    try {
+      res.end();
+    } catch (_) {
+      // ignore
+    }
+    return;
+  }
+  try {
+    res.status(status);
+    // Like CouchDB (and express-pouchdb): JSON content type only when the
+    // client accepts it, text/plain otherwise.
+    const type = req.accepts(['text', 'json']) === 'json' ? 'application/json' : 'text/plain; charset=utf-8';
+    res.setHeader('Content-Type', type);
+    res.setHeader('Cache-Control', 'must-revalidate');
+    res.end(JSON.stringify(body) + '\n');
+  } catch (e) {
+    log(`failed to send error response for ${req.method} ${req.originalUrl}: ${describeError(e)}`);
+  }
+}
+
+// Close every database express-pouchdb has opened (flushes LevelDB cleanly).
+function closeDatabases(PouchDB) {
+  const closing = [];
+  const cache = PouchDB.__dbCacheMap;
+  if (cache && typeof cache.forEach === 'function') {
+    cache.forEach((db) => {
+      closing.push(
+        Promise.resolve()
+          .then(() => db.close())
+          .catch(() => undefined),
+      );
+    });
+  }
+  return Promise.all(closing);
+}
+
+function main() {
+  const opts = parseArgs(process.argv.slice(2));
+
+  const express = require('express');
+  const expressPouchDB = require('express-pouchdb');
+  const PouchDBBase = require('pouchdb-node');
+  PouchDBBase.plugin(require('pouchdb-adapter-memory'));
+
+  // Choose the storage through the adapter preference list, not through a
+  // forced `adapter` default: a forced adapter would also apply to http(s)://
+  // database names, so replication to/from URLs would silently go to a local
+  // database named after the URL instead of over HTTP.
+  let PouchDB;
+  let configPath;
+  let logPath;
+  if (opts.memory) {
+    PouchDBBase.preferredAdapters = ['memory'];
+    PouchDB = PouchDBBase.defaults({});
+    logPath = '/dev/null';
+  } else {
+    const dataDir = path.resolve(opts.data);
+    fs.mkdirSync(dataDir, { recursive: true });
+    PouchDBBase.preferredAdapters = ['leveldb'];
+    PouchDB = PouchDBBase.defaults({ prefix: dataDir + path.sep });
+    configPath = path.join(dataDir, 'config.json');
+    logPath = path.join(dataDir, 'log.txt');
+  }
+
+  const couchApp = expressPouchDB(PouchDB, {
+    mode: 'fullCouchDB',
+    // Never write config.json / log.txt into the current directory.
+    inMemoryConfig: opts.memory,
+    configPath,
+    logPath,
+  });
+
+  const app = express();
+  app.disable('x-powered-by');
+
+  // Each request runs in its own domain: an exception thrown from a callback
+  // deep inside PouchDB while serving it becomes a 500 for that request
+  // instead of an uncaught exception with a client waiting forever.
+  app.use((req, res, next) => {
+    const d = domain.create();
+    d.add(req);
+    d.add(res);
+    d.on('error', (err) => {
+      log(`error while serving ${req.method} ${req.originalUrl}: ${describeError(err)}`);
+      sendError(req, res, err);
+    });
+    d.run(next);
+  });
+
+  if (opts.verbose) {
+    app.use((req, res, next) => {
+      const started = Date.now();
+      res.on('finish', () => {
+        log(`${req.method} ${req.originalUrl} -> ${res.statusCode} (${Date.now() - started} ms)`);
+      });
+      next();
+    });
+  }
+
+  // Watchdog: a request that PouchDB never answers (a swallowed error deep in a
+  // plugin) gets a 500 instead of keeping the client waiting forever.
+  if (opts.requestTimeout > 0) {
+    const feeds = new Set(['longpoll', 'continuous', 'eventsource']);
+    app.use((req, res, next) => {
+      if (feeds.has(String(req.query.feed))) {
+        next();
+        return;
+      }
+      const timer = setTimeout(() => {
+        log(`no answer after ${opts.requestTimeout}s: ${req.method} ${req.originalUrl}`);
+        sendError(req, res, {
+          status: 500,
+          error: 'timeout',
+          reason: `the test server did not answer within ${opts.requestTimeout}s`,
+        });
+      }, opts.requestTimeout * 1000);
+      timer.unref();
+      res.on('finish', () => clearTimeout(timer));
+      res.on('close', () => clearTimeout(timer));
+      next();
+    });
+  }
+
+  // A URL that cannot be percent-decoded makes express' router throw before
+  // any route runs; answer it the way CouchDB does.
+  app.use((req, res, next) => {
+    try {
+      decodeURIComponent(req.path);
+    } catch (_) {
+      sendError(req, res, { status: 400, error: 'bad_request', reason: 'invalid_url_encoding' });
+      return;
+    }
+    next();
+  });
+
+  app.use(couchApp);
+
+  // Error middleware (4 arguments): anything passed to next(err) or thrown
+  // synchronously by a route ends up here as a CouchDB-style JSON error.
+  // eslint-disable-next-line no-unused-vars
+  app.use((err, req, res, next) => {
+    log(`error in ${req.method} ${req.originalUrl}: ${describeError(err)}`);
+    sendError(req, res, err);
+  });
+
+  const server = app.listen(opts.port, '127.0.0.1');
+  server.on('error', (err) => {
+    log(`cannot listen on 127.0.0.1:${opts.port}: ${describeError(err)}`);
+    process.exit(1);
+  });
+  server.on('clientError', (err, socket) => {
+    // Malformed HTTP (bad request line, bad headers...): reply 400, keep running.
+    if (socket.writable && !socket.destroyed) {
+      const body = JSON.stringify({ error: 'bad_request', reason: 'malformed_http_request' });
+      socket.end(
+        'HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n' +
+          `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    } else {
+      socket.destroy();
+    }
+  });
+  const sockets = new Set();
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  server.on('listening', () => {
+    const { port } = server.address();
+    const where = opts.memory ? 'memory' : `leveldb:${path.resolve(opts.data)}`;
+    log(`PouchDB server (${where}) listening on http://127.0.0.1:${port}`);
+    process.stdout.write(`LISTENING http://127.0.0.1:${port}\n`);
+  });
+
+  let stopping = false;
+  function shutdown(reason) {
+    if (stopping) {
+      return;
+    }
+    stopping = true;
+    log(`shutting down (${reason})`);
+    // Hard deadline, whatever happens below.
+    setTimeout(() => process.exit(0), 3000).unref();
+    server.close(() => {
+      closeDatabases(PouchDB).then(() => process.exit(0));
+    });
+    // Keep-alive connections and long-poll / continuous _changes requests
+    // would keep server.close() waiting.
+    for (const socket of sockets) {
+      socket.destroy();
+    }
+  }
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGHUP', () => shutdown('SIGHUP'));
+
+  if (opts.exitWithParent) {
+    const parent = process.ppid;
+    setInterval(() => {
+      if (process.ppid !== parent) {
+        shutdown('parent exit');
+      }
+    }, 1000).unref();
+  }
+}
+
+main();

@@ -1,0 +1,358 @@
+"""The CouchDB-compatible server that integration tests talk to.
+
+Which server (first match wins):
+
+1. ``CLOUDANT_URL`` set: that server (IBM Cloudant or Apache CouchDB), with the
+   credentials from ``CLOUDANT_AUTH_TYPE`` / ``CLOUDANT_USERNAME`` /
+   ``CLOUDANT_PASSWORD`` / ``CLOUDANT_APIKEY`` / ``CLOUDANT_BEARER_TOKEN``.
+2. ``CLOUDANT_TEST_SERVER_URL`` set: an already running local test server
+   (``scripts/couch-server/couch-server start`` or ``... run -- pytest``), no auth.
+3. Otherwise the local PouchDB test server is started here
+   (``node scripts/couch-server/server.js --memory --port 0``) and stopped at the
+   end of the session.
+
+What PouchDB Server does not support is listed once, in :data:`POUCHDB_GAPS`
+(details and exact responses: ``docs/compatibility.md``); tests say which of those
+features they need with :func:`skip_on_pouchdb` or the ``requires`` fixture.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import pytest
+import requests
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+COUCH_SERVER_DIR = REPO_ROOT / "scripts" / "couch-server"
+COUCH_SERVER_JS = COUCH_SERVER_DIR / "server.js"
+COUCH_SERVER_CLI = COUCH_SERVER_DIR / "couch-server"
+
+START_TIMEOUT = float(os.environ.get("COUCH_SERVER_START_TIMEOUT", "30"))
+REQUEST_TIMEOUT = 30.0
+IAM_TOKEN_URL = "https://iam.cloud.ibm.com/identity/token"
+
+# Features that PouchDB Server (express-pouchdb 4.2.0 on pouchdb-node 9.0.0, as
+# pinned in scripts/couch-server/package.json) lacks or gets wrong, compared with
+# CouchDB 3.x / Cloudant. Keys are the names used with skip_on_pouchdb() and the
+# `requires` fixture; values are the skip reasons. Source: docs/compatibility.md.
+POUCHDB_GAPS: dict[str, str] = {
+    # server level
+    "up": "GET /_up is 404 (treated as a database name)",
+    "dbs_info": "/_dbs_info is 404",
+    "db_updates": "/_db_updates answers 400 with an empty body",
+    "scheduler": "/_scheduler/jobs and /_scheduler/docs are 404",
+    "active_tasks": "/_active_tasks is always []",
+    "node_api": "/_node/{node}/... (config, stats, system) is 404",
+    "cloudant_api_v2": "/_api/v2/... (CORS, API keys, throughput, activity tracker) is 404",
+    "cors": "no CORS: no Access-Control-* headers, OPTIONS is 404",
+    "iam": "no IAM: /_iam_session is 404",
+    "search": "no Lucene search: _search, _search_info, _search_analyze",
+    "geo": "no geospatial indexes (_geo)",
+    "partitions": "no partitioned databases: ?partitioned=true ignored, /_partition/... 404/400",
+    "server_admins": "once an admin exists, PUT /{db} by a non-admin is a 500 "
+    "(upstream: hangs); the test server stays in admin party",
+    "replication_errors": "a failing replication (bad source) still reports status 'complete'",
+    # database level
+    "db_info_fields": "db info lacks sizes, props, purge_seq, doc_del_count, cluster; "
+    "update_seq is an integer",
+    "opaque_seqs": "sequences are integers, not opaque strings",
+    "design_docs": "/{db}/_design_docs is 404 (GET) / 400 (POST)",
+    "local_docs_list": "/{db}/_local_docs is 404 (GET) / 400 (POST)",
+    "multi_queries": "_all_docs/queries and _view/{view}/queries are 400 only_multipart_accepted",
+    "purge": "_purge is 400 only_multipart_accepted",
+    "revs_limit": "GET /{db}/_revs_limit is 404, PUT is 400 invalid_json",
+    "compact_ddoc": "POST /{db}/_compact/{ddoc} is 400 only_multipart_accepted",
+    "missing_revs": "_missing_revs is 400 only_multipart_accepted",
+    "shards": "/{db}/_shards is 404",
+    "security_admins": "_security members are enforced only for named users; "
+    "anonymous requests are server admin (admin party)",
+    # documents
+    "delete_requires_rev": "DELETE of a document without (or with a stale) rev is not 409: "
+    "no rev deletes the current revision, a stale rev is 404",
+    "doc_etag": "GET/HEAD of a document: ETag is a weak body hash, not the rev; "
+    "If-None-Match is ignored",
+    "url_id_wins": "PUT /{db}/{id} with a different _id in the body stores the body's _id",
+    "doc_validation_status": "bad special members (_foo) are 500 doc_validation, not 400",
+    "non_json_bodies": "a body without Content-Type: application/json is silently ignored",
+    "copy_response": "COPY answers {ok: true} only: no id/rev, no ETag",
+    "copy_design_doc": "COPY /{db}/_design/{ddoc} is 404 unless the slash is sent as %2F",
+    "bulk_docs_order": "_bulk_docs puts design documents first in its result array",
+    "bulk_get_errors": "_bulk_get: missing/deleted docs give {} (no error object); "
+    "repeated ids collapse to one result",
+    "attachment_range": "attachment Range requests are ignored (200, whole body)",
+    "conflicts_in_find": "_find ignores conflicts: true",
+    # queries
+    "find_bookmark": "_find returns no bookmark (a given bookmark is ignored)",
+    "find_execution_stats": "_find ignores execution_stats",
+    "explain_shape": "_explain returns PouchDB's own shape (no mrargs, fields, covering)",
+    "index_delete": "DELETE /{db}/_index/{ddoc}/json/{name} fails (500/404) "
+    "unless the ddoc is sent as _design%2F{ddoc}",
+    "text_indexes": "type: text indexes are silently created as json indexes",
+    "ddoc_info": "GET /{db}/_design/{ddoc}/_info is {view_index: 'Not implemented.'}",
+    "view_startkey_docid": "views ignore startkey_docid / endkey_docid",
+    "view_errors": "a view whose map function throws or does not compile returns no rows "
+    "(no error)",
+    # _changes
+    "changes_selector_body": "POST _changes?filter=_selector ignores the body: 404; "
+    "GET with ?selector=<json> works",
+    "changes_design_filter": "filter=_design is 404",
+    "changes_timeout": "feed=longpoll/continuous ignore timeout; continuous ignores limit "
+    "and never sends last_seq",
+    "seq_interval": "seq_interval is ignored",
+}
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Where the test server is and how to authenticate to it."""
+
+    url: str
+    source: str  # "CLOUDANT_URL", "CLOUDANT_TEST_SERVER_URL" or "launched"
+    auth_type: str = "NOAUTH"
+    username: str | None = None
+    password: str | None = None
+    apikey: str | None = None
+    bearer_token: str | None = None
+    iam_url: str = IAM_TOKEN_URL
+
+    @property
+    def external(self) -> bool:
+        """True when the server comes from ``CLOUDANT_URL`` (a real Cloudant/CouchDB)."""
+        return self.source == "CLOUDANT_URL"
+
+
+def config_from_env(environ: Mapping[str, str] | None = None) -> ServerConfig | None:
+    """The configured server, or None when a local server has to be started."""
+    env = os.environ if environ is None else environ
+    url = env.get("CLOUDANT_URL", "").strip()
+    if url:
+        username = env.get("CLOUDANT_USERNAME") or None
+        apikey = env.get("CLOUDANT_APIKEY") or None
+        bearer = env.get("CLOUDANT_BEARER_TOKEN") or None
+        auth_type = (env.get("CLOUDANT_AUTH_TYPE") or "").strip().upper()
+        if not auth_type:
+            auth_type = (
+                "IAM" if apikey else "BEARERTOKEN" if bearer else "BASIC" if username else "NOAUTH"
+            )
+        return ServerConfig(
+            url=url.rstrip("/"),
+            source="CLOUDANT_URL",
+            auth_type=auth_type,
+            username=username,
+            password=env.get("CLOUDANT_PASSWORD") or None,
+            apikey=apikey,
+            bearer_token=bearer,
+            iam_url=env.get("CLOUDANT_AUTH_URL") or IAM_TOKEN_URL,
+        )
+    url = env.get("CLOUDANT_TEST_SERVER_URL", "").strip()
+    if url:
+        return ServerConfig(url=url.rstrip("/"), source="CLOUDANT_TEST_SERVER_URL")
+    return None
+
+
+def http_session(config: ServerConfig) -> requests.Session:
+    """A plain ``requests`` session that is authenticated to the server."""
+    session = requests.Session()
+    session.headers["Accept"] = "application/json"
+    auth = config.auth_type
+    if auth in {"BASIC", "COUCHDB_SESSION"} and config.username:
+        session.auth = (config.username, config.password or "")
+    elif auth == "BEARERTOKEN" and config.bearer_token:
+        session.headers["Authorization"] = f"Bearer {config.bearer_token}"
+    elif auth == "IAM" and config.apikey:
+        response = requests.post(
+            config.iam_url,
+            data={
+                "grant_type": "urn:ibm:params:oauth:grant-type:apikey",
+                "apikey": config.apikey,
+            },
+            headers={"Accept": "application/json"},
+            timeout=REQUEST_TIMEOUT,
+        )
+        response.raise_for_status()
+        session.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
+    return session
+
+
+def is_pouchdb(server_info: Mapping[str, Any]) -> bool:
+    """Whether ``GET /`` came from PouchDB Server (express-pouchdb)."""
+    vendor = server_info.get("vendor")
+    vendor_name = vendor.get("name") if isinstance(vendor, Mapping) else None
+    return "express-pouchdb" in server_info or vendor_name == "PouchDB authors"
+
+
+def unique_db_name(prefix: str = "cloudant-odm-test") -> str:
+    """A fresh, valid CouchDB database name."""
+    return f"{prefix}-{uuid.uuid4().hex[:16]}"
+
+
+def skip_on_pouchdb(*features: str) -> pytest.MarkDecorator:
+    """Mark a test as needing features that PouchDB Server lacks.
+
+    ``@skip_on_pouchdb("partitions")`` skips the test when the server is PouchDB
+    Server and runs it against CouchDB / Cloudant. Feature names are the keys of
+    :data:`POUCHDB_GAPS`; an unknown name is an error at import time.
+    """
+    if not features:
+        raise ValueError("skip_on_pouchdb() needs at least one feature name")
+    unknown = [name for name in features if name not in POUCHDB_GAPS]
+    if unknown:
+        raise KeyError(f"unknown PouchDB gap(s) {unknown}; known: {sorted(POUCHDB_GAPS)}")
+    return pytest.mark.skip_on_pouchdb(*features)
+
+
+def pouchdb_skip_reason(features: tuple[str, ...] | list[str]) -> str:
+    """The skip message for tests that need ``features``."""
+    unknown = [name for name in features if name not in POUCHDB_GAPS]
+    if unknown:
+        raise KeyError(f"unknown PouchDB gap(s) {unknown}; known: {sorted(POUCHDB_GAPS)}")
+    details = "; ".join(f"{name}: {POUCHDB_GAPS[name]}" for name in features)
+    return f"not supported by PouchDB Server ({details}); see docs/compatibility.md"
+
+
+@dataclass
+class LocalServer:
+    """The node launcher (``scripts/couch-server/server.js``) as a child process."""
+
+    memory: bool = True
+    data_dir: Path | None = None
+    url: str | None = None
+    log_path: Path | None = None
+    _process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    _log_file: IO[bytes] | None = field(default=None, repr=False)
+    _reader: threading.Thread | None = field(default=None, repr=False)
+
+    def start(self, timeout: float = START_TIMEOUT) -> str:
+        node = shutil.which("node")
+        if node is None:
+            raise RuntimeError(
+                "node is not installed: install Node.js >= 18, or set CLOUDANT_URL / "
+                "CLOUDANT_TEST_SERVER_URL, or deselect server tests with -m 'not server'"
+            )
+        ensure_installed()
+        args = [node, str(COUCH_SERVER_JS), "--port", "0", "--exit-with-parent"]
+        if self.memory or self.data_dir is None:
+            args.append("--memory")
+        else:
+            args += ["--data", str(self.data_dir)]
+        log_dir = Path(tempfile.mkdtemp(prefix="cloudant-odm-test-server-"))
+        self.log_path = log_dir / "server.log"
+        self._log_file = self.log_path.open("wb")
+        self._process = subprocess.Popen(
+            args,
+            cwd=COUCH_SERVER_DIR,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=self._log_file,
+            start_new_session=True,  # Ctrl-C in the terminal is handled by us, not by node
+        )
+        lines: queue.Queue[str | None] = queue.Queue()
+        stdout = self._process.stdout
+        assert stdout is not None
+
+        def read_stdout() -> None:
+            # Keeps draining stdout so the server can never block writing to it.
+            for raw in stdout:
+                lines.put(raw.decode("utf-8", "replace").strip())
+            lines.put(None)
+
+        self._reader = threading.Thread(target=read_stdout, name="couch-server-stdout", daemon=True)
+        self._reader.start()
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                tail = self.log_tail()
+                self.stop()
+                raise RuntimeError(
+                    f"test server did not print LISTENING within {timeout:.0f}s\n{tail}"
+                )
+            try:
+                line = lines.get(timeout=remaining)
+            except queue.Empty:
+                continue
+            if line is None:
+                code = self._process.wait()
+                tail = self.log_tail()
+                self.stop()
+                raise RuntimeError(f"test server exited with status {code} during startup\n{tail}")
+            if line.startswith("LISTENING "):
+                self.url = line.split(" ", 1)[1].strip().rstrip("/")
+                return self.url
+
+    def stop(self, timeout: float = 10.0) -> None:
+        process, self._process = self._process, None
+        if process is not None:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(timeout=timeout)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+            if self._reader is not None:
+                self._reader.join(timeout=timeout)
+                self._reader = None
+            if process.stdout is not None:
+                process.stdout.close()
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
+        if self.log_path is not None and not os.environ.get("COUCH_SERVER_KEEP_LOG"):
+            shutil.rmtree(self.log_path.parent, ignore_errors=True)
+            self.log_path = None
+
+    def log_tail(self, lines: int = 40) -> str:
+        if self.log_path is None or not self.log_path.exists():
+            return "(no server log)"
+        text = self.log_path.read_text("utf-8", "replace").splitlines()
+        return f"--- last lines of {self.log_path} ---\n" + "\n".join(text[-lines:])
+
+    def __enter__(self) -> LocalServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+def ensure_installed() -> None:
+    """Run ``couch-server install`` (a quick no-op when the node modules are current)."""
+    if shutil.which("npm") is None:
+        if (COUCH_SERVER_DIR / "node_modules" / "express-pouchdb").is_dir():
+            return
+        raise RuntimeError("npm is not installed: cannot install the local test server")
+    subprocess.run(["bash", str(COUCH_SERVER_CLI), "install"], check=True, cwd=REPO_ROOT)
+
+
+def wait_until_up(
+    session: requests.Session, url: str, timeout: float = START_TIMEOUT
+) -> dict[str, Any]:
+    """``GET /`` until it answers 200; return the JSON body."""
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            response = session.get(url + "/", timeout=REQUEST_TIMEOUT)
+            if response.status_code == 200:
+                body = response.json()
+                if isinstance(body, dict):
+                    return body
+            last_error = RuntimeError(f"GET / -> {response.status_code}: {response.text[:200]}")
+        except requests.RequestException as error:
+            last_error = error
+        time.sleep(0.2)
+    raise RuntimeError(f"server at {url} is not answering: {last_error}")
