@@ -883,8 +883,9 @@ class _SessionCookieManager(TokenManager):
         now = time.time()
         response = self.http.post(
             url,
-            # Plain JSON: CouchDB before 3.3 rejects a gzipped /_session body.
-            json={"username": self.username, "password": self.password},
+            # Plain JSON: CouchDB before 3.3 rejects a gzipped /_session body. "name" is
+            # CouchDB's own field; "username" is an alias that PouchDB Server lacks.
+            json={"name": self.username, "password": self.password},
             headers={"Accept": "application/json"},
             # Bypass any auth set on the shared session: this request *is* the login.
             auth=_no_auth,

@@ -654,7 +654,7 @@ def test_session_login_shape_and_cookie(rsps: responses.RequestsMock) -> None:
     login = rsps.calls[0].request
     assert login.url == SESSION_URL
     assert login.method == "POST"
-    assert json.loads(login.body or b"") == {"username": "alice", "password": PASSWORD}
+    assert json.loads(login.body or b"") == {"name": "alice", "password": PASSWORD}
     assert "Content-Encoding" not in login.headers
     assert login.headers["Content-Type"] == "application/json"
     # It went through the client's session (its default headers came along).

@@ -440,3 +440,99 @@ def test_disabling_tls_verification_warns_once() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         CloudantV1(NoAuthAuthenticator()).set_disable_ssl_verification(True)
+
+
+# -- what the local server can't do: exact requests against CouchDB's documented shapes --
+
+
+@responses.activate
+def test_design_document_info_request_and_result(client: CloudantV1) -> None:
+    info = {
+        "name": "app",
+        "view_index": {
+            "signature": "a9b8c7",
+            "updater_running": False,
+            "compact_running": False,
+            "language": "javascript",
+            "purge_seq": 0,
+            "update_seq": "12-g1AAAA",
+            "waiting_clients": 0,
+            "waiting_commit": False,
+            "sizes": {"active": 100, "external": 50, "file": 200},
+        },
+    }
+    responses.get(f"{URL}/db/_design/app/_info", json=info)
+    assert client.get_design_document_information("db", "_design/app").get_result() == info
+    assert responses.calls[0].request.headers["Accept"] == "application/json"
+
+
+@responses.activate
+def test_changes_design_and_selector_filters(client: CloudantV1) -> None:
+    responses.post(f"{URL}/db/_changes", json={"results": [], "last_seq": "1-x", "pending": 0})
+    client.post_changes("db", filter="_design")
+    client.post_changes("db", filter="_selector", selector={"status": {"$eq": "new"}})
+    client.post_changes("db", filter="_view", view="app/by_status", since="now", limit=5)
+    design, selector, view = responses.calls
+    assert query_of(design) == {"filter": ["_design"]}
+    assert body_of(design) == {}  # as the SDK: a POST always carries a JSON object
+    assert query_of(selector) == {"filter": ["_selector"]}
+    assert body_of(selector) == {"selector": {"status": {"$eq": "new"}}}
+    assert query_of(view) == {
+        "filter": ["_view"],
+        "view": ["app/by_status"],
+        "since": ["now"],
+        "limit": ["5"],
+    }
+
+
+@responses.activate
+def test_partition_queries(client: CloudantV1) -> None:
+    base = f"{URL}/db/_partition/store-42"
+    responses.post(f"{base}/_find", json={"docs": [], "bookmark": "nil"})
+    responses.post(f"{base}/_all_docs", json={"rows": [], "total_rows": 0})
+    responses.post(f"{base}/_design/app/_view/by_day", json={"rows": []})
+    responses.post(f"{base}/_design/app/_search/idx", json={"total_rows": 0, "rows": []})
+    responses.get(base, json={"db_name": "db", "partition": "store-42", "doc_count": 3})
+    client.post_partition_find("db", "store-42", {"type": "order"}, limit=10, bookmark="b1")
+    client.post_partition_all_docs("db", "store-42", include_docs=True)
+    client.post_partition_view("db", "store-42", "app", "by_day", key="2026-11-23")
+    client.post_partition_search("db", "store-42", "app", "idx", "name:bob", limit=5)
+    assert client.get_partition_information("db", "store-42").get_result()["doc_count"] == 3
+    find, all_docs, view, search, _ = responses.calls
+    assert body_of(find) == {"selector": {"type": "order"}, "limit": 10, "bookmark": "b1"}
+    assert body_of(all_docs) == {"include_docs": True}
+    assert body_of(view) == {"key": "2026-11-23"}
+    assert body_of(search) == {"query": "name:bob", "limit": 5}
+    with pytest.raises(ValueError, match="Partition key"):
+        client.post_partition_find("db", "_bad", {})
+
+
+@responses.activate
+def test_search_request(client: CloudantV1) -> None:
+    responses.post(
+        f"{URL}/db/_design/app/_search/fulltext",
+        json={
+            "total_rows": 1,
+            "bookmark": "g1",
+            "rows": [{"id": "a", "order": [1.0, 0], "fields": {}}],
+            "counts": {"status": {"new": 1}},
+        },
+    )
+    result = client.post_search(
+        "db",
+        "app",
+        "fulltext",
+        "customer:bob*",
+        counts=["status"],
+        include_docs=True,
+        drilldown=[["status", "new"]],
+        limit=10,
+    ).get_result()
+    assert result["counts"] == {"status": {"new": 1}}
+    assert body_of(responses.calls[0]) == {
+        "query": "customer:bob*",
+        "counts": ["status"],
+        "include_docs": True,
+        "drilldown": [["status", "new"]],
+        "limit": 10,
+    }
