@@ -1,0 +1,80 @@
+"""The four client examples run against the server and print what docs/examples.md shows."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from _server import ServerConfig, unique_db_name
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "client"
+
+
+def run_example(name: str, config: ServerConfig, db: str) -> str:
+    env = dict(os.environ, EXAMPLES_DB=db)
+    if not config.external:
+        env.update(CLOUDANT_URL=config.url, CLOUDANT_AUTH_TYPE="NOAUTH")
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / name)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def json_after(header: str, output: str) -> dict[str, object]:
+    start = output.index(header) + len(header)
+    decoded: dict[str, object] = json.JSONDecoder().raw_decode(output[start:].lstrip())[0]
+    return decoded
+
+
+@pytest.fixture
+def examples_db(server_config: ServerConfig, server_http: requests.Session) -> Iterator[str]:
+    """The examples create "orders" by default; here a throwaway name instead."""
+    name = unique_db_name()
+    yield name
+    server_http.delete(f"{server_config.url}/{name}", timeout=30)
+
+
+def test_the_four_examples_in_order(server_config: ServerConfig, examples_db: str) -> None:
+    def run(name: str) -> str:
+        return run_example(name, server_config, examples_db).replace(examples_db, "orders")
+
+    out = run("1_create_db_and_doc.py")
+    assert out.startswith('"orders" database created.\nYou have created the document:\n')
+    created = json_after("You have created the document:\n", out)
+    assert created["_id"] == "example"
+    assert re.fullmatch(r"1-[0-9a-f]+", str(created["_rev"]))
+    assert created["name"] == "Bob Smith"
+    assert created["joined"] == "2019-01-24T10:42:59.000Z"
+
+    again = run("1_create_db_and_doc.py")
+    assert again.splitlines()[0] == 'Cannot create "orders" database, it already exists.'
+    assert 'Cannot create the document "example", it already exists.' in again
+
+    out = run("2_get_info_from_existing_database.py")
+    assert out.startswith("Server Version: ")
+    assert 'Document count in "orders" database is 1.' in out
+    assert json_after("Document retrieved from database:\n", out) == created
+
+    out = run("3_update_doc.py")
+    updated = json_after("You have updated the document:\n", out)
+    assert updated["address"] == "19 Front Street, Darlington, DL5 1TY"
+    assert "joined" not in updated
+    assert str(updated["_rev"]).startswith("2-")
+
+    out = run("4_delete_doc.py")
+    assert out == "You have deleted the document.\n"
+    out = run("4_delete_doc.py")
+    assert "document was not found" in out
