@@ -5,7 +5,10 @@
 // mounted in an outer express app that adds the robustness the upstream
 // pouchdb-server lacks: a CouchDB-style JSON error middleware, per-request
 // error capture for asynchronous failures, and process-level handlers so a
-// bad request can never take the server down.
+// bad request can never take the server down. A few small shims in front of
+// express-pouchdb make it answer like CouchDB 3.x where it does not (design
+// docs in COPY and index DELETE paths, POST _changes?filter=_selector, _find
+// bookmarks and execution_stats): see "CouchDB compatibility shims" below.
 //
 // Usage:
 //   node server.js [--port N] [--memory | --data DIR] [--verbose] [--exit-with-parent]
@@ -202,6 +205,227 @@ function closeDatabases(PouchDB) {
   return Promise.all(closing);
 }
 
+// ---------------------------------------------------------------------------
+// CouchDB compatibility shims.
+//
+// Small middlewares, mounted before express-pouchdb, for places where
+// express-pouchdb 4.2 answers differently from CouchDB 3.x. Each one either
+// rewrites the request into a form express-pouchdb handles correctly, or adds
+// what CouchDB would have put in the response. What is shimmed, and what is
+// still missing: docs/compatibility.md (keep that page and POUCHDB_GAPS in
+// tests/_server.py in step with this section).
+// ---------------------------------------------------------------------------
+
+// express-pouchdb's own JSON body parser: same size limit, same errors
+// (400 invalid_json, 413 too_large, 415 for an unknown Content-Encoding), and
+// gzip/deflate bodies are inflated. It marks the request as parsed, so the
+// parser on express-pouchdb's route sees req.body and does not read again.
+function couchJsonParser(req, res, next) {
+  require('express-pouchdb/lib/utils').jsonParser(req, res, next);
+}
+
+function isPlainObject(value) {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+// Raw (still percent-encoded) path segments: "/db/_design/x?rev=1" gives
+// ["db", "_design", "x"].
+function pathSegments(req) {
+  return req.path.split('/').slice(1);
+}
+
+// Shim: design documents in COPY, ddocs in DELETE /{db}/_index/....
+//
+// express-pouchdb's COPY route is `/:db/:id`, and its index-delete route is
+// `/:db/_index/:ddoc/:type/:name`: one path segment for the document id. So
+// `COPY /db/_design/dd` and `DELETE /db/_index/_design/dd/json/name` fall
+// through to other routes (404), and `DELETE /db/_index/dd/json/name` hands
+// PouchDB a ddoc id without its `_design/` prefix (500). Rewrite the URL so
+// the id is one segment, `_design%2Fdd`, which express-pouchdb decodes back to
+// `_design/dd`. Like CouchDB's mango_httpd, a bare ddoc name in the index path
+// gets the `_design/` prefix. The query string (`?rev=`) and the Destination
+// header (read literally, as CouchDB does: `_design/dd2?rev=2-x` works) are
+// untouched. GET/PUT/DELETE/HEAD of `/db/_design/dd` and its views already
+// work: express-pouchdb has `(*)` routes for those.
+function rewriteDesignDocPaths(req, res, next) {
+  const parts = pathSegments(req);
+  let target = null;
+  if (req.method === 'COPY' && parts.length === 3 && parts[1] === '_design' && parts[2]) {
+    target = [parts[0], `_design%2F${parts[2]}`];
+  } else if (req.method === 'DELETE' && parts[1] === '_index' && parts.every(Boolean)) {
+    if (parts.length === 6 && parts[2] === '_design') {
+      target = [parts[0], '_index', `_design%2F${parts[3]}`, parts[4], parts[5]];
+    } else if (parts.length === 5 && !/^_design%2F/i.test(parts[2])) {
+      target = [parts[0], '_index', `_design%2F${parts[2]}`, parts[3], parts[4]];
+    }
+  }
+  if (target) {
+    const q = req.url.indexOf('?');
+    req.url = '/' + target.join('/') + (q === -1 ? '' : req.url.slice(q));
+    // express-pouchdb's vhost middleware rebuilds req.url from
+    // req.originalUrl, so the rewrite has to go there too.
+    req.originalUrl = req.url;
+  }
+  next();
+}
+
+// Shim: `POST /{db}/_changes?filter=_selector` with the selector in the body.
+//
+// express-pouchdb only looks at `selector` in the query string (where it is
+// JSON-decoded along with the other parameters), so the POST form that CouchDB
+// documents answered 404. Parse the body here and hand its selector over as the
+// query parameter. Like CouchDB, the body's selector must be a JSON object,
+// else 400 "Selector error: expected a JSON object". (A GET with
+// `?selector=<json>` keeps working; CouchDB would refuse it.)
+function changesSelectorFromBody(req, res, next) {
+  const parts = pathSegments(req);
+  if (
+    req.method !== 'POST' ||
+    parts.length !== 2 ||
+    parts[1] !== '_changes' ||
+    req.query.filter !== '_selector'
+  ) {
+    next();
+    return;
+  }
+  couchJsonParser(req, res, () => {
+    const selector = isPlainObject(req.body) ? req.body.selector : undefined;
+    if (!isPlainObject(selector)) {
+      sendError(req, res, {
+        status: 400,
+        error: 'bad_request',
+        reason: 'Selector error: expected a JSON object',
+      });
+      return;
+    }
+    req.query.selector = JSON.stringify(selector);
+    next();
+  });
+}
+
+// Shim: `_find` bookmarks and `execution_stats`.
+//
+// PouchDB's find() has no bookmarks. CouchDB's contract is: every `_find`
+// response has a `bookmark` string; sending it back with the same query gives
+// the next page; past the end, `docs` is empty. Emulated with positions: the
+// bookmark is base64url('{"skip":N}') (the client treats it as opaque), an
+// incoming bookmark becomes a skip, and the response gets the position after
+// the docs it returned. A `skip` sent along with a bookmark counts from the
+// bookmark's position, as in CouchDB. Errors as CouchDB words them: a bookmark
+// we did not make (or that is not a string) is 400 invalid_bookmark; a `skip`
+// that is not a non-negative integer is 400 invalid_non_neg_integer (it has to
+// be checked here, because it is added to the bookmark's position).
+//
+// With `execution_stats: true` the response gets CouchDB's stats object:
+// results_returned and execution_time_ms are real; PouchDB does not report
+// how many index rows or documents it read, so total_keys_examined and
+// total_docs_examined are lower bounds (skip + docs returned), and
+// total_quorum_docs_examined is 0 (as on a single node).
+function encodeFindBookmark(position) {
+  return Buffer.from(JSON.stringify({ skip: position })).toString('base64url');
+}
+
+// The position a bookmark stands for, or null if it is not one of ours.
+function decodeFindBookmark(bookmark) {
+  if (typeof bookmark !== 'string' || !/^[A-Za-z0-9_-]+$/.test(bookmark)) {
+    return null;
+  }
+  let value;
+  try {
+    value = JSON.parse(Buffer.from(bookmark, 'base64url').toString('utf8'));
+  } catch (_) {
+    return null;
+  }
+  if (!isPlainObject(value) || !Number.isSafeInteger(value.skip) || value.skip < 0) {
+    return null;
+  }
+  // Only the exact encoding we produce (base64url decoding is lenient).
+  return encodeFindBookmark(value.skip) === bookmark ? value.skip : null;
+}
+
+function findBookmarks(req, res, next) {
+  const parts = pathSegments(req);
+  if (req.method !== 'POST' || parts.length !== 2 || parts[1] !== '_find') {
+    next();
+    return;
+  }
+  couchJsonParser(req, res, () => {
+    const body = req.body;
+    if (!isPlainObject(body)) {
+      next(); // PouchDB's own error for a body that is not a query
+      return;
+    }
+    let skip = 0;
+    if (body.skip !== undefined) {
+      if (!Number.isSafeInteger(body.skip) || body.skip < 0) {
+        sendError(req, res, {
+          status: 400,
+          error: 'invalid_non_neg_integer',
+          reason: `${JSON.stringify(body.skip)} is not an integer greater than or equal to zero`,
+        });
+        return;
+      }
+      skip = body.skip;
+    }
+    const bookmark = body.bookmark;
+    delete body.bookmark;
+    // null and "" mean "no bookmark" in CouchDB too.
+    if (bookmark !== undefined && bookmark !== null && bookmark !== '') {
+      const position = decodeFindBookmark(bookmark);
+      if (position === null) {
+        sendError(req, res, {
+          status: 400,
+          error: 'invalid_bookmark',
+          reason: `Invalid bookmark value: ${JSON.stringify(bookmark)}`,
+        });
+        return;
+      }
+      skip += position;
+      body.skip = skip;
+    }
+    const wantStats = body.execution_stats === true;
+    const started = process.hrtime.bigint();
+
+    // express-pouchdb answers with res.send(<Buffer of JSON>); its compression
+    // middleware works further down (res.write/res.end), so the body seen here
+    // is always plain JSON.
+    const originalSend = res.send;
+    res.send = function sendWithBookmark(payload) {
+      res.send = originalSend;
+      if (res.statusCode === 200 && (Buffer.isBuffer(payload) || typeof payload === 'string')) {
+        let result = null;
+        try {
+          result = JSON.parse(payload.toString());
+        } catch (_) {
+          // not JSON: leave it alone
+        }
+        if (isPlainObject(result) && Array.isArray(result.docs)) {
+          const returned = result.docs.length;
+          result.bookmark = encodeFindBookmark(skip + returned);
+          if (wantStats) {
+            result.execution_stats = {
+              total_keys_examined: skip + returned,
+              total_docs_examined: skip + returned,
+              total_quorum_docs_examined: 0,
+              results_returned: returned,
+              execution_time_ms: Number(process.hrtime.bigint() - started) / 1e6,
+            };
+          }
+          payload = Buffer.from(JSON.stringify(result) + '\n', 'utf8');
+        }
+      }
+      return originalSend.call(this, payload);
+    };
+    next();
+  });
+}
+
+function installCompatibilityShims(app) {
+  app.use(rewriteDesignDocPaths);
+  app.use(changesSelectorFromBody);
+  app.use(findBookmarks);
+}
+
 function main() {
   const opts = parseArgs(process.argv.slice(2));
 
@@ -300,6 +524,8 @@ function main() {
     }
     next();
   });
+
+  installCompatibilityShims(app);
 
   app.use(couchApp);
 
