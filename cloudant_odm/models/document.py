@@ -1,0 +1,188 @@
+"""``Document`` and ``Embedded``: subclasses become attrs classes, with no decorator.
+
+``__init_subclass__`` (not a metaclass) runs ``attrs.define`` on each subclass in place, so
+documents mix with ``abc.ABC``, ``typing.Generic`` and other metaclasses. The classes are
+dict-based (no ``__slots__``), which is what lets attrs patch a class in place; it also
+leaves room for class-level descriptors such as query expressions.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import attrs
+
+from cloudant_odm.models.errors import DocumentDefinitionError
+from cloudant_odm.models.fields import field, json_key
+from cloudant_odm.models.ids import SEPARATOR
+from cloudant_odm.models.meta import EMPTY_META, DocumentMeta
+from cloudant_odm.models.options import (
+    DOCUMENT_OPTION_NAMES,
+    EMBEDDED_OPTION_NAMES,
+    UNSET,
+    DocumentOptions,
+    EmbeddedOptions,
+    Unknown,
+    collect,
+    document_options,
+    embedded_options,
+)
+from cloudant_odm.models.registry import registry
+
+if TYPE_CHECKING or sys.version_info < (3, 11):
+    from typing_extensions import dataclass_transform
+else:
+    from typing import dataclass_transform
+
+__all__ = ["Document", "Embedded"]
+
+# Names that Document itself gives a meaning to.
+_DOCUMENT_RESERVED = frozenset({"id", "rev", "extra", "meta", "partition"})
+_EMBEDDED_RESERVED = frozenset({"extra"})
+
+
+@dataclass_transform(kw_only_default=True, field_specifiers=(field, attrs.field))
+class _Model:
+    """Turns every subclass into a keyword-only attrs class.
+
+    ``dataclass_transform`` sits on this private base rather than on ``Document`` so that
+    ``Document``'s own fields (``id``, ``rev``, ...) are part of every subclass's typed
+    ``__init__``. Keyword-only fields let a subclass add required fields after its
+    parent's defaulted ones.
+    """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # slots=False: attrs then patches cls in place, which __init_subclass__ requires.
+        attrs.define(cls, slots=False, kw_only=True, auto_attribs=True)
+
+
+def _own_keys(
+    cls: type, owner: str, reserved: frozenset[str], skip: frozenset[str]
+) -> dict[str, str]:
+    """Attribute -> JSON key for the declared fields; refuses reserved names."""
+    keys: dict[str, str] = {}
+    for attribute in attrs.fields(cls):
+        if attribute.name in skip and attribute.inherited:
+            continue
+        if attribute.name in reserved:
+            raise DocumentDefinitionError(
+                f"{cls.__name__}: {attribute.name!r} is reserved by {owner}; "
+                "give the field another name and set field(key=...) for its JSON key"
+            )
+        keys[attribute.name] = json_key(attribute)
+    by_key: dict[str, str] = {}
+    for name, key in keys.items():
+        if key in by_key:
+            raise DocumentDefinitionError(
+                f"{cls.__name__}: fields {by_key[key]!r} and {name!r} both use the JSON key {key!r}"
+            )
+        by_key[key] = name
+    return keys
+
+
+class Embedded(_Model):
+    """Base for objects nested inside documents that keep JSON keys they don't declare.
+
+    Any attrs class can be nested in a document, but a plain attrs class has nowhere to
+    keep keys another program added, so loading one with unknown keys fails (unless the
+    document says ``unknown="drop"``). Derive nested classes from ``Embedded`` and those
+    keys are kept in ``extra`` and written back, as for documents::
+
+        class Address(Embedded):
+            street: str
+            city: str
+
+    Class keyword / ``Meta`` option: ``unknown`` (``"preserve"``, ``"forbid"``, ``"drop"``).
+    """
+
+    _options: ClassVar[EmbeddedOptions]
+
+    #: JSON keys the class does not declare, kept as loaded and written back on save.
+    extra: dict[str, Any] = field(factory=dict, repr=False)
+
+    def __init_subclass__(cls, *, unknown: Unknown = UNSET) -> None:
+        super().__init_subclass__()
+        keys = _own_keys(cls, "Embedded", _EMBEDDED_RESERVED, _EMBEDDED_RESERVED)
+        given = collect(cls, EMBEDDED_OPTION_NAMES, {"unknown": unknown})
+        parent = getattr(cls, "_options", None)
+        cls._options = embedded_options(cls, parent, given, keys)
+
+
+Embedded._options = EmbeddedOptions()
+
+
+class Document(_Model):
+    """Base class of stored documents.
+
+    Annotated class attributes are fields; ``class Meta`` or class keywords set the
+    options (see :class:`DocumentOptions`)::
+
+        class Order(Document, db="orders"):
+            customer: str
+            total: Decimal = Decimal("0")
+
+    Every document has ``id`` (JSON ``_id``) and ``rev`` (``_rev``), both keyword
+    arguments defaulting to None, ``extra`` (unknown JSON keys, written back) and ``meta``
+    (CouchDB metadata such as attachment stubs and conflicts).
+    """
+
+    _options: ClassVar[DocumentOptions]
+
+    #: The document id (``_id``); None until given or generated.
+    id: str | None = field(default=None)
+    #: The revision (``_rev``) this object was read at or last written as.
+    rev: str | None = field(default=None)
+    #: JSON keys the class does not declare, kept as loaded and written back on save.
+    extra: dict[str, Any] = field(factory=dict, repr=False)
+    #: CouchDB metadata of the loaded revision; not compared by ``==``.
+    meta: DocumentMeta = field(default=EMPTY_META, repr=False, eq=False)
+
+    def __init_subclass__(
+        cls,
+        *,
+        db: str | None = UNSET,
+        doc_type: str = UNSET,
+        type_field: str = UNSET,
+        design: str | None = UNSET,
+        partitioned: bool = UNSET,
+        id_factory: Callable[[Any], str] | None = UNSET,
+        id_from: tuple[str, ...] | str = UNSET,
+        partition_from: str | None = UNSET,
+        unknown: Unknown = UNSET,
+        allow_naive_datetime: bool = UNSET,
+        abstract: bool = UNSET,
+    ) -> None:
+        super().__init_subclass__()
+        keys = _own_keys(cls, "Document", _DOCUMENT_RESERVED, _DOCUMENT_RESERVED - {"partition"})
+        keywords = {
+            "db": db,
+            "doc_type": doc_type,
+            "type_field": type_field,
+            "design": design,
+            "partitioned": partitioned,
+            "id_factory": id_factory,
+            "id_from": id_from,
+            "partition_from": partition_from,
+            "unknown": unknown,
+            "allow_naive_datetime": allow_naive_datetime,
+            "abstract": abstract,
+        }
+        given = collect(cls, DOCUMENT_OPTION_NAMES, keywords)
+        parent: DocumentOptions = cls._options  # not yet set on cls: the nearest base's
+        cls._options = document_options(cls, parent, given, keys)
+        if not cls._options.abstract:
+            registry.register(cls)
+
+    @property
+    def partition(self) -> str | None:
+        """The partition of a partitioned model's id (the part before ``:``), else None."""
+        if self.id is None or not self._options.partitioned:
+            return None
+        partition, sep, _ = self.id.partition(SEPARATOR)
+        return partition if sep else None
+
+
+Document._options = DocumentOptions(doc_type="document", abstract=True, model="Document")

@@ -1,0 +1,132 @@
+"""``field()``: declare a document attribute with a default, a validator or a JSON key."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar, overload
+
+import attrs
+
+from cloudant_odm.models.errors import add_note
+
+if TYPE_CHECKING:
+    from attrs import Attribute
+
+__all__ = ["field", "json_key"]
+
+_T = TypeVar("_T")
+
+# Where the JSON key is kept in attrs metadata; namespaced so it can't clash with the user's.
+KEY = "cloudant_odm.key"
+
+Validator = Callable[[Any, "Attribute[Any]", Any], Any]
+
+
+class FieldNote(str):
+    """Exception note naming the field whose validator failed.
+
+    attrs runs validators inside ``__init__``, after cattrs has lost track of which field it
+    was structuring; the note lets validation errors still point at the field.
+    """
+
+    name: str
+
+    def __new__(cls, name: str) -> FieldNote:
+        note = super().__new__(cls, f"while validating field {name!r}")
+        note.name = name
+        return note
+
+
+def _noted(validator: Validator) -> Validator:
+    def check(instance: Any, attribute: Attribute[Any], value: Any) -> None:
+        try:
+            validator(instance, attribute, value)
+        except (ValueError, TypeError) as exc:
+            add_note(exc, FieldNote(attribute.name))
+            raise
+
+    return check
+
+
+@overload
+def field(
+    *,
+    default: None = ...,
+    validator: Validator | list[Validator] | None = ...,
+    key: str | None = ...,
+    repr: bool = ...,
+    eq: bool = ...,
+    metadata: Mapping[Any, Any] | None = ...,
+) -> Any: ...
+
+
+@overload
+def field(
+    *,
+    default: _T,
+    validator: Validator | list[Validator] | None = ...,
+    key: str | None = ...,
+    repr: bool = ...,
+    eq: bool = ...,
+    metadata: Mapping[Any, Any] | None = ...,
+) -> _T: ...
+
+
+@overload
+def field(
+    *,
+    factory: Callable[[], _T],
+    validator: Validator | list[Validator] | None = ...,
+    key: str | None = ...,
+    repr: bool = ...,
+    eq: bool = ...,
+    metadata: Mapping[Any, Any] | None = ...,
+) -> _T: ...
+
+
+def field(
+    *,
+    default: Any = attrs.NOTHING,
+    factory: Callable[[], Any] | None = None,
+    validator: Validator | list[Validator] | None = None,
+    key: str | None = None,
+    repr: bool = True,
+    eq: bool = True,
+    metadata: Mapping[Any, Any] | None = None,
+) -> Any:
+    """Declare a field of a :class:`Document` or :class:`Embedded` class.
+
+    :param default: the value used when the argument (or the JSON key) is missing.
+    :param factory: called to make a fresh default (``factory=list``), for mutable values.
+    :param validator: an attrs validator ``(instance, attribute, value)`` or a list of
+        them; runs on construction, on load and on assignment.
+    :param key: the JSON key when it differs from the attribute name
+        (``key="createdAt"``). It is not called ``alias`` because type checkers read
+        ``alias`` as the ``__init__`` parameter name (PEP 681).
+    :param repr: include the field in ``repr()``.
+    :param eq: compare the field in ``==``.
+    :param metadata: extra attrs metadata, for your own tools.
+    """
+    if default is not attrs.NOTHING and factory is not None:
+        raise TypeError("field() takes either default= or factory=, not both")
+    if key is not None and (not isinstance(key, str) or not key):
+        raise TypeError(f"field(key=...) must be a non-empty string, got {key!r}")
+    meta = dict(metadata or {})
+    if key is not None:
+        meta[KEY] = key
+    if isinstance(validator, list):
+        validator = attrs.validators.and_(*validator)
+    return attrs.field(
+        default=default,
+        factory=factory,
+        validator=None if validator is None else _noted(validator),
+        repr=repr,
+        eq=eq,
+        metadata=meta,
+    )
+
+
+def json_key(attribute: Attribute[Any]) -> str:
+    """The JSON key an attrs attribute is stored under."""
+    key: str = attribute.metadata.get(KEY, attribute.name)
+    return key

@@ -1,0 +1,170 @@
+"""Property tests: a generated document survives save and load unchanged, unknown keys and all."""
+
+import json
+import string
+from datetime import date, datetime, time, timedelta, timezone
+from decimal import Decimal
+from enum import Enum
+from typing import Any, Literal
+from uuid import UUID
+
+import attrs
+from hypothesis import given
+from hypothesis import strategies as st
+
+from cloudant_odm.models import Document, Embedded, field, from_json, to_json
+
+
+class Mood(Enum):
+    CALM = "calm"
+    LOUD = "loud"
+
+
+class Size(str, Enum):
+    S = "s"
+    M = "m"
+
+
+@attrs.define
+class Point:
+    x: float
+    y: float
+    label: str | None = None
+
+
+class Note(Embedded):
+    text: str
+    at: datetime
+    points: list[Point] = field(factory=list)
+
+
+class Sample(Document, doc_type="prop-sample"):
+    name: str
+    count: int
+    ratio: float
+    flag: bool
+    amount: Decimal
+    maybe_amount: Decimal | None
+    moment: datetime
+    day: date
+    clock: time
+    ident: UUID
+    blob: bytes
+    mood: Mood
+    size: Size
+    grade: Literal["a", "b", 1]
+    tags: list[str]
+    counts: dict[str, int]
+    by_number: dict[int, str]
+    series: tuple[float, ...]
+    pair: tuple[str, int]
+    labels: set[str]
+    numbers: frozenset[int]
+    where: Point | None
+    notes: list[Note]
+    renamed: str = field(default="", key="renamedKey")
+
+
+class Special(Sample, doc_type="prop-special"):
+    level: int = 0
+
+
+KNOWN_KEYS = {"_id", "_rev", "type", *Sample._options.keys.values(), "level"}
+
+offsets = st.integers(min_value=-23 * 60 - 59, max_value=23 * 60 + 59).map(
+    lambda minutes: timezone(timedelta(minutes=minutes))
+)
+aware_datetimes = st.datetimes(timezones=offsets)
+finite_floats = st.floats(allow_nan=False, allow_infinity=False)
+decimals = st.decimals(allow_nan=False, allow_infinity=False)
+
+json_scalars = st.none() | st.booleans() | st.integers() | finite_floats | st.text()
+json_values = st.recursive(
+    json_scalars,
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+def extra_keys(known: set[str]) -> st.SearchStrategy[str]:
+    # Top-level keys starting with '_' belong to CouchDB.
+    return st.text(min_size=1, max_size=8).filter(
+        lambda k: not k.startswith("_") and k not in known
+    )
+
+
+points = st.builds(Point, x=finite_floats, y=finite_floats, label=st.none() | st.text())
+notes = st.builds(
+    Note,
+    text=st.text(),
+    at=aware_datetimes,
+    points=st.lists(points, max_size=2),
+    extra=st.dictionaries(extra_keys({"text", "at", "points"}), json_values, max_size=2),
+)
+
+
+def documents(cls: type[Sample]) -> st.SearchStrategy[Sample]:
+    fields: dict[str, Any] = {
+        "id": st.none() | st.text(alphabet=string.ascii_letters + string.digits + ":-", min_size=1),
+        "rev": st.none() | st.from_regex(r"[1-9][0-9]*-[0-9a-f]{32}", fullmatch=True),
+        "extra": st.dictionaries(extra_keys(KNOWN_KEYS), json_values, max_size=4),
+        "name": st.text(),
+        "count": st.integers(),
+        "ratio": finite_floats,
+        "flag": st.booleans(),
+        "amount": decimals,
+        "maybe_amount": st.none() | decimals,
+        "moment": aware_datetimes,
+        "day": st.dates(),
+        "clock": st.times(timezones=st.none() | offsets),
+        "ident": st.uuids(),
+        "blob": st.binary(),
+        "mood": st.sampled_from(Mood),
+        "size": st.sampled_from(Size),
+        "grade": st.sampled_from(["a", "b", 1]),
+        "tags": st.lists(st.text()),
+        "counts": st.dictionaries(st.text(), st.integers()),
+        "by_number": st.dictionaries(st.integers(), st.text(), max_size=3),
+        "series": st.lists(finite_floats, max_size=4).map(tuple),
+        "pair": st.tuples(st.text(), st.integers()),
+        "labels": st.sets(st.text(), max_size=4),
+        "numbers": st.frozensets(st.integers(), max_size=4),
+        "where": st.none() | points,
+        "notes": st.lists(notes, max_size=2),
+        "renamed": st.text(),
+    }
+    if cls is Special:
+        fields["level"] = st.integers()
+    return st.builds(cls, **fields)
+
+
+samples = documents(Sample) | documents(Special)
+
+
+@given(samples)
+def test_load_of_save_is_the_same_document(doc: Sample) -> None:
+    again = from_json(to_json(doc))
+    assert type(again) is type(doc)
+    assert again == doc
+    assert again.extra == doc.extra
+    assert [n.extra for n in again.notes] == [n.extra for n in doc.notes]
+
+
+@given(samples)
+def test_survives_real_json_text(doc: Sample) -> None:
+    body = to_json(doc)
+    text = json.dumps(body, allow_nan=False)
+    assert json.loads(text) == body  # only JSON types in the body
+    again = from_json(json.loads(text), Sample)
+    assert again == doc
+    # Timezone offsets and microseconds are compared by the strings, not by instants.
+    assert to_json(again) == body
+
+
+@given(samples, st.dictionaries(st.sampled_from(["_conflicts", "_local_seq"]), st.just(["1-a"])))
+def test_saving_a_loaded_document_writes_what_was_read(doc: Sample, meta: dict[str, Any]) -> None:
+    data = json.loads(json.dumps(to_json(doc)))
+    loaded = from_json({**data, **meta})
+    assert to_json(loaded) == data
