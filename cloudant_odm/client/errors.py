@@ -50,6 +50,9 @@ class ApiException(Exception):
         self.http_response = http_response
         self.error = error
         self.reason = reason
+        #: For an error about one document of a bulk request: its id and the rev sent.
+        self.doc_id: str | None = None
+        self.rev: str | None = None
         self.message = message or _status_text(code, http_response)
         headers = http_response.headers if http_response is not None else {}
         self.global_transaction_id: str | None = headers.get("X-Global-Transaction-ID")

@@ -1,0 +1,94 @@
+"""Errors of the ODM layer. Server errors stay the client's ``ApiException`` subclasses
+(``ConflictError``, ``ForbiddenError``, ...), so one ``except`` covers both layers' HTTP
+failures; these add what only a unit of work can know."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import attrs
+
+from cloudant_odm.client.errors import ApiException, exception_class
+
+if TYPE_CHECKING:
+    from cloudant_odm.models import Document
+
+__all__ = [
+    "BulkWriteError",
+    "DoesNotExist",
+    "MultipleObjectsReturned",
+    "OdmError",
+    "SessionError",
+    "WriteFailure",
+    "document_error",
+]
+
+# CouchDB's per-document ``error`` values in a _bulk_docs result -> the HTTP status the
+# same error has on a single-document request.
+_DOCUMENT_ERROR_STATUS = {
+    "bad_request": 400,
+    "unauthorized": 401,
+    "forbidden": 403,
+    "not_found": 404,
+    "conflict": 409,
+    "document_too_large": 413,
+    "too_large": 413,
+}
+
+
+class OdmError(Exception):
+    """Base of the ODM's own errors."""
+
+
+class SessionError(OdmError):
+    """The session was used in a way that can't work (two objects for one id, an object
+    from another session, a document without a database, ...)."""
+
+
+class DoesNotExist(OdmError, LookupError):
+    """A query that needs exactly one result found none."""
+
+
+class MultipleObjectsReturned(OdmError, LookupError):
+    """A query that needs exactly one result found more."""
+
+
+@attrs.frozen
+class WriteFailure:
+    """One document a bulk write could not store, and why."""
+
+    document: Document
+    error: ApiException
+
+    def __str__(self) -> str:
+        return f"{type(self.document).__name__} {self.document.id!r}: {self.error.message}"
+
+
+class BulkWriteError(OdmError):
+    """Some documents of a flush were not written. ``failures`` says which and why (each
+    ``error`` is the typed exception: ``ConflictError`` carries the revision that was
+    sent, ``ForbiddenError`` the reason a ``validate_doc_update`` gave). The documents
+    that were written keep their new revisions and are not written again; the failed ones
+    stay pending in the session."""
+
+    def __init__(self, failures: Sequence[WriteFailure], written: int) -> None:
+        self.failures = list(failures)
+        self.written = written
+        shown = "; ".join(str(f) for f in self.failures[:5])
+        more = f" (and {len(self.failures) - 5} more)" if len(self.failures) > 5 else ""
+        super().__init__(
+            f"{len(self.failures)} document(s) not written, {written} written: {shown}{more}"
+        )
+
+
+def document_error(doc_id: str, sent_rev: str | None, error: str, reason: str) -> ApiException:
+    """The typed exception for a per-document error of ``_bulk_docs``."""
+    status = _DOCUMENT_ERROR_STATUS.get(error, 500)
+    where = f"document {doc_id!r}" + (f" at rev {sent_rev}" if sent_rev else " (new)")
+    exc = exception_class(status)(
+        status, f"{error}: {reason} ({where})", error=error, reason=reason
+    )
+    exc.doc_id = doc_id
+    exc.rev = sent_rev
+    return exc

@@ -1,0 +1,653 @@
+"""``Session``: the unit of work. It keeps one object per document id (the identity map),
+remembers what each document looked like when it was loaded or last written (its
+snapshot), and on ``flush`` writes only what changed, in ``_bulk_docs`` batches.
+
+A snapshot is the document's canonical JSON (sorted keys, without ``_rev``) as bytes: the
+same bytes are compared at flush and, for new documents, sent. Bytes are immutable, so a
+nested value mutated in place can't change the snapshot along with the document.
+"""
+
+from __future__ import annotations
+
+import base64
+import enum
+import json
+import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import IO, Any, TypeVar
+
+import attrs
+import requests
+
+from cloudant_odm.client import CloudantV1, ConflictError, NotFoundError
+from cloudant_odm.errors import BulkWriteError, SessionError, WriteFailure, document_error
+from cloudant_odm.models import Document, from_json, to_json
+from cloudant_odm.models.ids import check_id
+
+__all__ = ["ObjectState", "Session"]
+
+log = logging.getLogger("cloudant_odm.session")
+
+D = TypeVar("D", bound=Document)
+
+#: Default upper bound of one _bulk_docs body, below CouchDB's 4 MB default request
+#: limit with room to spare, and small enough to keep memory flat.
+DEFAULT_BATCH_BYTES = 1_000_000
+#: Attachments up to this size travel inline (base64) with the document's next write.
+INLINE_ATTACHMENT_LIMIT = 64 * 1024
+
+
+class ObjectState(enum.Enum):
+    """Where an object stands with a session, as SQLAlchemy names it."""
+
+    TRANSIENT = "transient"  # never added to this session
+    PENDING = "pending"  # added, not yet written ("new")
+    PERSISTENT = "persistent"  # loaded or written, tracked for changes
+    DELETED = "deleted"  # marked for deletion at the next flush
+    DETACHED = "detached"  # was in the session, no longer tracked
+
+
+@attrs.define(eq=False)
+class _Entry:
+    obj: Document
+    db: str
+    state: ObjectState
+    snapshot: bytes | None = None  # canonical JSON without _rev, as last loaded or written
+
+
+def _encode(body: dict[str, Any], doc_id: str | None) -> bytes:
+    try:
+        return json.dumps(
+            body, sort_keys=True, allow_nan=False, ensure_ascii=False, separators=(",", ":")
+        ).encode()
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"Document {doc_id!r} can't be written as JSON: {exc}") from exc
+
+
+def _canonical(obj: Document) -> tuple[bytes, str | None]:
+    """The snapshot bytes of ``obj`` (its JSON without ``_rev``) and its rev."""
+    body = to_json(obj)
+    rev = body.pop("_rev", None)
+    return _encode(body, obj.id), rev
+
+
+def _with_rev(core: bytes, rev: str | None) -> bytes:
+    """Put ``_rev`` back into canonical bytes without encoding the document again."""
+    if rev is None:
+        return core
+    return b'{"_rev":' + json.dumps(rev).encode() + b"," + core[1:]
+
+
+def _generation(rev: str | None) -> int:
+    if not rev:
+        return 0
+    head, _, _ = rev.partition("-")
+    return int(head) if head.isdigit() else 0
+
+
+class Session:
+    """A unit of work over one client: ``add``, ``get``, ``delete``, then ``commit``.
+
+    ``with Session(client, db="orders") as s:`` commits when the block ends normally and
+    rolls back (nothing pending is written) when it raises. Not thread-safe: use one
+    session per thread or task, as with SQLAlchemy.
+    """
+
+    def __init__(
+        self,
+        client: CloudantV1,
+        db: str | None = None,
+        *,
+        batch_bytes: int = DEFAULT_BATCH_BYTES,
+        batch_size: int | None = None,
+    ) -> None:
+        if batch_bytes <= 0 or (batch_size is not None and batch_size <= 0):
+            raise ValueError("batch_bytes and batch_size must be positive")
+        self.client = client
+        self.db = db
+        self.batch_bytes = batch_bytes
+        self.batch_size = batch_size
+        self._by_key: dict[tuple[str, str], _Entry] = {}
+        self._by_obj: dict[int, _Entry] = {}
+
+    # -- context manager ----------------------------------------------------------
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self.rollback()
+
+    def __repr__(self) -> str:
+        return f"<Session db={self.db!r} objects={len(self._by_obj)}>"
+
+    # -- state --------------------------------------------------------------------
+
+    def db_for(self, model: type[Document]) -> str:
+        """The database a model's documents live in: its ``Meta.db``, else the session's."""
+        db = model._options.db or self.db
+        if not db:
+            raise SessionError(
+                f"No database for {model.__name__}: give Session(client, db=...) "
+                "or set Meta.db on the class"
+            )
+        return db
+
+    def state_of(self, obj: Document) -> ObjectState:
+        entry = self._by_obj.get(id(obj))
+        if entry is None:
+            return ObjectState.TRANSIENT
+        return entry.state
+
+    def __contains__(self, obj: object) -> bool:
+        return id(obj) in self._by_obj
+
+    def __iter__(self) -> Iterator[Document]:
+        return (entry.obj for entry in list(self._by_obj.values()))
+
+    @property
+    def new(self) -> list[Document]:
+        """Objects added and not yet written."""
+        return [e.obj for e in self._by_obj.values() if e.state is ObjectState.PENDING]
+
+    @property
+    def deleted(self) -> list[Document]:
+        """Objects marked for deletion."""
+        return [e.obj for e in self._by_obj.values() if e.state is ObjectState.DELETED]
+
+    @property
+    def dirty(self) -> list[Document]:
+        """Persistent objects whose JSON differs from their snapshot."""
+        return [
+            e.obj
+            for e in self._by_obj.values()
+            if e.state is ObjectState.PERSISTENT and _canonical(e.obj)[0] != e.snapshot
+        ]
+
+    def is_modified(self, obj: Document) -> bool:
+        entry = self._entry(obj)
+        return entry.state is not ObjectState.PERSISTENT or _canonical(obj)[0] != entry.snapshot
+
+    def _entry(self, obj: Document) -> _Entry:
+        entry = self._by_obj.get(id(obj))
+        if entry is None:
+            raise SessionError(f"{type(obj).__name__} {obj.id!r} is not in this session")
+        return entry
+
+    def _register(self, obj: Document, db: str, state: ObjectState, snapshot: bytes | None) -> None:
+        assert obj.id is not None
+        key = (db, obj.id)
+        other = self._by_key.get(key)
+        if other is not None and other.obj is not obj:
+            raise SessionError(
+                f"{type(obj).__name__} {obj.id!r} is already in this session as another "
+                "object; use session.get() to reach it, or expunge() the other first"
+            )
+        entry = _Entry(obj, db, state, snapshot)
+        self._by_key[key] = entry
+        self._by_obj[id(obj)] = entry
+
+    def _forget(self, entry: _Entry) -> None:
+        assert entry.obj.id is not None
+        self._by_key.pop((entry.db, entry.obj.id), None)
+        self._by_obj.pop(id(entry.obj), None)
+
+    def _loaded(self, model: type[D], db: str, data: dict[str, Any]) -> D:
+        """Turn JSON from the server into the identity map's object for that id: a
+        known object is updated in place unless it has unwritten changes."""
+        obj = from_json(data, model)
+        known = self._by_key.get((db, str(data.get("_id"))))
+        if known is not None:
+            if known.state is ObjectState.PERSISTENT and not self.is_modified(known.obj):
+                _copy_fields(obj, known.obj)
+                known.snapshot = _canonical(known.obj)[0]
+            return _as_model(known.obj, model)
+        self._register(obj, db, ObjectState.PERSISTENT, _canonical(obj)[0])
+        return obj
+
+    # -- adding, deleting, forgetting ---------------------------------------------
+
+    def add(self, obj: Document) -> None:
+        """Track ``obj``; a new one gets its id now (client-side, so a retried write of it
+        can never make a second document) and is written at the next flush."""
+        if not isinstance(obj, Document):
+            raise TypeError(f"Session.add() takes a Document, not {type(obj).__name__}")
+        entry = self._by_obj.get(id(obj))
+        if entry is not None:
+            if entry.state is ObjectState.DELETED:
+                entry.state = ObjectState.PERSISTENT  # add() after delete() undoes it
+            return
+        options = type(obj)._options
+        if options.abstract:
+            raise SessionError(f"{type(obj).__name__} is abstract and can't be stored")
+        if obj.id is None:
+            obj.id = options.new_id(obj)
+        check_id(obj.id, model=type(obj).__name__, partitioned=options.partitioned)
+        db = self.db_for(type(obj))
+        # An object that already has a rev was read elsewhere: with no snapshot to
+        # compare against, it is written at the next flush.
+        state = ObjectState.PENDING if obj.rev is None else ObjectState.PERSISTENT
+        self._register(obj, db, state, None)
+
+    def add_all(self, objs: Iterable[Document]) -> None:
+        for obj in objs:
+            self.add(obj)
+
+    def delete(self, obj: Document) -> None:
+        """Mark ``obj`` for deletion at the next flush (a pending one is just dropped)."""
+        entry = self._by_obj.get(id(obj))
+        if entry is None:
+            if obj.id is None or obj.rev is None:
+                raise SessionError(
+                    f"{type(obj).__name__} {obj.id!r} was never stored: nothing to delete"
+                )
+            self.add(obj)
+            entry = self._entry(obj)
+        if entry.state is ObjectState.PENDING:
+            self._forget(entry)
+            return
+        entry.state = ObjectState.DELETED
+
+    def expunge(self, obj: Document) -> None:
+        """Stop tracking ``obj`` (it becomes detached); pending changes to it are dropped."""
+        self._forget(self._entry(obj))
+
+    def expunge_all(self) -> None:
+        self._by_key.clear()
+        self._by_obj.clear()
+
+    close = expunge_all
+
+    # -- reading ------------------------------------------------------------------
+
+    def get(self, model: type[D], doc_id: str, *, conflicts: bool = False) -> D | None:
+        """The ``model`` document with this id, or None. Within a session the same id
+        always gives the same object, and a second ``get`` makes no request."""
+        db = self.db_for(model)
+        known = self._by_key.get((db, doc_id))
+        if known is not None and not conflicts:
+            if known.state is ObjectState.DELETED:
+                return None
+            return _as_model(known.obj, model)
+        try:
+            data = self.client.get_document(db, doc_id, conflicts=conflicts or None).get_result()
+        except NotFoundError:
+            return None
+        return self._loaded(model, db, data)
+
+    def get_many(self, model: type[D], ids: Sequence[str]) -> list[D | None]:
+        """The documents with these ids, in the same order (None where there is none), in
+        one ``_all_docs`` request for the ones the session doesn't hold yet."""
+        db = self.db_for(model)
+        missing = [i for i in dict.fromkeys(ids) if (db, i) not in self._by_key]
+        if missing:
+            rows = self.client.post_all_docs(db, keys=missing, include_docs=True).get_result()
+            for row in rows["rows"]:
+                doc = row.get("doc")
+                if doc is not None and "error" not in row:
+                    self._loaded(model, db, doc)
+        found: list[D | None] = []
+        for doc_id in ids:
+            entry = self._by_key.get((db, doc_id))
+            if entry is None or entry.state is ObjectState.DELETED:
+                found.append(None)
+            else:
+                found.append(_as_model(entry.obj, model))
+        return found
+
+    def refresh(self, obj: Document) -> None:
+        """Reload ``obj`` from the server, discarding its unwritten changes."""
+        entry = self._entry(obj)
+        assert obj.id is not None
+        data = self.client.get_document(entry.db, obj.id).get_result()
+        fresh = from_json(data, type(obj))
+        _copy_fields(fresh, obj)
+        entry.snapshot = _canonical(obj)[0]
+        entry.state = ObjectState.PERSISTENT
+
+    # -- writing ------------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Write every new, changed and deleted document through ``_bulk_docs``.
+
+        Raises ``BulkWriteError`` listing the documents that failed; the others are
+        written, get their new revs and are not written again.
+        """
+        self._write(list(self._by_obj.values()))
+
+    def commit(self) -> None:
+        """Flush. (CouchDB has no transactions: each document write is atomic alone.)"""
+        self.flush()
+
+    def rollback(self) -> None:
+        """Forget unwritten changes: new objects are dropped, deletions unmarked, and
+        changed objects restored to their snapshot."""
+        for entry in list(self._by_obj.values()):
+            if entry.state is ObjectState.PENDING:
+                self._forget(entry)
+                continue
+            entry.state = ObjectState.PERSISTENT
+            if entry.snapshot is not None and _canonical(entry.obj)[0] != entry.snapshot:
+                data = json.loads(entry.snapshot)
+                data["_rev"] = entry.obj.rev
+                _copy_fields(from_json(data, type(entry.obj)), entry.obj)
+
+    def _write(self, entries: Sequence[_Entry]) -> None:
+        by_db: dict[str, list[tuple[_Entry, bytes, bytes | None]]] = {}
+        for entry in entries:
+            planned = self._plan(entry)
+            if planned is not None:
+                by_db.setdefault(entry.db, []).append((entry, *planned))
+        failures: list[WriteFailure] = []
+        written = 0
+        for db, items in by_db.items():
+            for batch in self._batches(items):
+                written += self._send(db, batch, failures)
+        if failures:
+            raise BulkWriteError(failures, written)
+
+    def _plan(self, entry: _Entry) -> tuple[bytes, bytes | None] | None:
+        """The request element for an entry and its snapshot-to-be, or None when there
+        is nothing to write."""
+        obj = entry.obj
+        if entry.state is ObjectState.DELETED:
+            body = {"_id": obj.id, "_rev": obj.rev, "_deleted": True}
+            return _encode(body, obj.id), None
+        core, rev = _canonical(obj)
+        if entry.state is ObjectState.PERSISTENT and core == entry.snapshot:
+            return None
+        return _with_rev(core, rev), core
+
+    def _batches(
+        self, items: list[tuple[_Entry, bytes, bytes | None]]
+    ) -> Iterator[list[tuple[_Entry, bytes, bytes | None]]]:
+        batch: list[tuple[_Entry, bytes, bytes | None]] = []
+        size = 0
+        for item in items:
+            if batch and (
+                size + len(item[1]) > self.batch_bytes
+                or (self.batch_size is not None and len(batch) >= self.batch_size)
+            ):
+                yield batch
+                batch, size = [], 0
+            batch.append(item)
+            size += len(item[1]) + 1
+        if batch:
+            yield batch
+
+    def _send(
+        self, db: str, batch: list[tuple[_Entry, bytes, bytes | None]], failures: list[WriteFailure]
+    ) -> int:
+        body = b'{"docs":[' + b",".join(element for _, element, _ in batch) + b"]}"
+        results = self.client.post_bulk_docs(db, body).get_result()
+        by_id = {r.get("id"): r for r in results}
+        conflicted: list[tuple[_Entry, bytes, bytes | None]] = []
+        written = 0
+        for item in batch:
+            entry = item[0]
+            result = by_id.get(entry.obj.id, {})
+            if result.get("rev") and not result.get("error"):
+                self._written(item, result["rev"])
+                written += 1
+            elif result.get("error") == "conflict" and entry.state is not ObjectState.DELETED:
+                conflicted.append(item)
+            else:
+                failures.append(self._failure(entry, result))
+        for item, stored_rev in self._own_writes(db, conflicted):
+            if stored_rev is not None:
+                self._written(item, stored_rev)
+                written += 1
+            else:
+                conflict = {"error": "conflict", "reason": "Document update conflict."}
+                failures.append(self._failure(item[0], conflict))
+        written_inline = [
+            e for e, _, _ in batch if e.state is ObjectState.PERSISTENT and _has_inline(e.obj)
+        ]
+        self._take_stubs(db, written_inline)
+        return written
+
+    def _take_stubs(self, db: str, entries: Sequence[_Entry]) -> None:
+        """Replace attachment data just written (or uploaded) with the server's stubs.
+
+        A stub with its digest is what every server accepts on the next write (PouchDB
+        Server refuses a bare ``{"stub": true}``), and the data isn't sent again."""
+        if not entries:
+            return
+        ids = [e.obj.id for e in entries]
+        rows = self.client.post_all_docs(db, keys=ids, include_docs=True).get_result()["rows"]
+        stubs = {r["id"]: r["doc"].get("_attachments") for r in rows if r.get("doc")}
+        for entry in entries:
+            obj = entry.obj
+            if obj.id in stubs and obj.rev == _rev_of(rows, obj.id):
+                obj.meta = attrs.evolve(obj.meta, attachments=stubs[obj.id])
+                entry.snapshot = _canonical(obj)[0]
+
+    def _own_writes(
+        self, db: str, items: list[tuple[_Entry, bytes, bytes | None]]
+    ) -> list[tuple[tuple[_Entry, bytes, bytes | None], str | None]]:
+        """For writes that came back as conflicts, find the ones that are our own earlier
+        attempt (a retried request whose first response was lost): the stored revision is
+        exactly what we sent, one generation on. Those succeeded; the rest are conflicts."""
+        if not items:
+            return []
+        ids = [item[0].obj.id for item in items]
+        rows = self.client.post_all_docs(db, keys=ids, include_docs=True).get_result()["rows"]
+        stored = {row.get("id"): row.get("doc") for row in rows if row.get("doc")}
+        outcome: list[tuple[tuple[_Entry, bytes, bytes | None], str | None]] = []
+        for item in items:
+            entry, _, core = item
+            doc = stored.get(entry.obj.id)
+            rev = None
+            if doc is not None and core is not None:
+                doc = dict(doc)
+                stored_rev = doc.pop("_rev", None)
+                same = _encode(doc, entry.obj.id) == core
+                if same and _generation(stored_rev) == _generation(entry.obj.rev) + 1:
+                    rev = stored_rev
+            outcome.append((item, rev))
+        return outcome
+
+    def _written(self, item: tuple[_Entry, bytes, bytes | None], rev: str) -> None:
+        entry, _, core = item
+        if entry.state is ObjectState.DELETED:
+            entry.obj.rev = rev
+            self._forget(entry)
+            return
+        entry.obj.rev = rev
+        entry.snapshot = core
+        entry.state = ObjectState.PERSISTENT
+
+    def _failure(self, entry: _Entry, result: dict[str, Any]) -> WriteFailure:
+        obj = entry.obj
+        error = document_error(
+            str(obj.id),
+            obj.rev,
+            str(result.get("error") or "unknown_error"),
+            str(result.get("reason") or "the server gave no result for this document"),
+        )
+        return WriteFailure(obj, error)
+
+    def _write_one(self, obj: Document) -> None:
+        """Write one document now, raising its typed error instead of BulkWriteError."""
+        try:
+            self._write([self._entry(obj)])
+        except BulkWriteError as exc:
+            raise exc.failures[0].error from None
+
+    # -- conflict handling ----------------------------------------------------------
+
+    def update(
+        self, model: type[D], doc_id: str, change: Callable[[D], object], *, max_retries: int = 10
+    ) -> D:
+        """Read the document, apply ``change`` to it, write it; on a conflict read the
+        new revision and apply ``change`` again (up to ``max_retries`` times). No
+        last-write-wins: every write is based on the revision it was computed from."""
+        db = self.db_for(model)
+        for _ in range(max_retries + 1):
+            known = self._by_key.get((db, doc_id))
+            if known is not None and known.state is not ObjectState.PENDING:
+                obj = _as_model(known.obj, model)
+                self.refresh(obj)
+            else:
+                data = self.client.get_document(db, doc_id).get_result()
+                obj = self._loaded(model, db, data)
+            change(obj)
+            try:
+                self._write_one(obj)
+            except ConflictError:
+                log.debug("update of %r conflicted; reading it again", doc_id)
+                continue
+            return obj
+        raise document_error(
+            doc_id, None, "conflict", f"still conflicting after {max_retries} retries"
+        )
+
+    def get_or_create(
+        self, model: type[D], doc_id: str, defaults: dict[str, Any] | None = None
+    ) -> tuple[D, bool]:
+        """The document with this id, creating it from ``defaults`` when it doesn't exist.
+        Race-free: the create is a PUT without a rev, which fails if another writer got
+        there first; then the winner's document is read and returned."""
+        found = self.get(model, doc_id)
+        if found is not None:
+            return found, False
+        db = self.db_for(model)
+        obj = model(id=doc_id, **(defaults or {}))
+        check_id(doc_id, model=model.__name__, partitioned=model._options.partitioned)
+        core, _ = _canonical(obj)
+        try:
+            result = self.client.put_document(db, doc_id, core).get_result()
+        except ConflictError:
+            data = self.client.get_document(db, doc_id).get_result()
+            return self._loaded(model, db, data), False
+        obj.rev = result["rev"]
+        self._register(obj, db, ObjectState.PERSISTENT, core)
+        return obj, True
+
+    def update_or_create(
+        self, model: type[D], doc_id: str, values: dict[str, Any], *, max_retries: int = 10
+    ) -> tuple[D, bool]:
+        """Set ``values`` on the document with this id, creating it when it doesn't
+        exist; conflicts are retried as in :meth:`update`."""
+        obj, created = self.get_or_create(model, doc_id, values)
+        if created:
+            return obj, True
+
+        def assign(doc: D) -> None:
+            for name, value in values.items():
+                setattr(doc, name, value)
+
+        return self.update(model, doc_id, assign, max_retries=max_retries), False
+
+    def resolve_conflicts(self, obj: D, choose: Callable[[D, list[D]], D]) -> D:
+        """Settle a document's replication conflicts: ``choose(current, losers)`` returns
+        the content to keep; it is written on the current revision and every losing
+        revision is deleted, in one ``_bulk_docs`` request."""
+        entry = self._entry(obj)
+        model = type(obj)
+        assert obj.id is not None
+        data = self.client.get_document(entry.db, obj.id, conflicts=True).get_result()
+        current = self._loaded(model, entry.db, data)
+        losing_revs: list[str] = list(data.get("_conflicts", []))
+        losers = [
+            from_json(self.client.get_document(entry.db, obj.id, rev=rev).get_result(), model)
+            for rev in losing_revs
+        ]
+        winner = choose(current, losers)
+        if winner is not current:
+            _copy_fields(winner, current)
+            current.rev = data["_rev"]
+        core, rev = _canonical(current)
+        elements = [_with_rev(core, rev)] + [
+            _encode({"_id": obj.id, "_rev": r, "_deleted": True}, obj.id) for r in losing_revs
+        ]
+        body = b'{"docs":[' + b",".join(elements) + b"]}"
+        results = self.client.post_bulk_docs(entry.db, body).get_result()
+        failures = [r for r in results if r.get("error")]
+        if failures:
+            first = failures[0]
+            raise document_error(obj.id, first.get("rev"), first["error"], first.get("reason", ""))
+        # All results share the id; the winner's is the first, as it was sent first.
+        current.rev = results[0]["rev"]
+        self._entry(current).snapshot = core
+        return current
+
+    # -- attachments --------------------------------------------------------------
+
+    def put_attachment(
+        self, obj: Document, name: str, data: bytes | IO[bytes], content_type: str
+    ) -> None:
+        """Attach ``data`` to ``obj``. Small byte strings go inline with the document's
+        next write; larger ones and streams are uploaded now, streamed, to the stored
+        document (which is flushed first if it is new)."""
+        entry = self._entry(obj)
+        if isinstance(data, bytes) and len(data) <= INLINE_ATTACHMENT_LIMIT:
+            stub = {"content_type": content_type, "data": base64.b64encode(data).decode()}
+            _set_attachment(obj, name, stub)
+            return
+        if entry.state is not ObjectState.PERSISTENT or self.is_modified(obj):
+            self._write_one(obj)
+        assert obj.id is not None
+        result = self.client.put_attachment(
+            entry.db, obj.id, name, data, content_type, rev=obj.rev
+        ).get_result()
+        obj.rev = result["rev"]
+        self._take_stubs(entry.db, [entry])
+
+    def get_attachment(self, obj: Document, name: str) -> bytes:
+        """The attachment's bytes (read whole; use :meth:`open_attachment` to stream)."""
+        with self.open_attachment(obj, name) as response:
+            return response.content
+
+    def open_attachment(self, obj: Document, name: str) -> requests.Response:
+        """The attachment as an unread streamed response: iterate it, then close it (it
+        is a context manager)."""
+        entry = self._entry(obj)
+        assert obj.id is not None
+        result = self.client.get_attachment(entry.db, obj.id, name, rev=obj.rev, stream=True)
+        response: requests.Response = result.get_result()
+        return response
+
+    def delete_attachment(self, obj: Document, name: str) -> None:
+        """Remove the attachment with the document's next write."""
+        attachments = dict(obj.meta.attachments or {})
+        if name not in attachments:
+            raise KeyError(f"{type(obj).__name__} {obj.id!r} has no attachment {name!r}")
+        del attachments[name]
+        obj.meta = attrs.evolve(obj.meta, attachments=attachments or None)
+
+
+def _has_inline(obj: Document) -> bool:
+    return any("data" in a for a in (obj.meta.attachments or {}).values())
+
+
+def _rev_of(rows: list[dict[str, Any]], doc_id: str | None) -> str | None:
+    return next((r["value"]["rev"] for r in rows if r.get("id") == doc_id and "value" in r), None)
+
+
+def _as_model(obj: Document, model: type[D]) -> D:
+    """``obj`` if it is a ``model``; loading an id as the wrong class is an error."""
+    if not isinstance(obj, model):
+        raise SessionError(f"{obj.id!r} is a {type(obj).__name__}, not a {model.__name__}")
+    return obj
+
+
+def _set_attachment(obj: Document, name: str, value: dict[str, Any]) -> None:
+    attachments = dict(obj.meta.attachments or {})
+    attachments[name] = value
+    obj.meta = attrs.evolve(obj.meta, attachments=attachments)
+
+
+def _copy_fields(source: Document, target: Document) -> None:
+    """Make ``target`` hold ``source``'s values, keeping ``target``'s identity."""
+    if type(source) is not type(target):
+        raise SessionError(
+            f"{target.id!r} is now a {type(source).__name__} on the server, "
+            f"not a {type(target).__name__}"
+        )
+    cls: type = type(target)  # an attrs class, made so by Document.__init_subclass__
+    for attribute in attrs.fields(cls):
+        setattr(target, attribute.name, getattr(source, attribute.name))

@@ -1,0 +1,214 @@
+"""Session mechanics with mocked HTTP: what is sent, how results map back."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from typing import Any
+
+import pytest
+import responses
+
+from cloudant_odm import BulkWriteError, Document, ObjectState, Session, SessionError, field
+from cloudant_odm.client import CloudantV1, ConflictError, ForbiddenError, NoAuthAuthenticator
+
+URL = "http://couch.test"
+BULK = f"{URL}/db/_bulk_docs"
+
+
+class Item(Document, doc_type="item"):
+    name: str
+    qty: int = 0
+    tags: list[str] = field(factory=list)
+
+
+class Part(Document, doc_type="part", partitioned=True):
+    name: str
+
+
+@pytest.fixture
+def client() -> CloudantV1:
+    c = CloudantV1(NoAuthAuthenticator())
+    c.set_service_url(URL)
+    return c
+
+
+def sent_docs(call: Any) -> list[dict[str, Any]]:
+    body = call.request.body
+    if call.request.headers.get("Content-Encoding") == "gzip":
+        body = gzip.decompress(body)
+    docs: list[dict[str, Any]] = json.loads(body)["docs"]
+    return docs
+
+
+def ok_results(request: Any) -> tuple[int, dict[str, str], str]:
+    """A _bulk_docs callback that accepts every document."""
+    docs = json.loads(gzip.decompress(request.body))["docs"]
+    results = []
+    for doc in docs:
+        generation = int(doc.get("_rev", "0-x").split("-")[0]) + 1
+        results.append({"ok": True, "id": doc["_id"], "rev": f"{generation}-{len(results):04x}"})
+    return 201, {"Content-Type": "application/json"}, json.dumps(results)
+
+
+@responses.activate
+def test_add_assigns_client_side_ids_and_flush_sends_one_bulk_request(client: CloudantV1) -> None:
+    responses.add_callback(responses.POST, BULK, callback=ok_results)
+    s = Session(client, db="db")
+    items = [Item(name=f"i{n}") for n in range(3)]
+    s.add_all(items)
+    assert all(i.id and len(i.id) == 32 for i in items)
+    assert s.new == items
+    s.flush()
+    assert len(responses.calls) == 1
+    docs = sent_docs(responses.calls[0])
+    assert [d["_id"] for d in docs] == [i.id for i in items]
+    assert all(d["type"] == "item" and "_rev" not in d for d in docs)
+    assert [i.rev for i in items] == ["1-0000", "1-0001", "1-0002"]
+    assert s.new == []
+    assert s.dirty == []
+    s.flush()
+    assert len(responses.calls) == 1  # nothing changed, nothing sent
+
+
+@responses.activate
+def test_batches_split_by_bytes_and_count(client: CloudantV1) -> None:
+    responses.add_callback(responses.POST, BULK, callback=ok_results)
+    s = Session(client, db="db", batch_bytes=2_000)
+    s.add_all(Item(name="x" * 100) for _ in range(50))
+    s.flush()
+    sizes = [len(sent_docs(c)) for c in responses.calls]
+    assert sum(sizes) == 50
+    assert len(sizes) > 2
+    raw_sizes = [len(gzip.decompress(c.request.body)) for c in responses.calls]
+    assert max(raw_sizes) <= 2_000 + len(b'{"docs":[]}')
+    responses.calls.reset()
+    s2 = Session(client, db="db", batch_size=7)
+    s2.add_all(Item(name="y") for _ in range(20))
+    s2.flush()
+    assert [len(sent_docs(c)) for c in responses.calls] == [7, 7, 6]
+
+
+@responses.activate
+def test_updates_send_the_rev_and_deletes_send_deleted(client: CloudantV1) -> None:
+    responses.get(
+        f"{URL}/db/a", json={"_id": "a", "_rev": "3-abc", "type": "item", "name": "a", "qty": 1}
+    )
+    responses.get(f"{URL}/db/b", json={"_id": "b", "_rev": "1-b", "type": "item", "name": "b"})
+    responses.add_callback(responses.POST, BULK, callback=ok_results)
+    s = Session(client, db="db")
+    a = s.get(Item, "a")
+    b = s.get(Item, "b")
+    assert a is not None
+    assert b is not None
+    assert s.get(Item, "a") is a
+    assert len(responses.calls) == 2  # identity map: no second fetch
+    a.qty = 2
+    s.delete(b)
+    assert s.state_of(b) is ObjectState.DELETED
+    s.flush()
+    docs = sent_docs(responses.calls[2])
+    assert docs[0] == {
+        "_id": "a",
+        "_rev": "3-abc",
+        "type": "item",
+        "name": "a",
+        "qty": 2,
+        "tags": [],
+    }
+    assert docs[1] == {"_id": "b", "_rev": "1-b", "_deleted": True}
+    assert a.rev == "4-0000"
+    assert s.state_of(b) is ObjectState.TRANSIENT
+    assert b not in s
+
+
+@responses.activate
+def test_failures_are_typed_and_the_rest_keep_their_revs(client: CloudantV1) -> None:
+    s = Session(client, db="db")
+    good, vetoed, clash = Item(name="g"), Item(name="v"), Item(id="c", name="c", rev="2-old")
+    s.add_all([good, vetoed, clash])
+    results = [
+        {"ok": True, "id": good.id, "rev": "1-g"},
+        {"id": vetoed.id, "error": "forbidden", "reason": "no v allowed"},
+        {"id": "c", "error": "conflict", "reason": "Document update conflict."},
+    ]
+    responses.post(BULK, json=results, status=201)
+    # The conflict check reads the stored version: someone else's change.
+    responses.post(
+        f"{URL}/db/_all_docs",
+        json={
+            "rows": [
+                {
+                    "id": "c",
+                    "key": "c",
+                    "value": {"rev": "3-new"},
+                    "doc": {"_id": "c", "_rev": "3-new", "type": "item", "name": "other"},
+                }
+            ]
+        },
+    )
+    with pytest.raises(BulkWriteError) as info:
+        s.flush()
+    failures = {f.document.id: f.error for f in info.value.failures}
+    assert isinstance(failures[vetoed.id], ForbiddenError)
+    assert failures[vetoed.id].reason == "no v allowed"
+    assert isinstance(failures["c"], ConflictError)
+    assert failures["c"].rev == "2-old"
+    assert "2-old" in str(failures["c"])
+    assert info.value.written == 1
+    assert good.rev == "1-g"
+    assert s.state_of(good) is ObjectState.PERSISTENT
+    assert s.state_of(vetoed) is ObjectState.PENDING  # still pending, can be fixed and retried
+
+
+@responses.activate
+def test_a_retried_create_whose_first_answer_was_lost_counts_as_written(
+    client: CloudantV1,
+) -> None:
+    s = Session(client, db="db")
+    item = Item(id="same", name="n", qty=5)
+    s.add(item)
+    responses.post(BULK, json=[{"id": "same", "error": "conflict", "reason": "exists"}])
+    stored = {"_id": "same", "_rev": "1-first", "type": "item", "name": "n", "qty": 5, "tags": []}
+    responses.post(
+        f"{URL}/db/_all_docs",
+        json={"rows": [{"id": "same", "key": "same", "value": {"rev": "1-first"}, "doc": stored}]},
+    )
+    s.flush()
+    assert item.rev == "1-first"
+    assert s.state_of(item) is ObjectState.PERSISTENT
+
+
+@responses.activate
+def test_rollback_restores_and_forgets(client: CloudantV1) -> None:
+    responses.get(
+        f"{URL}/db/a", json={"_id": "a", "_rev": "1-a", "type": "item", "name": "a", "tags": ["t"]}
+    )
+    s = Session(client, db="db")
+    a = s.get(Item, "a")
+    assert a is not None
+    a.name = "changed"
+    a.tags.append("u")
+    new = Item(name="n")
+    s.add(new)
+    s.rollback()
+    assert (a.name, a.tags, a.rev) == ("a", ["t"], "1-a")
+    assert new not in s
+    assert s.dirty == []
+    assert s.new == []
+
+
+def test_session_rules(client: CloudantV1) -> None:
+    s = Session(client, db="db")
+    s.add(Item(id="x", name="1"))
+    with pytest.raises(SessionError, match="already in this session"):
+        s.add(Item(id="x", name="2"))
+    with pytest.raises(ValueError, match="partition:key"):
+        s.add(Part(id="no-partition", name="p"))
+    part = Part(id="store-1:abc", name="p")
+    s.add(part)
+    assert part.partition == "store-1"
+    with pytest.raises(SessionError, match="No database"):
+        Session(client).add(Item(name="nowhere"))
+    with pytest.raises(TypeError):
+        s.add({"_id": "dict"})  # type: ignore[arg-type]
