@@ -14,15 +14,16 @@ import pytest
 import requests
 from _server import ServerConfig, unique_db_name
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "client"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-def run_example(name: str, config: ServerConfig, db: str) -> str:
+def run_example(script: str, config: ServerConfig, db: str) -> str:
+    """Run ``examples/<script>`` against the test server; its standard output."""
     env = dict(os.environ, EXAMPLES_DB=db)
     if not config.external:
         env.update(CLOUDANT_URL=config.url, CLOUDANT_AUTH_TYPE="NOAUTH")
     done = subprocess.run(
-        [sys.executable, str(EXAMPLES / name)],
+        [sys.executable, str(EXAMPLES / script)],
         env=env,
         capture_output=True,
         text=True,
@@ -49,7 +50,9 @@ def examples_db(server_config: ServerConfig, server_http: requests.Session) -> I
 
 def test_the_four_examples_in_order(server_config: ServerConfig, examples_db: str) -> None:
     def run(name: str) -> str:
-        return run_example(name, server_config, examples_db).replace(examples_db, "orders")
+        return run_example(f"client/{name}", server_config, examples_db).replace(
+            examples_db, "orders"
+        )
 
     out = run("1_create_db_and_doc.py")
     assert out.startswith('"orders" database created.\nYou have created the document:\n')
@@ -78,3 +81,12 @@ def test_the_four_examples_in_order(server_config: ServerConfig, examples_db: st
     assert out == "You have deleted the document.\n"
     out = run("4_delete_doc.py")
     assert "document was not found" in out
+
+
+def test_session_example(server_config: ServerConfig, examples_db: str) -> None:
+    lines = run_example("session.py", server_config, examples_db).splitlines()
+    assert lines[0].startswith("stored ")
+    assert re.match(r"PriorityOrder \w+ is paid at 2-", lines[1])
+    assert lines[2].startswith("conflict, as expected: Order ")
+    assert re.search(r"cancelled, total 10\.50, at 3-", lines[3])
+    assert lines[4] == "deleted both"
