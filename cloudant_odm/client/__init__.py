@@ -28,6 +28,7 @@ from cloudant_odm.client.errors import (
     TooManyRequestsError,
     UnauthorizedError,
 )
+from cloudant_odm.client.follower import ChangesFollower
 from cloudant_odm.client.models import *  # noqa: F403  (the models are public, as in the SDK)
 from cloudant_odm.client.models import __all__ as _model_names
 from cloudant_odm.client.service import CloudantV1
@@ -39,6 +40,7 @@ __all__ = [
     "BadRequestError",
     "BasicAuthenticator",
     "BearerTokenAuthenticator",
+    "ChangesFollower",
     "CloudantV1",
     "ConflictError",
     "ContainerAuthenticator",

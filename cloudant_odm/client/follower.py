@@ -1,0 +1,763 @@
+"""``ChangesFollower``: read a database's changes feed to its end, or follow it for ever,
+riding out the errors a long-running reader meets.
+
+Behaves as the official SDK's follower (same options, modes, limits, terminal and
+transient errors, back-off and batch sizes), with these differences:
+
+- rows whose ``seq`` is ``null`` (``seq_interval``) are delivered, not rejected;
+- the response body is parsed as it streams in, so a page is never held in memory whole,
+  and a connection that breaks mid-page resumes after the last row already delivered;
+- ``stop()`` is prompt from any thread, including from inside the loop, and never blocks;
+- only HTTP and network failures are retried: a bad argument or a bug is raised at once;
+- one-off mode also ends on servers that send no ``pending`` (PouchDB Server);
+- only the read timeout is checked against the long poll (the connect timeout may be short).
+
+Threading: one daemon producer thread per started follower makes the requests and parses
+them; it hands rows to the consumer (the thread iterating) through a small bounded buffer.
+The producer is what blocks in a long poll, so a consumer can always be woken at once by
+``stop()``: waking a thread blocked in a socket read is only possible by shutting the
+socket down, which can only be done once the response has begun (its headers have
+arrived). ``stop()`` does that when it can; otherwise the producer notices the stop when
+its current request returns (at most the long-poll timeout, 57 s) and exits without
+delivering anything more.
+"""
+
+from __future__ import annotations
+
+import codecs
+import http.client
+import json
+import logging
+import math
+import random
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from datetime import timedelta
+from enum import Enum
+from typing import TYPE_CHECKING, Any, Final
+
+import attrs
+import requests
+import urllib3.exceptions
+
+from cloudant_odm.client._operations import validate_db_name
+from cloudant_odm.client.errors import ApiException
+from cloudant_odm.client.models import ChangesResultItem
+
+if TYPE_CHECKING:
+    from cloudant_odm.client.service import CloudantV1
+
+__all__ = ["ChangesFollower"]
+
+log = logging.getLogger("cloudant_odm.client.follower")
+
+#: ``error_tolerance`` meaning "retry transient errors for ever" (the default), in ms.
+FOREVER_MS: Final = 86_399_999_999_999_999
+#: The server-side ``timeout`` of a long poll in ``start()`` mode, in ms.
+LONGPOLL_TIMEOUT_MS: Final = 57_000
+#: The smallest client read timeout that outlasts a long poll (57 s + 3 s margin), in s.
+MIN_CLIENT_TIMEOUT: Final = 60.0
+#: Changes asked for per request.
+BATCH_SIZE: Final = 10_000
+#: With ``include_docs``, the batch size aims at responses of about this many bytes ...
+BATCH_BYTES: Final = 5 * 1024 * 1024
+#: ... counting this much per row besides the document itself.
+ROW_OVERHEAD_BYTES: Final = 500
+#: Full-jitter back-off: the n-th retry waits uniform(0, BASE_DELAY * 2**n) seconds ...
+BASE_DELAY: Final = 0.1
+#: ... until n reaches EXP_RETRY_GATE; from then on uniform(0, MAX_DELAY).
+MAX_DELAY: Final = 57.0
+EXP_RETRY_GATE: Final = int(math.log(MAX_DELAY / BASE_DELAY) / math.log(2))  # 9
+#: Statuses that end the follower at once, whatever the error tolerance.
+TERMINAL_STATUSES: Final = frozenset({400, 401, 403, 404})
+
+# The checkpoint window of latest_sequence_from(): markers kept / dropped at once.
+_SEQ_RETAINED: Final = 2048
+_SEQ_EVICTION: Final = 1024
+# Rows go to the consumer in chunks of at most this many rows or this many characters,
+# and at most _BUFFER_CHUNKS chunks wait for it: the producer stays a few MiB ahead.
+_CHUNK_ROWS: Final = 500
+_CHUNK_CHARS: Final = 1024 * 1024
+_BUFFER_CHUNKS: Final = 4
+_READ_SIZE: Final = 64 * 1024
+
+_REJECTED_OPTIONS: Final = ("descending", "feed", "heartbeat", "last_event_id", "timeout")
+# filter_params only feed custom filter functions, which the follower does not allow.
+_REJECTED_EXTRA: Final = ("filter_params",)
+_ALLOWED_OPTIONS: Final = frozenset(
+    {
+        "db",
+        "att_encoding_info",
+        "attachments",
+        "conflicts",
+        "doc_ids",
+        "fields",
+        "filter",
+        "include_docs",
+        "limit",
+        "selector",
+        "seq_interval",
+        "since",
+        "style",
+        "view",
+        "headers",
+    }
+)
+
+# Failures worth another try: the server's 429/5xx (any ApiException not in
+# TERMINAL_STATUSES, including an unreadable 2xx body) and network trouble.
+_NETWORK_ERRORS: Final = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+    urllib3.exceptions.HTTPError,
+    http.client.HTTPException,
+    OSError,
+)
+
+Seq = str | int
+
+
+def backoff_ceiling(retry: int) -> float:
+    """The longest wait, in seconds, before retry number ``retry`` (0 for the first)."""
+    if retry < EXP_RETRY_GATE:
+        return float(BASE_DELAY * 2**retry)
+    return MAX_DELAY
+
+
+def backoff_delay(retry: int) -> float:
+    """The wait before retry number ``retry``: "full jitter", uniform between 0 and the
+    ceiling, to the millisecond. Spreading retries at random keeps many followers that
+    failed together from hammering the server together."""
+    return round(random.uniform(0.0, backoff_ceiling(retry)), 3)
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether the follower retries after ``error`` (within its error tolerance)."""
+    if isinstance(error, ApiException):
+        return error.status_code not in TERMINAL_STATUSES
+    return isinstance(error, _NETWORK_ERRORS)
+
+
+class _Signal(Enum):
+    END = "end"  # the feed ended normally
+    CLOSED = "closed"  # the follower was stopped
+
+
+_Handed = list[ChangesResultItem] | BaseException | _Signal
+
+
+class _Handoff:
+    """A bounded hand-over from the producer thread to the consumer. ``close()`` wakes
+    both sides at once, whatever they are waiting for (space or data)."""
+
+    def __init__(self, capacity: int) -> None:
+        self._items: deque[_Handed] = deque()
+        self._capacity = capacity
+        self._cond = threading.Condition()
+        self._closed = False
+
+    def put(self, item: _Handed) -> bool:
+        """Queue ``item``, waiting for room; False (item dropped) once closed."""
+        with self._cond:
+            while len(self._items) >= self._capacity and not self._closed:
+                self._cond.wait()
+            if self._closed:
+                return False
+            self._items.append(item)
+            self._cond.notify_all()
+            return True
+
+    def get(self) -> _Handed:
+        """The next item, waiting for one; ``_Signal.CLOSED`` once closed."""
+        with self._cond:
+            while not self._items and not self._closed:
+                self._cond.wait()
+            if self._closed:
+                return _Signal.CLOSED
+            item = self._items.popleft()
+            self._cond.notify_all()
+            return item
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._items.clear()
+            self._cond.notify_all()
+
+
+class _BadBody(ValueError):
+    """The response body is not the JSON object of a changes feed."""
+
+
+class _State(Enum):
+    START = 0  # before the opening brace
+    KEY = 1  # expecting a member name, or the closing brace
+    VALUE = 2  # expecting the value of a member other than "results"
+    RESULTS = 3  # expecting the "[" that opens "results"
+    ROWS = 4  # inside "results"
+    DONE = 5  # after the closing brace
+
+
+_WS: Final = re.compile(r"[ \t\n\r]*")
+
+
+class _FeedParser:
+    """Parses a ``_changes`` response (``{"results": [...], "last_seq": ..., ...}``) as
+    its bytes arrive: ``feed()`` returns the rows completed so far, with their size in
+    characters; the other members end up in ``fields``.
+
+    Only the top-level object is parsed incrementally; each row and each other member is
+    decoded whole by ``json``. A value cut by a chunk boundary is retried once the
+    unparsed text has doubled, so a large document costs linear time, not quadratic.
+    """
+
+    def __init__(self) -> None:
+        self._utf8 = codecs.getincrementaldecoder("utf-8")()
+        self._json = json.JSONDecoder()
+        self._buf = ""
+        self._pos = 0
+        self._pieces: list[str] = []
+        self._pending = 0  # characters in _pieces
+        self._want = 0  # unparsed characters needed before parsing again
+        self._state = _State.START
+        self._key = ""
+        self.fields: dict[str, Any] = {}
+
+    def feed(self, data: bytes) -> list[tuple[Any, int]]:
+        try:
+            text = self._utf8.decode(data)
+        except UnicodeDecodeError as exc:
+            raise _BadBody(f"the body is not UTF-8: {exc}") from exc
+        if text:
+            self._pieces.append(text)
+            self._pending += len(text)
+        if len(self._buf) - self._pos + self._pending < self._want:
+            return []
+        return self._parse(final=False)
+
+    def close(self) -> list[tuple[Any, int]]:
+        """The last rows, once the body has ended; raises if the JSON is incomplete."""
+        try:
+            text = self._utf8.decode(b"", final=True)
+        except UnicodeDecodeError as exc:
+            raise _BadBody(f"the body ends inside a UTF-8 character: {exc}") from exc
+        if text:
+            self._pieces.append(text)
+        rows = self._parse(final=True)
+        if self._state is not _State.DONE:
+            raise _BadBody("the body ended before its JSON object did")
+        return rows
+
+    def _parse(self, *, final: bool) -> list[tuple[Any, int]]:
+        if self._pieces:
+            self._buf = self._buf[self._pos :] + "".join(self._pieces)
+            self._pos = 0
+            self._pieces.clear()
+            self._pending = 0
+        buf, pos, end = self._buf, self._pos, len(self._buf)
+        rows: list[tuple[Any, int]] = []
+        self._want = 0
+        while True:
+            ws = _WS.match(buf, pos)
+            pos = ws.end() if ws else pos
+            if pos >= end:
+                break
+            char = buf[pos]
+            state = self._state
+            if state is _State.ROWS:
+                if char == ",":
+                    pos += 1
+                elif char == "]":
+                    pos += 1
+                    self._state = _State.KEY
+                else:
+                    value, after = self._value(buf, pos, final)
+                    if after < 0:
+                        break
+                    rows.append((value, after - pos))
+                    pos = after
+            elif state is _State.KEY:
+                if char == ",":
+                    pos += 1
+                elif char == "}":
+                    pos += 1
+                    self._state = _State.DONE
+                elif char != '"':
+                    raise _BadBody(f"expected a member name at character {pos}, got {char!r}")
+                else:
+                    key, after = self._value(buf, pos, final)
+                    if after < 0:
+                        break
+                    ws = _WS.match(buf, after)
+                    colon = ws.end() if ws else after
+                    if colon >= end:
+                        if final:
+                            raise _BadBody("the body ended after a member name")
+                        break  # parse the name again once the colon has arrived
+                    if buf[colon] != ":":
+                        raise _BadBody(f"expected ':' at character {colon}")
+                    self._key = str(key)
+                    self._state = _State.RESULTS if key == "results" else _State.VALUE
+                    pos = colon + 1
+            elif state is _State.VALUE:
+                value, after = self._value(buf, pos, final)
+                if after < 0:
+                    break
+                self.fields[self._key] = value
+                self._state = _State.KEY
+                pos = after
+            elif state is _State.RESULTS:
+                if char != "[":
+                    raise _BadBody("'results' is not an array")
+                pos += 1
+                self._state = _State.ROWS
+            elif state is _State.START:
+                if char != "{":
+                    raise _BadBody(f"the body is not a JSON object (it starts with {char!r})")
+                pos += 1
+                self._state = _State.KEY
+            else:
+                raise _BadBody(f"unexpected data after the JSON object at character {pos}")
+        self._pos = pos
+        if pos < end:
+            self._want = 2 * (end - pos)
+        return rows
+
+    def _value(self, buf: str, pos: int, final: bool) -> tuple[Any, int]:
+        """Decode the JSON value at ``pos``: (value, end), or (None, -1) if it may be cut
+        short by the end of the data received so far."""
+        try:
+            value, after = self._json.raw_decode(buf, pos)
+        except json.JSONDecodeError as exc:
+            if final:
+                raise _BadBody(str(exc)) from exc
+            return None, -1
+        # A number or literal ending exactly at the end of the data may continue in the
+        # next chunk ("12" of "123"); objects, arrays and strings end with a delimiter.
+        if after >= len(buf) and not final and buf[pos] not in '{["':
+            return None, -1
+        return value, after
+
+
+@attrs.frozen
+class _Page:
+    """What one request brought: how many rows, of how many asked for, and the server's
+    ``pending`` count if it sent one."""
+
+    rows: int
+    limit: int
+    pending: int | None
+    progressed: bool  # whether ``since`` moved
+
+    @property
+    def last(self) -> bool:
+        """Whether a one-off follower has read everything there was."""
+        if self.rows == 0 and not self.progressed:
+            return True  # nothing new and no progress: asking again would spin
+        if self.pending is not None:
+            return self.pending <= 0
+        # No "pending" (PouchDB Server): the server stops at `limit` rows only when there
+        # are more; fewer means the feed has been read to its end.
+        return self.rows < self.limit
+
+
+def _to_seconds(error_tolerance: float | timedelta | None) -> float | None:
+    """``error_tolerance`` (ms, or a timedelta) in seconds; None for "for ever"."""
+    if error_tolerance is None:
+        return None
+    if isinstance(error_tolerance, timedelta):
+        if error_tolerance == timedelta.max:
+            return None
+        ms: float = error_tolerance / timedelta(milliseconds=1)
+    elif isinstance(error_tolerance, bool) or not isinstance(error_tolerance, int | float):
+        raise TypeError(
+            "error_tolerance must be a number of milliseconds or a datetime.timedelta, "
+            f"not {type(error_tolerance).__name__}"
+        )
+    else:
+        ms = error_tolerance
+    if math.isnan(ms):
+        raise ValueError("Error tolerance duration must be a number.")
+    if ms < 0:
+        raise ValueError("Error tolerance duration must not be negative.")
+    if ms == math.inf or ms == FOREVER_MS:
+        return None
+    if ms > FOREVER_MS:
+        raise ValueError(f"Error tolerance duration must not be larger than {FOREVER_MS} ms.")
+    return ms / 1000.0
+
+
+def _read_timeout(timeout: Any) -> float | None:
+    """The read timeout in seconds from a ``requests`` timeout setting (None: none)."""
+    if isinstance(timeout, tuple | list):
+        timeout = timeout[1] if len(timeout) > 1 else None
+    read = getattr(timeout, "read_timeout", timeout)  # urllib3's Timeout object
+    if isinstance(read, int | float) and not isinstance(read, bool):
+        return float(read)
+    return None
+
+
+def _check_client_timeout(service: Any) -> None:
+    """Refuse a client whose read timeout would cut every long poll short."""
+    transport = getattr(service, "_transport", None)
+    config = getattr(transport, "http_config", None) or getattr(service, "http_config", None)
+    timeout = config.get("timeout") if isinstance(config, dict) else None
+    read = _read_timeout(timeout)
+    if read is not None and 0 < read < MIN_CLIENT_TIMEOUT:
+        raise ValueError(
+            f"To use ChangesFollower the client read timeout must be at least "
+            f"{MIN_CLIENT_TIMEOUT:g} s (a long poll lasts {LONGPOLL_TIMEOUT_MS / 1000:g} s); "
+            f"it is {read:g} s. Raise it with set_http_config({{'timeout': (connect, read)}})."
+        )
+
+
+def _positive(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+
+
+def _to_item(row: Any) -> ChangesResultItem:
+    if not isinstance(row, dict):
+        raise ValueError(f"The changes feed sent a row that is not an object: {row!r:.200}")
+    try:
+        return ChangesResultItem.from_dict(row)
+    except ValueError as exc:
+        raise ValueError(f"The changes feed sent a row that is not a change: {exc}") from exc
+
+
+def _abort(response: requests.Response) -> None:
+    """Make a read blocked on ``response`` in another thread fail now (best effort)."""
+    try:
+        shutdown = getattr(response.raw, "shutdown", None)  # urllib3 >= 2.3
+        if callable(shutdown):
+            shutdown()
+        else:
+            response.close()
+    except Exception:  # it is finishing or finished anyway
+        log.debug("could not abort the changes request", exc_info=True)
+
+
+class ChangesFollower:
+    """Follows the changes feed of one database, as the official SDK's follower does.
+
+    ``ChangesFollower(service, db="orders", include_docs=True)`` takes the options of
+    ``post_changes`` (``db``, ``include_docs``, ``doc_ids``, ``selector`` with
+    ``filter="_selector"``, ``since``, ``limit``, ``seq_interval``, ``style``,
+    ``conflicts``, ``attachments``, ``att_encoding_info``, ``fields``, ``view``,
+    ``headers``) except ``descending``, ``feed``, ``heartbeat``, ``last_event_id``,
+    ``timeout`` and filters other than ``_selector``, which raise ValueError.
+
+    ``error_tolerance`` (milliseconds, or a ``timedelta``; default for ever) is how long
+    after the last successful request transient errors (429, 5xx, network failures) are
+    still retried; 400, 401, 403 and 404 end the follower at once.
+
+    ``start()`` follows the feed until stopped; ``start_one_off()`` reads it to its end.
+    Both return an iterator of ``ChangesResultItem`` (delivery is at least once). A
+    follower starts once; ``stop()`` ends it from any thread.
+    """
+
+    def __init__(
+        self,
+        service: CloudantV1,
+        *,
+        error_tolerance: float | timedelta | None = FOREVER_MS,
+        **params: Any,
+    ) -> None:
+        known = _ALLOWED_OPTIONS.union(_REJECTED_OPTIONS, _REJECTED_EXTRA)
+        unknown = [name for name in params if name not in known]
+        if unknown:
+            raise TypeError(f"ChangesFollower got unexpected options: {', '.join(unknown)}")
+        invalid = [n for n in (*_REJECTED_OPTIONS, *_REJECTED_EXTRA) if params.get(n) is not None]
+        feed_filter = params.get("filter")
+        if feed_filter is not None and feed_filter != "_selector":
+            invalid.append(f"filter={feed_filter}")
+        if len(invalid) == 1:
+            raise ValueError(f"The option '{invalid[0]}' is invalid when using ChangesFollower.")
+        if invalid:
+            raise ValueError(
+                f"The options {', '.join(invalid)} are invalid when using ChangesFollower."
+            )
+        db = params.get("db")
+        if not db:
+            raise ValueError("The option db must be provided when using ChangesFollower.")
+        if not isinstance(db, str):
+            raise TypeError(f"db must be a string, not {type(db).__name__}")
+        validate_db_name(db)
+        limit = params.pop("limit", None)
+        if limit is not None:
+            if isinstance(limit, bool) or not isinstance(limit, int):
+                raise TypeError(f"limit must be an integer, not {type(limit).__name__}")
+            if limit < 0:
+                raise ValueError("Limit must not be negative.")
+        since = params.get("since")
+        if since is not None and (isinstance(since, bool) or not isinstance(since, str | int)):
+            raise TypeError(f"since must be a sequence string (or int), not {type(since)}")
+        self._tolerance = _to_seconds(error_tolerance)
+        _check_client_timeout(service)
+
+        self._service = service
+        self._db = db
+        self._limit: int | None = limit
+        self._options: dict[str, Any] = {k: v for k, v in params.items() if v is not None}
+        self._listen = False
+        self._since: Seq = "0"
+        self._produced = 0  # rows read for the consumer (producer thread only)
+        self._lock = threading.Lock()
+        self._started = False
+        self._stop_event = threading.Event()
+        self._handoff = _Handoff(_BUFFER_CHUNKS)
+        self._thread: threading.Thread | None = None
+        self._response: requests.Response | None = None
+        # Checkpoint markers, oldest first: (is_row, seq) per page, see _mark().
+        self._marks: list[tuple[bool, Seq | None]] = []
+        self._marks_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        state = "stopped" if self._stop_event.is_set() else "running" if self._started else "new"
+        return f"<ChangesFollower db={self._db!r} {state}>"
+
+    def __enter__(self) -> ChangesFollower:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- the public API ----------------------------------------------------------
+
+    def start(self) -> Iterator[ChangesResultItem]:
+        """Follow the feed from ``since`` (default ``"now"``) with long polls, until
+        ``stop()``, the ``limit``, or an error that ends the follower."""
+        return self._start(listen=True)
+
+    def start_one_off(self) -> Iterator[ChangesResultItem]:
+        """Read the feed from ``since`` (default ``"0"``, the beginning) to its end."""
+        return self._start(listen=False)
+
+    def stop(self) -> None:
+        """End the follower: iteration stops before the next item is delivered, from any
+        thread (including the one iterating). Returns at once; does nothing if the
+        follower has ended already."""
+        self._stop_event.set()
+        self._handoff.close()
+        response = self._response
+        if response is not None:
+            _abort(response)
+
+    def latest_sequence_from(self, checkpoint_seq: Seq) -> Seq:
+        """A sequence at least as far on as ``checkpoint_seq`` that is as safe to resume
+        from: if ``checkpoint_seq`` is the last row of a page and the pages after it
+        brought no rows (a filtered feed with no matches, long polls that timed out),
+        the ``last_seq`` of the last such page. Otherwise ``checkpoint_seq`` itself.
+
+        Use it when storing a checkpoint after handling a row, so a restart does not
+        re-read changes the filter skipped. Only the most recent pages are remembered.
+        """
+        if checkpoint_seq is None or checkpoint_seq == "":
+            raise ValueError("Provided sequence ID must be a non-empty string.")
+        with self._marks_lock:
+            marks = list(self._marks)
+        latest = checkpoint_seq
+        found = False
+        for is_row, seq in marks:
+            if not found:
+                found = seq == checkpoint_seq
+                continue
+            if is_row:
+                break
+            if seq is not None:
+                latest = seq
+        return latest
+
+    # -- the consumer side ---------------------------------------------------------
+
+    def _start(self, *, listen: bool) -> Iterator[ChangesResultItem]:
+        with self._lock:
+            if self._started:
+                raise RuntimeError("Cannot start a feed that has already started.")
+            self._started = True
+            if self._stop_event.is_set():
+                return iter([])  # stopped before it was started: nothing to follow
+            self._listen = listen
+            since = self._options.pop("since", None)
+            self._since = since if since is not None else ("now" if listen else "0")
+            self._thread = threading.Thread(
+                target=self._run, name=f"ChangesFollower({self._db})", daemon=True
+            )
+            self._thread.start()
+        return self._consume()
+
+    def _consume(self) -> Iterator[ChangesResultItem]:
+        try:
+            while True:
+                handed = self._handoff.get()
+                if isinstance(handed, _Signal):
+                    return  # END, or CLOSED by stop()
+                if isinstance(handed, BaseException):
+                    raise handed
+                for item in handed:
+                    yield item
+                    if self._stop_event.is_set():
+                        return  # stop() from inside the loop: deliver nothing more
+        finally:
+            # Also runs when the consumer abandons the iterator (break, close, GC), so
+            # the producer never outlives the loop by more than its current request.
+            self.stop()
+
+    # -- the producer thread -----------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            self._follow()
+        except BaseException as error:
+            # Everything reaches the consumer, who raises it from next().
+            self._handoff.put(error)
+        else:
+            self._handoff.put(_Signal.END)
+
+    def _pause(self, seconds: float) -> bool:
+        """Wait ``seconds``; True if the follower was stopped meanwhile."""
+        return self._stop_event.wait(seconds)
+
+    def _follow(self) -> None:
+        last_success = time.monotonic()
+        retry = 0
+        batch_size: int | None = None
+        while not self._stop_event.is_set():
+            remaining = None if self._limit is None else self._limit - self._produced
+            if remaining is not None and remaining <= 0:
+                return
+            try:
+                if batch_size is None:
+                    batch_size = self._batch_size()
+                # Never ask for more than the limit still allows.
+                page = self._fetch(batch_size if remaining is None else min(batch_size, remaining))
+            except Exception as error:
+                if self._stop_event.is_set():
+                    return  # stop() aborted the request: not an error
+                failing_for = time.monotonic() - last_success
+                if not is_transient(error):
+                    raise
+                if self._tolerance is not None and failing_for >= self._tolerance:
+                    raise
+                delay = backoff_delay(retry)
+                retry += 1
+                log.warning(
+                    "changes feed of %s: %s; retry %d in %.3f s (failing for %.1f s)",
+                    self._db,
+                    error,
+                    retry,
+                    delay,
+                    failing_for,
+                )
+                if self._pause(delay):
+                    return
+                continue
+            last_success = time.monotonic()
+            retry = 0
+            if page is None or (not self._listen and page.last):
+                return
+
+    def _batch_size(self) -> int:
+        size = BATCH_SIZE
+        if self._options.get("include_docs"):
+            # Aim at ~5 MiB responses from the database's average document size.
+            info: Any = self._service.get_database_information(self._db).get_result()
+            info = info if isinstance(info, dict) else {}
+            sizes = info.get("sizes")
+            external: Any = sizes.get("external") if isinstance(sizes, dict) else None
+            count: Any = info.get("doc_count")
+            if _positive(external) and _positive(count):
+                size = max(int(BATCH_BYTES / (external / count + ROW_OVERHEAD_BYTES)), 1)
+        if self._limit is not None:
+            size = min(size, self._limit)
+        return size
+
+    def _fetch(self, limit: int) -> _Page | None:
+        """One request: stream its rows to the consumer; None if stopped meanwhile."""
+        params: dict[str, Any] = {**self._options, "since": self._since, "limit": limit}
+        if self._listen:
+            params.update(feed="longpoll", timeout=LONGPOLL_TIMEOUT_MS)
+        else:
+            params["feed"] = "normal"
+        started_at = self._since
+        response: requests.Response = self._service.post_changes_as_stream(**params).get_result()
+        self._response = response
+        parser = _FeedParser()
+        chunk: list[ChangesResultItem] = []
+        chunk_chars = 0
+        rows = 0
+        last_row_seq: Seq | None = None
+        try:
+            if self._stop_event.is_set():
+                return None  # stop() ran before it could see this response
+            try:
+                for row, size in self._body_rows(response, parser):
+                    item = _to_item(row)
+                    rows += 1
+                    self._produced += 1
+                    last_row_seq = item.seq
+                    if item.seq is not None:
+                        # A row's seq is a valid `since`: if the connection breaks later
+                        # in this page, the retry resumes after this row.
+                        self._since = item.seq
+                    chunk.append(item)
+                    chunk_chars += size
+                    limit_reached = self._limit is not None and self._produced >= self._limit
+                    if limit_reached or len(chunk) >= _CHUNK_ROWS or chunk_chars >= _CHUNK_CHARS:
+                        handed, chunk, chunk_chars = chunk, [], 0
+                        if not self._handoff.put(handed):
+                            return None
+                    if limit_reached:
+                        return _Page(rows, limit, None, progressed=True)
+            except _BadBody as exc:
+                raise ApiException(
+                    response.status_code, f"Error processing the HTTP response: {exc}", response
+                ) from exc
+            if self._stop_event.is_set():
+                return None
+            last_seq = parser.fields.get("last_seq")
+            if isinstance(last_seq, str | int) and not isinstance(last_seq, bool):
+                self._since = last_seq
+            pending = parser.fields.get("pending")
+            self._mark(rows, last_row_seq, self._since)
+            # The page's last chunk goes after its markers, so a checkpoint taken on its
+            # last row can already be moved on by latest_sequence_from().
+            handed, chunk = chunk, []
+            if handed and not self._handoff.put(handed):
+                return None
+            return _Page(
+                rows,
+                limit,
+                pending if isinstance(pending, int) and not isinstance(pending, bool) else None,
+                progressed=self._since != started_at,
+            )
+        finally:
+            self._response = None
+            response.close()
+            if chunk and not self._stop_event.is_set():
+                # The page broke off: the rows read so far are good, and `since` has
+                # moved past them, so they must still be delivered.
+                self._handoff.put(chunk)
+
+    def _body_rows(
+        self, response: requests.Response, parser: _FeedParser
+    ) -> Iterator[tuple[Any, int]]:
+        for data in response.iter_content(_READ_SIZE):
+            yield from parser.feed(data)
+            if self._stop_event.is_set():
+                return
+        yield from parser.close()
+
+    def _mark(self, rows: int, last_row_seq: Seq | None, last_seq: Seq) -> None:
+        """Record the page for latest_sequence_from(): a row marker if it had rows (its
+        last row's seq, which may be null), then a marker for its ``last_seq``."""
+        with self._marks_lock:
+            if rows:
+                self._marks.append((True, last_row_seq))
+            self._marks.append((False, last_seq))
+            if len(self._marks) >= _SEQ_RETAINED + _SEQ_EVICTION:
+                del self._marks[:_SEQ_EVICTION]
