@@ -354,7 +354,11 @@ class Session:
         is nothing to write."""
         obj = entry.obj
         if entry.state is ObjectState.DELETED:
+            # The tombstone keeps the type field, so a changes feed filtered by type
+            # (the typed follower's _selector) still sees the deletion.
+            options = type(obj)._options
             body = {"_id": obj.id, "_rev": obj.rev, "_deleted": True}
+            body[options.type_field] = options.doc_type
             return _encode(body, obj.id), None
         core, rev = _canonical(obj)
         if entry.state is ObjectState.PERSISTENT and core == entry.snapshot:

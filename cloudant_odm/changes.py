@@ -1,0 +1,219 @@
+"""The typed changes follower: ``Change[T]`` events with model instances, filtered by
+type on the server, with optional at-least-once checkpoints in a ``_local/`` document.
+
+Built on the client's ``ChangesFollower`` (back-off, error tolerance, batching).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import timedelta
+from typing import Any, Generic, TypeVar
+
+import attrs
+
+from cloudant_odm.client import ChangesFollower, CloudantV1, ConflictError, NotFoundError
+from cloudant_odm.client.follower import FOREVER_MS
+from cloudant_odm.models import Document, DocumentTypeError, from_json, registry
+from cloudant_odm.session import Session
+
+__all__ = ["Change", "Checkpoint", "follow", "type_selector"]
+
+log = logging.getLogger("cloudant_odm.changes")
+
+T = TypeVar("T", bound=Document)
+
+#: Prefix of the ``_local`` document ids that hold checkpoints.
+CHECKPOINT_PREFIX = "cloudant-odm-checkpoint-"
+
+
+@attrs.frozen
+class Change(Generic[T]):
+    """One change: the document ``id``, the sequence ``seq`` to resume after, the
+    revision ``rev``, whether it is a deletion, and ``doc``: the document as an instance
+    of its class, or None when it was deleted (or not fetched, or of another type)."""
+
+    id: str
+    seq: str | int | None
+    rev: str | None
+    deleted: bool
+    doc: T | None
+
+
+@attrs.define
+class Checkpoint:
+    """Where a named consumer got to, kept in ``_local/cloudant-odm-checkpoint-<name>``.
+
+    The sequence of a change is stored only after the consumer has handled it (the loop
+    body finished and asked for the next change): every ``every`` changes, at least
+    every ``interval`` seconds, and when the loop ends. A consumer restarted with the
+    same checkpoint resumes after the last stored change, so nothing is skipped; the
+    changes after it may be delivered again (at least once).
+    """
+
+    name: str
+    every: int = 100
+    interval: float = 5.0
+
+    def __attrs_post_init__(self) -> None:
+        if not self.name or "/" in self.name:
+            raise ValueError(f"Checkpoint name must be non-empty and without '/': {self.name!r}")
+        if self.every < 1 or self.interval <= 0:
+            raise ValueError("Checkpoint every must be >= 1 and interval > 0")
+
+    @property
+    def doc_id(self) -> str:
+        return CHECKPOINT_PREFIX + self.name
+
+
+class _CheckpointStore:
+    """Reads and writes one checkpoint document; keeps its ``_rev``."""
+
+    def __init__(self, client: CloudantV1, db: str, checkpoint: Checkpoint) -> None:
+        self.client = client
+        self.db = db
+        self.checkpoint = checkpoint
+        self.rev: str | None = None
+
+    def load(self) -> str | int | None:
+        try:
+            doc = self.client.get_local_document(self.db, self.checkpoint.doc_id).get_result()
+        except NotFoundError:
+            return None
+        self.rev = doc.get("_rev")
+        seq: str | int | None = doc.get("seq")
+        return seq
+
+    def save(self, seq: str | int) -> None:
+        body: dict[str, Any] = {"seq": seq, "updated": time.time()}
+        for _ in range(2):  # a stale rev (the document changed under us): read it, go again
+            if self.rev is not None:
+                body["_rev"] = self.rev
+            try:
+                result = self.client.put_local_document(
+                    self.db, self.checkpoint.doc_id, body
+                ).get_result()
+            except ConflictError:
+                self.load()
+                continue
+            self.rev = result.get("rev", self.rev)
+            return
+        name = self.checkpoint.name
+        raise ConflictError(409, f"checkpoint {name!r} is being written by another consumer")
+
+
+def type_selector(models: Sequence[type[Document]]) -> dict[str, Any]:
+    """A Mango selector matching documents of these classes (and their subclasses)."""
+    by_field: dict[str, set[str]] = {}
+    for model in models:
+        by_field.setdefault(model._options.type_field, set()).update(registry.doc_types(model))
+    clauses = [{field: {"$in": sorted(types)}} for field, types in sorted(by_field.items())]
+    return clauses[0] if len(clauses) == 1 else {"$or": clauses}
+
+
+def follow(
+    session: Session,
+    models: Sequence[type[T]],
+    *,
+    db: str | None = None,
+    since: str | int | None = None,
+    include_docs: bool = True,
+    selector: Mapping[str, Any] | Any = None,
+    one_off: bool = False,
+    checkpoint: Checkpoint | None = None,
+    error_tolerance: float | timedelta | None = FOREVER_MS,
+    limit: int | None = None,
+) -> Iterator[Change[T]]:
+    """Follow the changes of ``models``' documents as typed ``Change`` events.
+
+    Documents of other types are filtered out on the server (a ``_selector`` on the type
+    field, ANDed with ``selector`` — a dict or a query expression). ``one_off=True``
+    reads to the end of the feed and stops; otherwise the follower waits for new changes
+    until the loop is left. ``since`` defaults to the checkpoint's stored sequence, else
+    ``"0"`` for one-off and ``"now"`` for continuous following.
+
+    Deletions match the type filter only if the tombstone keeps the type field, which
+    ``Session.delete`` does; a deletion made by another program without it is not seen.
+    """
+    if not models:
+        raise ValueError("follow() needs at least one Document class")
+    database = db or session.db_for(models[0])
+    full_selector = type_selector(models)
+    if selector is not None:
+        extra = selector.to_selector() if hasattr(selector, "to_selector") else dict(selector)
+        full_selector = {"$and": [full_selector, extra]}
+
+    store = _CheckpointStore(session.client, database, checkpoint) if checkpoint else None
+    start = since
+    if store is not None:
+        stored = store.load()
+        if stored is not None:
+            start = stored
+    if start is None:
+        start = "0" if one_off else "now"
+
+    follower = ChangesFollower(
+        session.client,
+        error_tolerance=error_tolerance,
+        db=database,
+        include_docs=include_docs,
+        filter="_selector",
+        selector=full_selector,
+        since=start,
+        limit=limit,
+    )
+    items = follower.start_one_off() if one_off else follower.start()
+    return _typed_changes(follower, items, tuple(models), store)
+
+
+def _typed_changes(
+    follower: ChangesFollower,
+    items: Iterator[Any],
+    models: tuple[type[T], ...],
+    store: _CheckpointStore | None,
+) -> Iterator[Change[T]]:
+    handled: str | int | None = None  # seq of the last change the consumer finished
+    saved: str | int | None = None
+    unsaved = 0
+    last_save = time.monotonic()
+    try:
+        for item in items:
+            change = _to_change(item, models)
+            yield change
+            # Control is back here: the consumer has handled ``change``.
+            if change.seq is None:
+                continue
+            handled = change.seq
+            unsaved += 1
+            if store is not None and (
+                unsaved >= store.checkpoint.every
+                or time.monotonic() - last_save >= store.checkpoint.interval
+            ):
+                store.save(handled)
+                saved, unsaved, last_save = handled, 0, time.monotonic()
+    finally:
+        follower.stop()
+        if store is not None and handled is not None and handled != saved:
+            store.save(handled)
+
+
+def _to_change(item: Any, models: tuple[type[T], ...]) -> Change[T]:
+    doc: T | None = None
+    data = item.doc
+    if data is not None and not item.deleted:
+        doc = _as_model(data, models)
+    rev = item.changes[0].rev if item.changes else None
+    return Change(id=item.id, seq=item.seq, rev=rev, deleted=bool(item.deleted), doc=doc)
+
+
+def _as_model(data: Mapping[str, Any], models: tuple[type[T], ...]) -> T | None:
+    for model in models:
+        try:
+            loaded = from_json(dict(data), model)
+        except DocumentTypeError:
+            continue
+        return loaded
+    log.debug("change %r is not one of %s", data.get("_id"), [m.__name__ for m in models])
+    return None
