@@ -40,6 +40,8 @@ def rows(n: int) -> list[dict[str, Any]]:
 
 @pytest.fixture
 def session() -> Session:
+    # With include_docs the follower sizes its batches from the database's info.
+    responses.get(f"{URL}/db", json={"db_name": "db", "doc_count": 10, "sizes": {"external": 5000}})
     client = CloudantV1(NoAuthAuthenticator())
     client.set_service_url(URL)
     return Session(client, db="db")
