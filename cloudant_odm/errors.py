@@ -54,7 +54,7 @@ class MultipleObjectsReturned(OdmError, LookupError):
     """A query that needs exactly one result found more."""
 
 
-@attrs.frozen
+@attrs.frozen(eq=False)
 class WriteFailure:
     """One document a bulk write could not store, and why."""
 
@@ -80,6 +80,9 @@ class BulkWriteError(OdmError):
         super().__init__(
             f"{len(self.failures)} document(s) not written, {written} written: {shown}{more}"
         )
+
+    def __reduce__(self) -> tuple[type[BulkWriteError], tuple[list[WriteFailure], int]]:
+        return (type(self), (self.failures, self.written))  # picklable across processes
 
 
 def document_error(doc_id: str, sent_rev: str | None, error: str, reason: str) -> ApiException:

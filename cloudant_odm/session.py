@@ -22,6 +22,7 @@ import requests
 from cloudant_odm.client import CloudantV1, ConflictError, NotFoundError
 from cloudant_odm.errors import BulkWriteError, SessionError, WriteFailure, document_error
 from cloudant_odm.models import Document, from_json, to_json
+from cloudant_odm.models.document import PARTIAL
 from cloudant_odm.models.ids import check_id
 
 __all__ = ["ObjectState", "Session"]
@@ -201,6 +202,11 @@ class Session:
         obj = from_json(data, model)
         known = self._by_key.get((db, str(data.get("_id"))))
         if known is not None:
+            if known.state is ObjectState.DELETED:
+                raise SessionError(
+                    f"{type(known.obj).__name__} {known.obj.id!r} is marked for deletion in "
+                    "this session: flush first, or add() it back"
+                )
             if known.state is ObjectState.PERSISTENT and not self.is_modified(known.obj):
                 _copy_fields(obj, known.obj)
                 known.snapshot = _canonical(known.obj)[0]
@@ -215,6 +221,12 @@ class Session:
         can never make a second document) and is written at the next flush."""
         if not isinstance(obj, Document):
             raise TypeError(f"Session.add() takes a Document, not {type(obj).__name__}")
+        if PARTIAL in obj.__dict__:
+            # Loaded with QuerySet.fields(): writing it would drop the fields it lacks.
+            raise SessionError(
+                f"{type(obj).__name__} {obj.id!r} is partial (loaded with fields(...)) and "
+                "can't be stored; load the whole document to change it"
+            )
         entry = self._by_obj.get(id(obj))
         if entry is not None:
             if entry.state is ObjectState.DELETED:
@@ -246,6 +258,7 @@ class Session:
                 )
             self.add(obj)
             entry = self._entry(obj)
+            entry.snapshot = _canonical(obj)[0]  # as given: rollback() must not write it
         if entry.state is ObjectState.PENDING:
             self._forget(entry)
             return
@@ -389,29 +402,28 @@ class Session:
         results = self.client.post_bulk_docs(db, body).get_result()
         by_id = {r.get("id"): r for r in results}
         conflicted: list[tuple[_Entry, bytes, bytes | None]] = []
-        written = 0
+        written: list[_Entry] = []
         for item in batch:
             entry = item[0]
             result = by_id.get(entry.obj.id, {})
             if result.get("rev") and not result.get("error"):
                 self._written(item, result["rev"])
-                written += 1
-            elif result.get("error") == "conflict" and entry.state is not ObjectState.DELETED:
+                written.append(entry)
+            elif result.get("error") == "conflict":
                 conflicted.append(item)
             else:
                 failures.append(self._failure(entry, result))
         for item, stored_rev in self._own_writes(db, conflicted):
             if stored_rev is not None:
                 self._written(item, stored_rev)
-                written += 1
+                written.append(item[0])
             else:
                 conflict = {"error": "conflict", "reason": "Document update conflict."}
                 failures.append(self._failure(item[0], conflict))
-        written_inline = [
-            e for e, _, _ in batch if e.state is ObjectState.PERSISTENT and _has_inline(e.obj)
-        ]
-        self._take_stubs(db, written_inline)
-        return written
+        self._take_stubs(
+            db, [e for e in written if e.state is ObjectState.PERSISTENT and _has_inline(e.obj)]
+        )
+        return len(written)
 
     def _take_stubs(self, db: str, entries: Sequence[_Entry]) -> None:
         """Replace attachment data just written (or uploaded) with the server's stubs.
@@ -422,11 +434,12 @@ class Session:
             return
         ids = [e.obj.id for e in entries]
         rows = self.client.post_all_docs(db, keys=ids, include_docs=True).get_result()["rows"]
-        stubs = {r["id"]: r["doc"].get("_attachments") for r in rows if r.get("doc")}
+        stored = {r["id"]: r["doc"] for r in rows if r.get("doc")}
         for entry in entries:
             obj = entry.obj
-            if obj.id in stubs and obj.rev == _rev_of(rows, obj.id):
-                obj.meta = attrs.evolve(obj.meta, attachments=stubs[obj.id])
+            doc = stored.get(obj.id)
+            if doc is not None and doc.get("_rev") == obj.rev:  # still the revision we wrote
+                obj.meta = attrs.evolve(obj.meta, attachments=doc.get("_attachments"))
                 entry.snapshot = _canonical(obj)[0]
 
     def _own_writes(
@@ -434,24 +447,26 @@ class Session:
     ) -> list[tuple[tuple[_Entry, bytes, bytes | None], str | None]]:
         """For writes that came back as conflicts, find the ones that are our own earlier
         attempt (a retried request whose first response was lost): the stored revision is
-        exactly what we sent, one generation on. Those succeeded; the rest are conflicts."""
+        one generation on from the one we sent and holds exactly what we sent (or is the
+        deletion we sent). Those succeeded; the rest are conflicts."""
         if not items:
             return []
         ids = [item[0].obj.id for item in items]
         rows = self.client.post_all_docs(db, keys=ids, include_docs=True).get_result()["rows"]
-        stored = {row.get("id"): row.get("doc") for row in rows if row.get("doc")}
+        by_id = {row["id"]: row for row in rows if "id" in row}
         outcome: list[tuple[tuple[_Entry, bytes, bytes | None], str | None]] = []
         for item in items:
             entry, _, core = item
-            doc = stored.get(entry.obj.id)
-            rev = None
-            if doc is not None and core is not None:
-                doc = dict(doc)
-                stored_rev = doc.pop("_rev", None)
-                same = _encode(doc, entry.obj.id) == core
-                if same and _generation(stored_rev) == _generation(entry.obj.rev) + 1:
-                    rev = stored_rev
-            outcome.append((item, rev))
+            row = by_id.get(entry.obj.id) or {}
+            value = row.get("value") or {}
+            stored_rev = value.get("rev")
+            ours = _generation(stored_rev) == _generation(entry.obj.rev) + 1
+            if entry.state is ObjectState.DELETED:
+                ours = ours and bool(value.get("deleted"))
+            else:
+                doc = row.get("doc")
+                ours = ours and doc is not None and core is not None and _same_content(doc, core)
+            outcome.append((item, stored_rev if ours else None))
         return outcome
 
     def _written(self, item: tuple[_Entry, bytes, bytes | None], rev: str) -> None:
@@ -492,7 +507,11 @@ class Session:
         db = self.db_for(model)
         for _ in range(max_retries + 1):
             known = self._by_key.get((db, doc_id))
-            if known is not None and known.state is not ObjectState.PENDING:
+            if known is not None and known.state is not ObjectState.PERSISTENT:
+                raise SessionError(
+                    f"{doc_id!r} is {known.state.value} in this session: flush it before update()"
+                )
+            if known is not None:
                 obj = _as_model(known.obj, model)
                 self.refresh(obj)
             else:
@@ -548,36 +567,45 @@ class Session:
 
     def resolve_conflicts(self, obj: D, choose: Callable[[D, list[D]], D]) -> D:
         """Settle a document's replication conflicts: ``choose(current, losers)`` returns
-        the content to keep; it is written on the current revision and every losing
-        revision is deleted, in one ``_bulk_docs`` request."""
+        the content to keep; it is written on the current (winning) revision and every
+        losing revision is deleted, in one ``_bulk_docs`` request."""
         entry = self._entry(obj)
+        if entry.state is not ObjectState.PERSISTENT or self.is_modified(obj):
+            raise SessionError(
+                f"{type(obj).__name__} {obj.id!r} has unwritten changes: flush or refresh it "
+                "before resolving its conflicts"
+            )
         model = type(obj)
         assert obj.id is not None
         data = self.client.get_document(entry.db, obj.id, conflicts=True).get_result()
-        current = self._loaded(model, entry.db, data)
+        _copy_fields(from_json(data, model), obj)  # the winning revision, whatever we held
+        entry.snapshot = _canonical(obj)[0]
         losing_revs: list[str] = list(data.get("_conflicts", []))
         losers = [
             from_json(self.client.get_document(entry.db, obj.id, rev=rev).get_result(), model)
             for rev in losing_revs
         ]
-        winner = choose(current, losers)
-        if winner is not current:
-            _copy_fields(winner, current)
-            current.rev = data["_rev"]
-        core, rev = _canonical(current)
+        winner = choose(obj, losers)
+        if winner is not obj:
+            _copy_fields(winner, obj)
+            obj.rev = data["_rev"]
+        core, rev = _canonical(obj)
         elements = [_with_rev(core, rev)] + [
             _encode({"_id": obj.id, "_rev": r, "_deleted": True}, obj.id) for r in losing_revs
         ]
         body = b'{"docs":[' + b",".join(elements) + b"]}"
         results = self.client.post_bulk_docs(entry.db, body).get_result()
-        failures = [r for r in results if r.get("error")]
-        if failures:
-            first = failures[0]
-            raise document_error(obj.id, first.get("rev"), first["error"], first.get("reason", ""))
-        # All results share the id; the winner's is the first, as it was sent first.
-        current.rev = results[0]["rev"]
-        self._entry(current).snapshot = core
-        return current
+        # Results come in the order sent: the winner, then one per losing revision.
+        sent_revs = [rev, *losing_revs]
+        if results and results[0].get("rev") and not results[0].get("error"):
+            obj.rev = results[0]["rev"]
+            entry.snapshot = core
+        for result, sent_rev in zip(results, sent_revs, strict=False):
+            if result.get("error"):
+                raise document_error(
+                    obj.id, sent_rev, str(result["error"]), str(result.get("reason", ""))
+                )
+        return obj
 
     # -- attachments --------------------------------------------------------------
 
@@ -588,6 +616,8 @@ class Session:
         next write; larger ones and streams are uploaded now, streamed, to the stored
         document (which is flushed first if it is new)."""
         entry = self._entry(obj)
+        if entry.state is ObjectState.DELETED:
+            raise SessionError(f"{type(obj).__name__} {obj.id!r} is marked for deletion")
         if isinstance(data, bytes) and len(data) <= INLINE_ATTACHMENT_LIMIT:
             stub = {"content_type": content_type, "data": base64.b64encode(data).decode()}
             _set_attachment(obj, name, stub)
@@ -628,8 +658,14 @@ def _has_inline(obj: Document) -> bool:
     return any("data" in a for a in (obj.meta.attachments or {}).values())
 
 
-def _rev_of(rows: list[dict[str, Any]], doc_id: str | None) -> str | None:
-    return next((r["value"]["rev"] for r in rows if r.get("id") == doc_id and "value" in r), None)
+def _same_content(stored: dict[str, Any], core: bytes) -> bool:
+    """Whether a stored document holds what was sent as ``core``. Attachments are
+    compared by name: the server turns sent data into stubs."""
+    sent = json.loads(core)
+    kept = {k: v for k, v in stored.items() if k != "_rev"}
+    if set(kept.pop("_attachments", None) or ()) != set(sent.pop("_attachments", None) or ()):
+        return False
+    return _encode(kept, None) == _encode(sent, None)
 
 
 def _as_model(obj: Document, model: type[D]) -> D:

@@ -212,3 +212,121 @@ def test_session_rules(client: CloudantV1) -> None:
         Session(client).add(Item(name="nowhere"))
     with pytest.raises(TypeError):
         s.add({"_id": "dict"})  # type: ignore[arg-type]
+
+
+# -- regressions found in review -----------------------------------------------------
+
+
+@responses.activate
+def test_a_refused_write_keeps_its_changes_and_inline_attachment(client: CloudantV1) -> None:
+    responses.get(f"{URL}/db/n", json={"_id": "n", "_rev": "1-n", "type": "item", "name": "ok"})
+    responses.post(BULK, json=[{"id": "n", "error": "forbidden", "reason": "bad name"}])
+    s = Session(client, db="db")
+    n = s.get(Item, "n")
+    assert n is not None
+    n.name = "bad"
+    s.put_attachment(n, "a.txt", b"data", "text/plain")
+    with pytest.raises(BulkWriteError):
+        s.flush()
+    assert s.is_modified(n)
+    assert s.dirty == [n]
+    assert n.meta.attachments is not None
+    assert "data" in n.meta.attachments["a.txt"]
+    assert all("_all_docs" not in c.request.url for c in responses.calls)  # no stub fetch
+
+
+@responses.activate
+def test_a_retried_delete_whose_first_answer_was_lost_counts_as_done(client: CloudantV1) -> None:
+    responses.get(f"{URL}/db/d", json={"_id": "d", "_rev": "1-d", "type": "item", "name": "d"})
+    responses.post(BULK, json=[{"id": "d", "error": "conflict", "reason": "conflict"}])
+    responses.post(
+        f"{URL}/db/_all_docs",
+        json={
+            "rows": [
+                {"id": "d", "key": "d", "value": {"rev": "2-gone", "deleted": True}, "doc": None}
+            ]
+        },
+    )
+    s = Session(client, db="db")
+    d = s.get(Item, "d")
+    assert d is not None
+    s.delete(d)
+    s.flush()
+    assert d not in s
+    assert d.rev == "2-gone"
+
+
+@responses.activate
+def test_a_retried_create_with_an_inline_attachment_counts_as_written(client: CloudantV1) -> None:
+    s = Session(client, db="db")
+    item = Item(id="att", name="n")
+    s.add(item)
+    s.put_attachment(item, "a.txt", b"hi", "text/plain")
+    responses.post(BULK, json=[{"id": "att", "error": "conflict", "reason": "exists"}])
+    stored = {
+        "_id": "att",
+        "_rev": "1-x",
+        "type": "item",
+        "name": "n",
+        "qty": 0,
+        "tags": [],
+        "_attachments": {
+            "a.txt": {
+                "content_type": "text/plain",
+                "stub": True,
+                "digest": "md5-abc",
+                "length": 2,
+                "revpos": 1,
+            }
+        },
+    }
+    responses.post(
+        f"{URL}/db/_all_docs",
+        json={"rows": [{"id": "att", "key": "att", "value": {"rev": "1-x"}, "doc": stored}]},
+    )
+    s.flush()
+    assert item.rev == "1-x"
+    assert item.meta.attachments is not None
+    assert item.meta.attachments["a.txt"]["stub"] is True  # the server's stub replaced the data
+
+
+@responses.activate
+def test_deleted_objects_are_not_revived_by_reads(client: CloudantV1) -> None:
+    responses.get(f"{URL}/db/x", json={"_id": "x", "_rev": "1-x", "type": "item", "name": "x"})
+    responses.put(f"{URL}/db/x", status=409, json={"error": "conflict", "reason": "exists"})
+    s = Session(client, db="db")
+    x = s.get(Item, "x")
+    assert x is not None
+    s.delete(x)
+    with pytest.raises(SessionError, match="marked for deletion"):
+        s.get_or_create(Item, "x", {"name": "again"})
+    with pytest.raises(SessionError, match="deleted"):
+        s.update(Item, "x", lambda i: None)
+    with pytest.raises(SessionError, match="marked for deletion"):
+        s.put_attachment(x, "a", b"1", "text/plain")
+    pending = Item(id="p", name="p")
+    s.add(pending)
+    with pytest.raises(SessionError, match="pending"):
+        s.update(Item, "p", lambda i: None)
+
+
+def test_resolve_conflicts_refuses_unwritten_changes(client: CloudantV1) -> None:
+    s = Session(client, db="db")
+    item = Item(id="r", name="r")
+    s.add(item)
+    with pytest.raises(SessionError, match="unwritten changes"):
+        s.resolve_conflicts(item, lambda cur, losers: cur)
+
+
+def test_bulk_write_error_pickles() -> None:
+    import pickle
+
+    from cloudant_odm.errors import WriteFailure, document_error
+
+    error = BulkWriteError(
+        [WriteFailure(Item(id="a", name="a"), document_error("a", "1-x", "conflict", "c"))], 3
+    )
+    copy = pickle.loads(pickle.dumps(error))
+    assert copy.written == 3
+    assert copy.failures[0].document.id == "a"
+    assert str(copy) == str(error)
