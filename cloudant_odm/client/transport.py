@@ -12,12 +12,13 @@ import http.cookiejar
 import json
 import logging
 import platform
+import re
 import threading
 import warnings
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from typing import IO, Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -39,6 +40,8 @@ POOL_SIZE = 32
 _GZIP_CHUNK = 64 * 1024
 # Allowed per-call keyword arguments passed on to requests.
 REQUEST_OPTIONS = frozenset({"timeout", "stream", "verify", "proxies", "cert"})
+
+_SESSION_COOKIE_VALUE = re.compile(r"(AuthSession=)[^;,\s]*")
 
 _insecure_warned = False
 _insecure_lock = threading.Lock()
@@ -80,8 +83,10 @@ class DetailedResponse:
 
     def __str__(self) -> str:
         result = self.result if isinstance(self.result, dict | list) else None
+        # A session cookie the server renews rides on any response: never print it.
+        headers = {key: _masked(key, value) for key, value in self.headers.items()}
         return json.dumps(
-            {"status_code": self.status_code, "headers": dict(self.headers), "result": result},
+            {"status_code": self.status_code, "headers": headers, "result": result},
             indent=2,
         )
 
@@ -105,6 +110,15 @@ class _Retry(Retry):
         return min(after, self.backoff_max)
 
 
+def _no_retry() -> Retry:
+    # read=False re-raises a read timeout as itself (requests.ReadTimeout), as requests does.
+    return Retry(0, redirect=0, read=False)
+
+
+def _pooled_adapter() -> HTTPAdapter:
+    return HTTPAdapter(pool_connections=4, pool_maxsize=POOL_SIZE, max_retries=_no_retry())
+
+
 class Transport:
     """Sends requests for one client. Thread-safe: state changes take a lock, and
     ``requests.Session`` with a pooled adapter is shared across threads."""
@@ -118,6 +132,12 @@ class Transport:
         self.verify = True
         self._retry: Retry | None = None
         self._lock = threading.Lock()
+        # Mounted once; retries are switched by replacing max_retries, which each send
+        # reads, so threads sending meanwhile never see a half-mounted session.
+        self._adapter = _pooled_adapter()
+        # For bodies that can be read only once (streams): a retry may only happen
+        # before the body was sent, i.e. on connection errors.
+        self._once_adapter = _pooled_adapter()
         self.session = self._new_session()
 
     # -- configuration ------------------------------------------------------------
@@ -130,16 +150,14 @@ class Transport:
         return session
 
     def _mount(self, session: requests.Session) -> None:
-        retry = self._retry if self._retry is not None else Retry(total=0, redirect=0, read=0)
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=POOL_SIZE, max_retries=retry)
-        session.mount("http://", adapter)
-        session.mount("https://", adapter)
+        session.mount("http://", self._adapter)
+        session.mount("https://", self._adapter)
 
     def set_http_client(self, session: requests.Session) -> None:
         with self._lock:
             session.cookies.set_policy(_RefuseCookies())
-            self.session = session
             self._mount(session)
+            self.session = session
         self._attach()
 
     def set_service_url(self, url: str) -> None:
@@ -180,18 +198,29 @@ class Transport:
                 backoff_factor=1.0,
                 backoff_max=retry_interval,
                 status_forcelist=RETRY_STATUSES,
-                allowed_methods=None,  # every method, POST included: bodies are replayable
+                allowed_methods=None,  # every method: byte bodies are resent as they were
                 # Give the caller the last response, which becomes a typed ApiException,
                 # instead of urllib3's MaxRetryError.
                 raise_on_status=False,
                 respect_retry_after_header=True,
             )
-            self._mount(self.session)
+            self._adapter.max_retries = self._retry
+            self._once_adapter.max_retries = _Retry(
+                total=max_retries,
+                connect=max_retries,
+                read=False,
+                status=0,
+                other=0,
+                redirect=0,
+                backoff_factor=1.0,
+                backoff_max=retry_interval,
+            )
 
     def disable_retries(self) -> None:
         with self._lock:
             self._retry = None
-            self._mount(self.session)
+            self._adapter.max_retries = _no_retry()
+            self._once_adapter.max_retries = _no_retry()
 
     @property
     def retry(self) -> Retry | None:
@@ -232,13 +261,14 @@ class Transport:
         request = requests.Request(
             method, self.service_url + path, params=params, headers=all_headers, data=body
         )
-        response = self._send_authenticated(request, stream, kwargs)
+        once = _is_stream(body)
+        response = self._send_authenticated(request, stream, kwargs, once=once)
         if response.status_code == 401 and self.authenticator.on_unauthorized(response):
             response.close()
-            if _is_stream(body):
+            if once:
                 raise error_from_response(response)  # can't replay a consumed stream
             response = self._send_authenticated(request, stream, kwargs)
-        if response.status_code >= 400:
+        if not 200 <= response.status_code < 300:  # 304 too, as the SDK
             try:
                 raise error_from_response(response)
             finally:
@@ -246,18 +276,33 @@ class Transport:
         return response
 
     def _send_authenticated(
-        self, request: requests.Request, stream: bool, kwargs: dict[str, Any]
+        self, request: requests.Request, stream: bool, kwargs: dict[str, Any], once: bool = False
     ) -> requests.Response:
         prepared = self.session.prepare_request(request)
+        prepared.url = _keep_encoded_dot_segments(prepared.url or "", request.url)
         self.authenticator.authenticate(prepared)
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s %s", prepared.method, redact_url(prepared.url or ""))
         settings = self.session.merge_environment_settings(
-            prepared.url, kwargs.get("proxies") or {}, stream, kwargs.get("verify"), None
+            prepared.url,
+            kwargs.get("proxies") or {},
+            stream,
+            kwargs.get("verify"),
+            kwargs.get("cert"),
         )
-        response = self.session.send(
-            prepared, timeout=kwargs.get("timeout", DEFAULT_TIMEOUT), **settings
-        )
+        timeout = kwargs.get("timeout", DEFAULT_TIMEOUT)
+        if once:
+            # A body readable only once goes through the adapter that never resends it.
+            response = self._once_adapter.send(
+                prepared,
+                stream=settings["stream"],
+                timeout=timeout,
+                verify=True if settings["verify"] is None else settings["verify"],
+                cert=settings["cert"],
+                proxies=settings["proxies"],
+            )
+        else:
+            response = self.session.send(prepared, timeout=timeout, **settings)
         self.authenticator.on_response(response)
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
@@ -286,6 +331,30 @@ def decode_result(response: requests.Response, *, stream: bool) -> Any:
                 response.status_code, "Error processing the HTTP response", response
             ) from exc
     return response
+
+
+def _keep_encoded_dot_segments(prepared_url: str, intended_url: str) -> str:
+    """Put back the ``%2E`` / ``%2E%2E`` path segments (a document id ``.`` or ``..``)
+    that ``requests`` decodes into ``.`` / ``..``, which a server or proxy on the way would
+    fold into the parent path."""
+    if "%2e" not in intended_url.lower():
+        return prepared_url
+    parts = urlsplit(prepared_url)
+    actual = parts.path.split("/")
+    intended = urlsplit(intended_url).path.split("/")
+    if len(actual) != len(intended):
+        return prepared_url
+    fixed = [
+        want if seg in (".", "..") and want.upper() in ("%2E", "%2E%2E") else seg
+        for seg, want in zip(actual, intended, strict=True)
+    ]
+    return urlunsplit(parts._replace(path="/".join(fixed)))
+
+
+def _masked(header: str, value: str) -> str:
+    if header.lower() == "set-cookie":
+        return _SESSION_COOKIE_VALUE.sub(r"\1***", value)
+    return value
 
 
 def _has(headers: Mapping[str, str], name: str) -> bool:

@@ -34,8 +34,15 @@ class ScriptedServer:
 
         class Handler(BaseHTTPRequestHandler):
             def _reply(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
+                if self.headers.get("Transfer-Encoding") == "chunked":
+                    body = b""
+                    while size := int(self.rfile.readline().strip() or b"0", 16):
+                        body += self.rfile.read(size)
+                        self.rfile.readline()
+                    self.rfile.readline()
+                else:
+                    length = int(self.headers.get("Content-Length") or 0)
+                    body = self.rfile.read(length) if length else b""
                 with server.lock:
                     server.requests.append(
                         {
@@ -198,3 +205,70 @@ def test_default_timeouts_and_override(scripted: Any, monkeypatch: pytest.Monkey
     client.get_server_information()
     client.get_server_information(timeout=1)  # http_config wins, as in the SDK
     assert seen == [(60.0, 150.0), (60.0, 150.0), 5, 5]
+
+
+# -- regressions found in review -----------------------------------------------------
+
+
+def test_a_streamed_body_is_never_resent_after_being_read(
+    scripted: Any, sleeps: list[float]
+) -> None:
+    import io
+
+    server, client = scripted([err(503), ok({"ok": True})])
+    client.enable_retries(max_retries=3, retry_interval=1)
+    payload = json.dumps({"_id": "x", "n": 1}).encode()
+    with pytest.raises(ServiceUnavailableError):
+        client.put_document("db", "x", io.BytesIO(payload))
+    assert len(server.requests) == 1  # not retried with an empty (consumed) body
+    assert json.loads(gzip.decompress(server.requests[0]["body"])) == {"_id": "x", "n": 1}
+
+
+def test_not_modified_raises_like_the_sdk(scripted: Any) -> None:
+    from cloudant_odm.client import ApiException
+
+    _, client = scripted([(304, {"ETag": '"1-a"'}, b"")])
+    with pytest.raises(ApiException) as info:
+        client.get_document("db", "x", if_none_match='"1-a"')
+    assert info.value.status_code == 304
+
+
+def test_client_certificate_is_passed_on(scripted: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import requests.adapters
+
+    _, client = scripted([ok({})])
+    seen: list[Any] = []
+    original = requests.adapters.HTTPAdapter.send
+
+    def spy(self: Any, request: Any, **kwargs: Any) -> Any:
+        seen.append(kwargs.get("cert"))
+        return original(self, request, **{**kwargs, "cert": None})
+
+    monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", spy)
+    client.set_http_config({"cert": ("/tmp/client.pem", "/tmp/client.key")})
+    client.get_server_information()
+    assert seen == [("/tmp/client.pem", "/tmp/client.key")]
+
+
+def test_switching_retries_while_other_threads_send(scripted: Any) -> None:
+    _, client = scripted([ok({})])
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def reader() -> None:
+        while not done.is_set():
+            try:
+                client.get_server_information()
+            except BaseException as exc:  # reported below
+                errors.append(exc)
+
+    threads = [threading.Thread(target=reader) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for _ in range(200):
+        client.enable_retries(max_retries=2, retry_interval=1)
+        client.disable_retries()
+    done.set()
+    for thread in threads:
+        thread.join()
+    assert errors == []
