@@ -90,3 +90,14 @@ def test_session_example(server_config: ServerConfig, examples_db: str) -> None:
     assert lines[2].startswith("conflict, as expected: Order ")
     assert re.search(r"cancelled, total 10\.50, at 3-", lines[3])
     assert lines[4] == "deleted both"
+
+
+def test_typed_changes_example_resumes_from_its_checkpoint(
+    server_config: ServerConfig, examples_db: str
+) -> None:
+    first = run_example("typed_changes.py", server_config, examples_db).splitlines()
+    assert len(first) == 4
+    assert first[-1] == "up to date"
+    second = run_example("typed_changes.py", server_config, examples_db).splitlines()
+    assert len(second) == 4  # only the three orders the second run added
+    assert not set(first[:3]) & set(second[:3])
