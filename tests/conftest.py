@@ -50,6 +50,9 @@ def pytest_configure(config: pytest.Config) -> None:
         "skip_on_pouchdb(*features): skip when the server is PouchDB Server; features are "
         "keys of tests._server.POUCHDB_GAPS (use tests._server.skip_on_pouchdb())",
     )
+    config.addinivalue_line(
+        "markers", "slow: takes seconds rather than milliseconds (deselect with -m 'not slow')"
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -74,7 +74,13 @@ def validate_doc_id(doc_id: str) -> str:
 
 
 def _segment(value: str) -> str:
-    return quote(value, safe="")
+    encoded = quote(value, safe="")
+    if encoded in (".", ".."):
+        # A dot-segment: URL normalisation (urllib3's included) folds it into the parent,
+        # so get_document(db, "..") would read "/" and delete_document(db, ".") would
+        # delete the database. Percent-encoded, it is the id itself.
+        return encoded.replace(".", "%2E")
+    return encoded
 
 
 def _encode_doc_id(doc_id: str) -> str:
