@@ -38,6 +38,10 @@ else:
 
 __all__ = ["Document", "Embedded"]
 
+#: Key in a document's ``__dict__`` marking a partial object (a query's ``fields(...)``),
+#: which a session refuses to save.
+PARTIAL = "__cloudant_odm_partial__"
+
 # Names that Document itself gives a meaning to.
 _DOCUMENT_RESERVED = frozenset({"id", "rev", "extra", "meta", "partition"})
 _EMBEDDED_RESERVED = frozenset({"extra"})
