@@ -2,6 +2,14 @@
 CouchDB, on a complete endpoint client (``cloudant_odm.client``)."""
 
 from cloudant_odm._version import __version__
+from cloudant_odm.design import (
+    DesignOptions,
+    Filter,
+    Index,
+    SearchIndex,
+    ValidateDocUpdate,
+    View,
+)
 from cloudant_odm.errors import (
     BulkWriteError,
     DoesNotExist,
@@ -18,22 +26,67 @@ from cloudant_odm.models import (
     Embedded,
     field,
 )
+from cloudant_odm.query import (
+    DocumentsNotFound,
+    Field,
+    IndexRequiredError,
+    InvalidCursorError,
+    Manager,
+    Page,
+    Q,
+    QueryError,
+    QuerySet,
+    QueryWarning,
+    col,
+    connect,
+    current_session,
+    disconnect,
+    use_session,
+)
+from cloudant_odm.query.search import SearchGroup, SearchHit, SearchResults
+from cloudant_odm.query.views import ViewQuery, ViewRow
 from cloudant_odm.session import ObjectState, Session
 
 __all__ = [
     "BulkWriteError",
+    "DesignOptions",
     "Document",
     "DocumentDefinitionError",
     "DocumentTypeError",
     "DocumentValidationError",
+    "DocumentsNotFound",
     "DoesNotExist",
     "Embedded",
+    "Field",
+    "Filter",
+    "Index",
+    "IndexRequiredError",
+    "InvalidCursorError",
+    "Manager",
     "MultipleObjectsReturned",
     "ObjectState",
     "OdmError",
+    "Page",
+    "Q",
+    "QueryError",
+    "QuerySet",
+    "QueryWarning",
+    "SearchGroup",
+    "SearchHit",
+    "SearchIndex",
+    "SearchResults",
     "Session",
     "SessionError",
+    "ValidateDocUpdate",
+    "View",
+    "ViewQuery",
+    "ViewRow",
     "WriteFailure",
     "__version__",
+    "col",
+    "connect",
+    "current_session",
+    "disconnect",
     "field",
+    "use_session",
 ]

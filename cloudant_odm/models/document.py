@@ -9,8 +9,9 @@ leaves room for class-level descriptors such as query expressions.
 from __future__ import annotations
 
 import sys
+import weakref
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar
 
 import attrs
 
@@ -36,15 +37,22 @@ if TYPE_CHECKING or sys.version_info < (3, 11):
 else:
     from typing import dataclass_transform
 
+if TYPE_CHECKING:
+    from cloudant_odm.query.expressions import Field
+    from cloudant_odm.query.manager import Manager
+
 __all__ = ["Document", "Embedded"]
 
-#: Key in a document's ``__dict__`` marking a partial object (a query's ``fields(...)``),
-#: which a session refuses to save.
+# Names that Document itself gives a meaning to ("objects" is the class's query manager).
+_DOCUMENT_RESERVED = frozenset({"id", "rev", "extra", "meta", "partition", "objects"})
+
+_EMBEDDED_RESERVED = frozenset({"extra"})
+
+#: Key in the ``__dict__`` of a partial document (loaded with ``QuerySet.fields(...)``):
+#: the names of the fields it holds. A session refuses to store such an object.
 PARTIAL = "__cloudant_odm_partial__"
 
-# Names that Document itself gives a meaning to.
-_DOCUMENT_RESERVED = frozenset({"id", "rev", "extra", "meta", "partition"})
-_EMBEDDED_RESERVED = frozenset({"extra"})
+_D = TypeVar("_D", bound="Document")
 
 
 @dataclass_transform(kw_only_default=True, field_specifiers=(field, attrs.field))
@@ -118,6 +126,55 @@ class Embedded(_Model):
 Embedded._options = EmbeddedOptions()
 
 
+class _FieldAccess:
+    """Class-level access to a document field: ``Order.total`` is a query expression
+    (``cloudant_odm.query.Field``). A non-data descriptor, so an instance's own value in
+    its ``__dict__`` (set by ``__init__``) always wins over it."""
+
+    __slots__ = ("_fields", "name")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._fields: weakref.WeakKeyDictionary[type, Field[Any]] = weakref.WeakKeyDictionary()
+
+    def __get__(self, instance: object, owner: type[Document]) -> Any:
+        if instance is not None:
+            # Only an object built without __init__ lacks the value.
+            raise AttributeError(f"{owner.__name__!r} object has no attribute {self.name!r}")
+        found = self._fields.get(owner)
+        if found is None:
+            # Imported here: the query layer sits above the models.
+            from cloudant_odm.query.expressions import Field
+
+            found = self._fields[owner] = Field._for_attribute(owner, self.name)
+        return found
+
+
+class _ManagerAccess:
+    """``Order.objects``: the class's :class:`~cloudant_odm.query.Manager`."""
+
+    def __get__(self, instance: None, owner: type[_D]) -> Manager[_D]:
+        if instance is not None:
+            raise AttributeError(
+                f"objects is reached through the class ({owner.__name__}.objects), "
+                "not an instance"
+            )
+        from cloudant_odm.query.manager import Manager
+
+        return Manager(owner)
+
+    def __set__(self, instance: object, value: object) -> NoReturn:
+        raise AttributeError("objects can't be assigned")
+
+
+def _install_field_access(cls: type[Document], names: list[str]) -> None:
+    # attrs removed the class attributes of its fields (dict classes), so nothing of the
+    # user's is replaced here.
+    for name in names:
+        if name not in cls.__dict__:
+            setattr(cls, name, _FieldAccess(name))
+
+
 class Document(_Model):
     """Base class of stored documents.
 
@@ -134,6 +191,9 @@ class Document(_Model):
     """
 
     _options: ClassVar[DocumentOptions]
+
+    #: The query manager: ``Order.objects.filter(Order.total > 10)``.
+    objects = _ManagerAccess()
 
     #: The document id (``_id``); None until given or generated.
     id: str | None = field(default=None)
@@ -177,6 +237,9 @@ class Document(_Model):
         given = collect(cls, DOCUMENT_OPTION_NAMES, keywords)
         parent: DocumentOptions = cls._options  # not yet set on cls: the nearest base's
         cls._options = document_options(cls, parent, given, keys)
+        owner: type = cls  # an attrs class now (mypy can't see that on type[Document])
+        _install_field_access(cls, [a.name for a in attrs.fields(owner) if not a.inherited])
+        _bind_declarations(cls)  # before registering: a class that fails is not kept
         if not cls._options.abstract:
             registry.register(cls)
 
@@ -190,3 +253,16 @@ class Document(_Model):
 
 
 Document._options = DocumentOptions(doc_type="document", abstract=True, model="Document")
+_install_field_access(Document, ["id", "rev"])
+
+
+def _bind_declarations(cls: type[Document]) -> None:
+    # Class-level declarations (views, indexes, filters: cloudant_odm.design) check
+    # themselves against the finished class here; their __set_name__ runs while the class
+    # statement is still being built, before attrs and the options.
+    owner: type = cls  # an attrs class by now
+    values = [*vars(cls).values(), *(a.default for a in attrs.fields(owner) if not a.inherited)]
+    for value in values:
+        bind = getattr(type(value), "__bind_document__", None)
+        if bind is not None:
+            bind(value, cls)

@@ -1,7 +1,8 @@
-"""Runs mypy on tests/typing/document_types.py and compares with its expectations.
+"""Runs mypy on the files in tests/typing/ and compares with their expectations.
 
-On each line of that file, ``# R: <type>`` is the type ``reveal_type`` must show and
+On each line of those files, ``# R: <type>`` is the type ``reveal_type`` must show and
 ``# E: <code>[, <code>]`` the error codes mypy must report; any other error fails.
+mypy reads pyproject.toml, so the cloudant_odm.mypy plugin is enabled as for users.
 """
 
 import re
@@ -12,7 +13,7 @@ import pytest
 mypy_api = pytest.importorskip("mypy.api")
 
 ROOT = Path(__file__).resolve().parents[2]
-TYPING_FILE = ROOT / "tests" / "typing" / "document_types.py"
+TYPING_DIR = ROOT / "tests" / "typing"
 
 REPORT = re.compile(r"^(?P<path>.+?):(?P<line>\d+): (?P<kind>error|note): (?P<text>.*)$")
 REVEALED = re.compile(r'^Revealed type is "(?P<type>.*)"$')
@@ -25,10 +26,10 @@ def _normal(type_text: str) -> str:
     return type_text.replace("builtins.", "")
 
 
-def _expectations() -> tuple[dict[int, str], dict[int, set[str]]]:
+def _expectations(path: Path) -> tuple[dict[int, str], dict[int, set[str]]]:
     reveals: dict[int, str] = {}
     errors: dict[int, set[str]] = {}
-    for number, line in enumerate(TYPING_FILE.read_text().splitlines(), start=1):
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
         match = EXPECT.search(line)
         if match is None:
             continue
@@ -39,7 +40,7 @@ def _expectations() -> tuple[dict[int, str], dict[int, set[str]]]:
     return reveals, errors
 
 
-def test_mypy_sees_documents_as_typed_attrs_classes(tmp_path: Path) -> None:
+def _check(path: Path, tmp_path: Path) -> None:
     out, err, _ = mypy_api.run(
         [
             "--config-file",
@@ -50,7 +51,7 @@ def test_mypy_sees_documents_as_typed_attrs_classes(tmp_path: Path) -> None:
             "--no-error-summary",
             "--no-pretty",
             "--show-error-codes",
-            str(TYPING_FILE),
+            str(path),
         ]
     )
     assert not err, err
@@ -59,7 +60,7 @@ def test_mypy_sees_documents_as_typed_attrs_classes(tmp_path: Path) -> None:
     unexpected: list[str] = []
     for line in out.splitlines():
         match = REPORT.match(line)
-        if match is None or Path(match["path"]).name != TYPING_FILE.name:
+        if match is None or Path(match["path"]).name != path.name:
             unexpected.append(line)
             continue
         number, text = int(match["line"]), match["text"]
@@ -72,8 +73,26 @@ def test_mypy_sees_documents_as_typed_attrs_classes(tmp_path: Path) -> None:
         else:
             unexpected.append(line)
 
-    reveals, errors = _expectations()
+    reveals, errors = _expectations(path)
     assert reveals, "no expectations found"
     assert unexpected == []
     assert revealed == reveals
     assert reported == errors
+
+
+def test_mypy_sees_documents_as_typed_attrs_classes(tmp_path: Path) -> None:
+    _check(TYPING_DIR / "document_types.py", tmp_path)
+
+
+def test_mypy_sees_query_expressions_and_typed_results(tmp_path: Path) -> None:
+    """With the plugin, Order.total is a Field[Decimal] on the class, Order.total > 3 a
+    Condition (not a bool), and Order.objects.filter(...).all() a list[Order]."""
+    _check(TYPING_DIR / "query_types.py", tmp_path)
+
+
+def test_the_package_itself_is_strict_clean() -> None:
+    """mypy --strict over cloudant_odm (as configured in pyproject.toml, plugin included)."""
+    out, err, status = mypy_api.run(
+        ["--config-file", str(ROOT / "pyproject.toml"), "-p", "cloudant_odm"]
+    )
+    assert status == 0, out + err

@@ -1,0 +1,474 @@
+"""The ``cloudant-odm`` command.
+
+Subcommands: ``sync`` (deploy design documents), ``check`` (validate declarations and
+print the design documents), ``rollback`` (restore the ``_OLD`` copies). Exit codes:
+0 done, 1 failed, 2 a dry run found differences (a CI drift check).
+
+Adding a subcommand: write ``add_<name>(subparsers)``, which adds its parser and sets
+``run`` (a function from the parsed arguments to an exit code) with ``set_defaults``,
+and append it to :data:`SUBCOMMANDS`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import os
+import sys
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import IO, Any, NoReturn
+
+import requests
+
+from cloudant_odm.client import (
+    ApiException,
+    CloudantV1,
+    NoAuthAuthenticator,
+    get_authenticator_from_environment,
+)
+from cloudant_odm.design import (
+    DeployError,
+    Generated,
+    Progress,
+    SyncReport,
+    collect_models,
+    generate,
+    render,
+    rollback,
+    sync,
+)
+from cloudant_odm.models.errors import DocumentDefinitionError
+
+__all__ = ["EXIT_DIFFERENCES", "EXIT_FAILED", "EXIT_OK", "SUBCOMMANDS", "build_parser", "main"]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_DIFFERENCES = 2
+
+PROG = "cloudant-odm"
+DESCRIPTION = """\
+Deploy and check the design documents that cloudant_odm document classes declare.
+Credentials come from the environment, as for CloudantV1.new_instance():
+CLOUDANT_URL, CLOUDANT_AUTH_TYPE, CLOUDANT_APIKEY, CLOUDANT_USERNAME,
+CLOUDANT_PASSWORD, ... (or a credentials file / VCAP_SERVICES).
+Exit codes: 0 done, 1 failed, 2 a dry run found differences."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse exits 2 on a usage error; here 2 means "a dry run found differences",
+    so usage errors exit 1 like every other failure."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_FAILED, f"{self.prog}: error: {message}\n")
+
+
+# --- shared pieces ---------------------------------------------------------------------
+
+
+def _add_models(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "models",
+        nargs="+",
+        metavar="MODELS",
+        help="module import path (myapp.models) or Python file (myapp/models.py) "
+        "defining the Document classes; several may be given",
+    )
+
+
+def _add_connection(parser: argparse.ArgumentParser, *, db_required: bool) -> None:
+    parser.add_argument(
+        "--db",
+        required=db_required,
+        help="database name"
+        + ("" if db_required else " (default: the Meta.db all the models share)"),
+    )
+    parser.add_argument(
+        "--url",
+        help="server URL (default: $CLOUDANT_URL); credentials still come from the environment",
+    )
+    parser.add_argument(
+        "--service-name",
+        default="CLOUDANT",
+        help="prefix of the environment variables to read (default: CLOUDANT)",
+    )
+
+
+def load_models(specs: Sequence[str]) -> list[ModuleType]:
+    """Import each module path or Python file."""
+    modules: list[ModuleType] = []
+    for spec in specs:
+        path = Path(spec)
+        if spec.endswith(".py") or path.is_file():
+            modules.append(_import_file(path))
+        else:
+            # Like `python -m`: modules under the current directory are importable.
+            cwd = os.getcwd()
+            if cwd not in sys.path:
+                sys.path.insert(0, cwd)
+            modules.append(importlib.import_module(spec))
+    return modules
+
+
+def _import_file(path: Path) -> ModuleType:
+    path = path.resolve()
+    if not path.is_file():
+        raise FileNotFoundError(f"no such file: {path}")
+    # Its directory goes on sys.path so that it can import its sibling modules.
+    folder = str(path.parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    name = path.stem if path.stem not in sys.modules else f"_cloudant_odm_models_{path.stem}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"can't import {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module
+
+
+def _make_client(args: argparse.Namespace) -> CloudantV1:
+    service: str = args.service_name
+    if args.url:
+        authenticator = get_authenticator_from_environment(service) or NoAuthAuthenticator()
+        client = CloudantV1(authenticator)
+        client.set_service_url(args.url)
+        return client
+    return CloudantV1.new_instance(service)
+
+
+def _database(args: argparse.Namespace, modules: Sequence[ModuleType]) -> str:
+    if args.db:
+        return str(args.db)
+    dbs = {m._options.db for m in collect_models(modules) if not m._options.abstract}
+    if len(dbs) == 1 and None not in dbs:
+        return str(dbs.pop())
+    raise _UsageError(
+        "give --db: the models don't share one Meta.db "
+        f"({', '.join(sorted(str(d) for d in dbs)) or 'none found'})"
+    )
+
+
+class _UsageError(Exception):
+    pass
+
+
+def _err(message: str) -> None:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+
+
+def _load(args: argparse.Namespace) -> tuple[list[ModuleType], Generated] | int:
+    """Import the models and generate; an exit code when that fails."""
+    try:
+        modules = load_models(args.models)
+        return modules, generate(modules)
+    except DocumentDefinitionError as exc:
+        _err(f"invalid declarations: {exc}")
+    except Exception:
+        _err(f"could not import {' '.join(args.models)}:")
+        traceback.print_exc()
+    return EXIT_FAILED
+
+
+# --- progress display ------------------------------------------------------------------
+
+
+class ProgressPrinter:
+    """Shows deploy progress: a bar redrawn in place on a terminal, one line per step
+    (and per 10 % of a build) otherwise."""
+
+    def __init__(self, stream: IO[str] | None = None, *, width: int = 30) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.width = width
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self._started: dict[str, float] = {}
+        self._last: dict[str, tuple[str, int]] = {}
+        self._open_line = False
+
+    def __call__(self, event: Progress) -> None:
+        if event.phase == "done":
+            self._end_line()
+            return
+        if event.phase == "building":
+            self._building(event)
+            return
+        self._end_line()
+        note = f" ({event.message})" if event.message else ""
+        self._write(f"  {event.phase:<9} {event.target}{note}\n")
+
+    def _building(self, event: Progress) -> None:
+        started = self._started.setdefault(event.target, time.monotonic())
+        fraction = event.fraction
+        if fraction is None:
+            elapsed = time.monotonic() - started
+            text = f"  building  {event.target}  (no progress data from the server) {elapsed:.0f}s"
+            step = -1
+        else:
+            filled = round(fraction * self.width)
+            bar = "#" * filled + "." * (self.width - filled)
+            text = (
+                f"  building  {event.target}  [{bar}] {fraction * 100:3.0f}%  "
+                f"{event.changes_done}/{event.total_changes} changes"
+            )
+            step = int(fraction * 10)
+        if self.tty:
+            self._write("\r" + text)
+            self._open_line = True
+            return
+        if self._last.get(event.target) != ("building", step):
+            self._last[event.target] = ("building", step)
+            self._write(text + "\n")
+
+    def _end_line(self) -> None:
+        if self._open_line:
+            self._write("\n")
+            self._open_line = False
+
+    def _write(self, text: str) -> None:
+        self.stream.write(text)
+        self.stream.flush()
+
+
+def print_report(report: SyncReport, *, diffs: bool = True, out: IO[str] | None = None) -> None:
+    """The plan or outcome of a sync, as people read it."""
+    stream = out if out is not None else sys.stdout
+    for change in report.changes:
+        method = f"  ({change.method})" if change.method and change.action == "update" else ""
+        stream.write(f"  {change.action:<9} {change.id}{method}\n")
+    if diffs and report.diff():
+        stream.write("\n" + report.diff())
+    for warning in report.warnings:
+        stream.write(f"warning: {warning}\n")
+
+
+# --- check -----------------------------------------------------------------------------
+
+
+def add_check(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "check",
+        help="validate declarations and print the generated design documents",
+        description="Import the models, check every declaration (as the class statements "
+        "and generate() do) and print the design documents and Mango indexes they "
+        "generate. Needs no server.",
+    )
+    _add_models(parser)
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print the canonical JSON instead of the readable form",
+    )
+    parser.set_defaults(run=run_check)
+
+
+def run_check(args: argparse.Namespace) -> int:
+    loaded = _load(args)
+    if isinstance(loaded, int):
+        return loaded
+    _, generated = loaded
+    if args.json:
+        print(generated.to_json(indent=2))
+        return EXIT_OK
+    for ddoc in generated.design_documents:
+        print(f"== {ddoc.id}")
+        print("\n".join(render(ddoc.body)))
+        print()
+    for index in generated.indexes:
+        print(f"== Mango index {index.id}")
+        print("\n".join(render(index.definition)))
+        print()
+    count = len(generated.design_documents)
+    print(f"OK: {count} design document(s), {len(generated.indexes)} Mango index(es)")
+    return EXIT_OK
+
+
+# --- sync ------------------------------------------------------------------------------
+
+
+def add_sync(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "sync",
+        help="deploy the design documents the models declare",
+        description="Make the database's design documents and Mango indexes match the "
+        "models. Unchanged design documents are not written; a changed one is staged "
+        "as <ddoc>_NEW, built, verified and copied over the live one (move-and-switch), "
+        "so queries never wait for an index build. Prints the plan with a diff, then "
+        "progress while indexes build.",
+    )
+    _add_models(parser)
+    _add_connection(parser, db_required=False)
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="only print what would change; exit 2 if anything would (a CI drift check)",
+    )
+    parser.add_argument(
+        "--prune",
+        action="store_true",
+        help="also remove design documents and Mango indexes that cloudant_odm deployed "
+        "and the models no longer declare",
+    )
+    parser.add_argument(
+        "--strategy",
+        choices=("move-and-switch", "in-place"),
+        default="move-and-switch",
+        help="how to change an existing design document (default: move-and-switch; "
+        "in-place rewrites it, and queries wait for the rebuild)",
+    )
+    parser.add_argument(
+        "--keep-old",
+        action="store_true",
+        help="keep the <ddoc>_OLD rollback copies after a successful switch",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="take over the lock of a deploy that crashed and finish its work",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="give up waiting for index builds after this long (default: no limit)",
+    )
+    parser.add_argument(
+        "--poll-interval",
+        type=float,
+        default=2.0,
+        metavar="SECONDS",
+        help="how often to check build progress (default: 2)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no diffs, no progress display")
+    parser.set_defaults(run=run_sync)
+
+
+def run_sync(args: argparse.Namespace) -> int:
+    loaded = _load(args)
+    if isinstance(loaded, int):
+        return loaded
+    modules, generated = loaded
+    try:
+        db = _database(args, modules)
+        client = _make_client(args)
+        print(f'Database "{db}" at {client.service_url}:')
+        plan = sync(client, db, generated, strategy=args.strategy, dry_run=True, prune=args.prune)
+        print_report(plan, diffs=not args.quiet)
+        if args.dry_run:
+            if plan.changed:
+                print(f"Dry run: {plan.summary()}; nothing was written.")
+                return EXIT_DIFFERENCES
+            print("Dry run: up to date.")
+            return EXIT_OK
+        if not plan.changed:
+            print("Up to date: nothing to do.")
+            return EXIT_OK
+        print("Deploying:")
+        report = sync(
+            client,
+            db,
+            generated,
+            strategy=args.strategy,
+            prune=args.prune,
+            keep_old=args.keep_old,
+            resume=args.resume,
+            timeout=args.timeout,
+            poll_interval=args.poll_interval,
+            progress=None if args.quiet else ProgressPrinter(),
+        )
+    except _UsageError as exc:
+        _err(str(exc))
+        return EXIT_FAILED
+    except (DeployError, ApiException, requests.RequestException, ValueError) as exc:
+        _err(str(exc))
+        return EXIT_FAILED
+    for warning in report.warnings:
+        if warning not in plan.warnings:
+            print(f"warning: {warning}")
+    if report.resumed_from:
+        print(f"Resumed the deploy of {report.resumed_from.get('host', '?')}.")
+    print(f"Done: {report.summary()}.")
+    return EXIT_OK
+
+
+# --- rollback --------------------------------------------------------------------------
+
+
+def add_rollback(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "rollback",
+        help="restore design documents from their <ddoc>_OLD copies",
+        description="Copy each <ddoc>_OLD (kept by a deploy that crashed, or by sync "
+        "--keep-old) back over the live design document, then delete _OLD and any "
+        "_NEW. Without --ddoc: the design documents a crashed deploy was working on, "
+        "else every one with an _OLD copy.",
+    )
+    _add_connection(parser, db_required=True)
+    parser.add_argument(
+        "--ddoc",
+        action="append",
+        metavar="NAME",
+        help="design document to roll back (repeatable)",
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="take over the lock of a deploy still marked as running (a crashed one)",
+    )
+    parser.set_defaults(run=run_rollback)
+
+
+def run_rollback(args: argparse.Namespace) -> int:
+    try:
+        client = _make_client(args)
+        report = rollback(client, args.db, args.ddoc, force=args.force, progress=ProgressPrinter())
+    except (DeployError, ApiException, requests.RequestException, ValueError) as exc:
+        _err(str(exc))
+        return EXIT_FAILED
+    print_report(report)
+    print(f"Done: {report.summary()}.")
+    return EXIT_OK
+
+
+# --- entry point -----------------------------------------------------------------------
+
+#: Each adds one subcommand; append yours.
+SUBCOMMANDS: list[Callable[[Any], None]] = [add_sync, add_check, add_rollback]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=PROG,
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    subparsers = parser.add_subparsers(
+        title="commands", metavar="COMMAND", parser_class=_Parser, required=True
+    )
+    for add in SUBCOMMANDS:
+        add(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    run: Callable[[argparse.Namespace], int] = args.run
+    try:
+        return run(args)
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""Design documents: declare views and indexes on document classes, generate the design
+documents, and deploy them without making queries wait for index builds.
+
+- Declarations (class attributes of a ``Document`` subclass): :class:`View`,
+  :class:`Index`, :class:`SearchIndex`, :class:`Filter`, :class:`ValidateDocUpdate`,
+  :class:`DesignOptions`.
+- :func:`generate` gives the canonical design documents and Mango indexes.
+- :func:`sync` deploys them (move-and-switch for changed design documents), and
+  :func:`rollback` restores the previous versions.
+
+See docs/deploying.md.
+"""
+
+from cloudant_odm.design.declarations import (
+    ANALYZERS,
+    BUILTIN_REDUCES,
+    Declaration,
+    DesignDefinitionError,
+    DesignOptions,
+    Filter,
+    Index,
+    SearchIndex,
+    ValidateDocUpdate,
+    View,
+    declarations_of,
+)
+from cloudant_odm.design.generate import (
+    DesignDocument,
+    Generated,
+    MangoIndex,
+    collect_models,
+    generate,
+)
+from cloudant_odm.design.sync import (
+    BuildTimeoutError,
+    Change,
+    DeployConflictError,
+    DeployError,
+    DeployLockedError,
+    Progress,
+    ProgressCallback,
+    SyncReport,
+    render,
+    rollback,
+    sync,
+)
+
+__all__ = [
+    "ANALYZERS",
+    "BUILTIN_REDUCES",
+    "BuildTimeoutError",
+    "Change",
+    "Declaration",
+    "DeployConflictError",
+    "DeployError",
+    "DeployLockedError",
+    "DesignDefinitionError",
+    "DesignDocument",
+    "DesignOptions",
+    "Filter",
+    "Generated",
+    "Index",
+    "MangoIndex",
+    "Progress",
+    "ProgressCallback",
+    "SearchIndex",
+    "SyncReport",
+    "ValidateDocUpdate",
+    "View",
+    "collect_models",
+    "declarations_of",
+    "generate",
+    "render",
+    "rollback",
+    "sync",
+]

@@ -1,0 +1,56 @@
+"""Queries: field expressions, ``Order.objects`` (Manager / QuerySet), view and search
+queries, pages and cursors, and the default session."""
+
+from cloudant_odm.query.context import connect, current_session, disconnect, use_session
+from cloudant_odm.query.errors import (
+    DocumentsNotFound,
+    IndexRequiredError,
+    InvalidCursorError,
+    QueryError,
+)
+from cloudant_odm.query.expressions import (
+    And,
+    Condition,
+    Expression,
+    Field,
+    Not,
+    Or,
+    Q,
+    QueryWarning,
+    Raw,
+    SortKey,
+    col,
+)
+from cloudant_odm.query.loading import NOT_LOADED, is_partial, loaded_fields
+from cloudant_odm.query.manager import Manager
+from cloudant_odm.query.paging import DEFAULT_PAGE_SIZE, Page
+from cloudant_odm.query.queryset import QuerySet
+
+__all__ = [
+    "DEFAULT_PAGE_SIZE",
+    "NOT_LOADED",
+    "And",
+    "Condition",
+    "DocumentsNotFound",
+    "Expression",
+    "Field",
+    "IndexRequiredError",
+    "InvalidCursorError",
+    "Manager",
+    "Not",
+    "Or",
+    "Page",
+    "Q",
+    "QueryError",
+    "QuerySet",
+    "QueryWarning",
+    "Raw",
+    "SortKey",
+    "col",
+    "connect",
+    "current_session",
+    "disconnect",
+    "is_partial",
+    "loaded_fields",
+    "use_session",
+]

@@ -1,0 +1,821 @@
+"""Field expressions: ``Order.total > 10``, ``Q(status="new")``, ``&``, ``|``, ``~``.
+
+Class-level access to a document field (``Order.total``) gives a :class:`Field`, which
+knows its JSON path and its Python type. Comparing it makes a :class:`Condition`;
+conditions combine into :class:`And`, :class:`Or` and :class:`Not`; every expression
+compiles to a Mango selector with :meth:`Expression.to_selector`.
+
+Values go through the document converter, so a comparison uses what is stored: a
+datetime its ISO 8601 string, a Decimal its string, an Enum its value, a nested attrs
+object its JSON object.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import types
+import warnings
+import weakref
+from collections.abc import Iterator, Mapping, Sequence
+from decimal import Decimal
+from enum import Enum
+from typing import Any, ClassVar, Generic, NoReturn, TypeVar, Union, overload
+
+import attrs
+
+from cloudant_odm.models.conversion import _document_policy, _policy, converter
+from cloudant_odm.models.document import Document
+from cloudant_odm.models.fields import json_key
+from cloudant_odm.models.registry import registry
+
+__all__ = [
+    "And",
+    "Condition",
+    "Expression",
+    "Field",
+    "Not",
+    "Or",
+    "Q",
+    "QueryWarning",
+    "Raw",
+    "SortKey",
+    "col",
+    "type_selector",
+]
+
+T = TypeVar("T")
+
+# Attribute names of Document that are stored under CouchDB's own keys.
+_META_FIELDS = {"id": "_id", "rev": "_rev"}
+# Document attributes that are not queryable JSON members.
+_NOT_QUERYABLE = frozenset({"extra", "meta"})
+
+
+class QueryWarning(UserWarning):
+    """A query that runs but probably does not do what it says (see the message)."""
+
+
+# --- expressions -----------------------------------------------------------------------
+
+
+class Expression:
+    """A boolean expression over documents, compiled to a Mango selector.
+
+    Combine with ``&``, ``|`` and ``~``. ``bool()`` raises: Python's ``and``, ``or``,
+    ``not`` and ``if`` can't be overloaded, and would silently drop a condition.
+    """
+
+    __slots__ = ()
+
+    def to_selector(self) -> dict[str, Any]:
+        """The Mango selector (a JSON object) this expression stands for."""
+        raise NotImplementedError
+
+    def resolve(self, model: type[Document]) -> Expression:
+        """Bind keyword lookups (``Q(status="new")``) to ``model``'s fields."""
+        return self
+
+    @property
+    def relative(self) -> bool:
+        """True for conditions on a list element (``Order.lines.item.sku == "a"``), which
+        only make sense inside ``elem_match``."""
+        return False
+
+    def __and__(self, other: Expression) -> Expression:
+        if not isinstance(other, Expression):
+            return NotImplemented
+        return And(self, other)
+
+    def __or__(self, other: Expression) -> Expression:
+        if not isinstance(other, Expression):
+            return NotImplemented
+        return Or(self, other)
+
+    def __invert__(self) -> Expression:
+        return Not(self)
+
+    def __bool__(self) -> NoReturn:
+        raise TypeError(
+            f"{self!r} is a query expression, not a bool: combine expressions with & | ~ "
+            "(not and / or / not), and pass them to filter() instead of testing them with if"
+        )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.to_selector()!r})"
+
+
+class Condition(Expression):
+    """One operator applied to one field: ``{"total": {"$gt": "10"}}``."""
+
+    __slots__ = ("field", "operator", "value")
+
+    def __init__(self, field: Field[Any], operator: str, value: Any) -> None:
+        self.field = field
+        self.operator = operator
+        self.value = value  # already in its JSON form
+
+    @property
+    def relative(self) -> bool:
+        return self.field._relative
+
+    def to_selector(self) -> dict[str, Any]:
+        test = {self.operator: self.value}
+        path = self.field._mango_path
+        return {path: test} if path else test
+
+    def __repr__(self) -> str:
+        return f"<Condition {self.field._display} {self.operator} {self.value!r}>"
+
+
+class Raw(Expression):
+    """A selector written by hand, used as it is: ``Raw({"year": {"$gt": 2010}})``."""
+
+    __slots__ = ("selector",)
+
+    def __init__(self, selector: Mapping[str, Any]) -> None:
+        if not isinstance(selector, Mapping):
+            raise TypeError(f"Raw() takes a selector dict, got {type(selector).__name__}")
+        self.selector = dict(selector)
+
+    def to_selector(self) -> dict[str, Any]:
+        return dict(self.selector)
+
+
+class And(Expression):
+    """All of the given expressions."""
+
+    __slots__ = ("children",)
+    children: tuple[Expression, ...]
+
+    def __init__(self, *children: Expression) -> None:
+        flat: list[Expression] = []
+        for child in children:
+            _check_expression(child)
+            flat.extend(child.children if isinstance(child, And) else (child,))
+        self.children = tuple(flat)
+
+    @property
+    def relative(self) -> bool:
+        return any(c.relative for c in self.children)
+
+    def resolve(self, model: type[Document]) -> Expression:
+        return And(*(c.resolve(model) for c in self.children))
+
+    def to_selector(self) -> dict[str, Any]:
+        return merge_selectors([c.to_selector() for c in self.children])
+
+
+class Or(Expression):
+    """At least one of the given expressions."""
+
+    __slots__ = ("children",)
+    children: tuple[Expression, ...]
+
+    def __init__(self, *children: Expression) -> None:
+        if not children:
+            raise ValueError("Or() needs at least one expression")
+        flat: list[Expression] = []
+        for child in children:
+            _check_expression(child)
+            flat.extend(child.children if isinstance(child, Or) else (child,))
+        self.children = tuple(flat)
+
+    @property
+    def relative(self) -> bool:
+        return any(c.relative for c in self.children)
+
+    def resolve(self, model: type[Document]) -> Expression:
+        return Or(*(c.resolve(model) for c in self.children))
+
+    def to_selector(self) -> dict[str, Any]:
+        if len(self.children) == 1:
+            return self.children[0].to_selector()
+        return {"$or": [c.to_selector() for c in self.children]}
+
+
+class Not(Expression):
+    """The negation of an expression (``{"$not": ...}``).
+
+    As in Mango, ``~(Order.total > 3)`` also matches documents without ``total``.
+    """
+
+    __slots__ = ("child",)
+
+    def __init__(self, child: Expression) -> None:
+        _check_expression(child)
+        self.child = child
+
+    @property
+    def relative(self) -> bool:
+        return self.child.relative
+
+    def resolve(self, model: type[Document]) -> Expression:
+        return Not(self.child.resolve(model))
+
+    def __invert__(self) -> Expression:
+        return self.child
+
+    def to_selector(self) -> dict[str, Any]:
+        return {"$not": self.child.to_selector()}
+
+
+def _check_expression(value: object) -> None:
+    if not isinstance(value, Expression):
+        hint = " (a comparison of two plain values?)" if isinstance(value, bool) else ""
+        raise TypeError(f"expected a query expression, got {type(value).__name__}{hint}")
+
+
+def merge_selectors(selectors: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """AND selectors together: into one object when their keys don't clash (what people
+    write by hand, and what index selection reads best), else with ``$and``."""
+    merged: dict[str, Any] = {}
+    for selector in selectors:
+        for key, value in selector.items():
+            if key not in merged:
+                merged[key] = value
+                continue
+            current = merged[key]
+            if (
+                not key.startswith("$")
+                and _is_operators(current)
+                and _is_operators(value)
+                and not set(current) & set(value)
+            ):
+                merged[key] = {**current, **value}
+                continue
+            return {"$and": [dict(s) for s in selectors if s]}
+    return merged
+
+
+def _is_operators(value: Any) -> bool:
+    return isinstance(value, dict) and bool(value) and all(k.startswith("$") for k in value)
+
+
+# --- keyword lookups -------------------------------------------------------------------
+
+# Lookup suffix -> Field method building the condition.
+_LOOKUPS: dict[str, str] = {
+    "eq": "__eq__",
+    "exact": "__eq__",
+    "ne": "__ne__",
+    "lt": "__lt__",
+    "lte": "__le__",
+    "gt": "__gt__",
+    "gte": "__ge__",
+    "in": "in_",
+    "nin": "not_in",
+    "not_in": "not_in",
+    "exists": "exists",
+    "regex": "regex",
+    "size": "size",
+    "all": "all_",
+    "contains": "contains",
+    "mod": "mod",
+    "type": "type_",
+}
+
+
+class Q(Expression):
+    """Keyword filters, Django style: ``Q(status="new", total__gte=10)``.
+
+    ``__`` separates nested fields and a final lookup (``eq``, ``ne``, ``lt``, ``lte``,
+    ``gt``, ``gte``, ``in``, ``nin``, ``exists``, ``regex``, ``size``, ``all``,
+    ``contains``, ``mod``, ``type``): ``Q(shipping__city="Leeds")``, ``Q(tags__size=2)``.
+    Names are attribute names; they are bound to a model's fields (JSON keys, value
+    conversion) when the Q is used in a query.
+    """
+
+    __slots__ = ("lookups",)
+
+    def __init__(self, **lookups: Any) -> None:
+        self.lookups = lookups
+
+    def resolve(self, model: type[Document]) -> Expression:
+        conditions = [lookup(model, name, value) for name, value in self.lookups.items()]
+        return And(*conditions)
+
+    def to_selector(self) -> dict[str, Any]:
+        # Unbound: attribute names are taken as JSON keys, values converted by their type.
+        return merge_selectors(
+            [_unbound_lookup(name, value).to_selector() for name, value in self.lookups.items()]
+        )
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.lookups.items())
+        return f"Q({args})"
+
+
+def lookup(
+    model: type[Document] | None, name: str, value: Any, base: Field[Any] | None = None
+) -> Condition:
+    """The condition ``name=value`` means for ``model`` (``total__gte=10``), or for the
+    element ``base`` stands for (inside ``elem_match``)."""
+    if base is None:
+        if model is None:
+            raise TypeError("lookup() needs a model or a base field")
+        base = Field._root(model)
+    parts = name.split("__")
+    operation = "__eq__"
+    try:
+        if (len(parts) > 1 or base._relative) and parts[-1] in _LOOKUPS:
+            # The last part is a lookup unless the field before it has a member so named.
+            parent = _walk(base, parts[:-1])
+            if not parent._has_member(parts[-1]):
+                operation = _LOOKUPS[parts.pop()]
+        field = _walk(base, parts)
+    except AttributeError as exc:
+        raise ValueError(f"{name}={value!r}: {exc}") from None
+    return _apply(field, operation, value)
+
+
+def _walk(field: Field[Any], parts: Sequence[str]) -> Field[Any]:
+    for part in parts:
+        field = field[int(part)] if part.isdigit() else field[part]
+    return field
+
+
+def _apply(field: Field[Any], operation: str, value: Any) -> Condition:
+    method = getattr(field, operation)
+    if operation == "mod":
+        divisor, remainder = value
+        result = method(divisor, remainder)
+    elif operation == "exists" and value is None:
+        result = method()
+    else:
+        result = method(value)
+    assert isinstance(result, Condition)
+    return result
+
+
+def _unbound_lookup(name: str, value: Any) -> Condition:
+    parts = name.split("__")
+    operation = "__eq__"
+    if len(parts) > 1 and parts[-1] in _LOOKUPS:
+        operation = _LOOKUPS[parts.pop()]
+    field: Field[Any] = Field(None, tuple(parts), tuple(parts), Any)
+    return _apply(field, operation, value)
+
+
+# --- fields ----------------------------------------------------------------------------
+
+
+class SortKey:
+    """A field and a direction, for ``order_by``: ``Order.created.desc()`` or
+    ``-Order.created``."""
+
+    __slots__ = ("descending", "field")
+
+    def __init__(self, field: Field[Any], descending: bool = False) -> None:
+        if field._relative or not field._path:
+            raise ValueError(f"can't sort on {field._display}")
+        self.field = field
+        self.descending = descending
+
+    def __neg__(self) -> SortKey:
+        return SortKey(self.field, not self.descending)
+
+    def to_json(self) -> dict[str, str]:
+        return {self.field._mango_path: "desc" if self.descending else "asc"}
+
+    def __repr__(self) -> str:
+        return f"<SortKey {self.field._display} {'desc' if self.descending else 'asc'}>"
+
+
+class Field(Generic[T]):
+    """A document field at class level: ``Order.total`` is a ``Field[Decimal]``.
+
+    Comparisons (``==``, ``!=``, ``<``, ``<=``, ``>``, ``>=``) and the methods below build
+    :class:`Condition` objects. Nested fields are attributes (``Order.shipping.city``)
+    or items (``Order.shipping["size"]`` for names that clash with a method here); list
+    elements are indexed (``Order.lines[0].sku``) or matched with ``elem_match``.
+    """
+
+    __slots__ = ("_display", "_keys", "_model", "_names", "_relative", "_type")
+    # Comparisons return conditions, so fields can't be dict keys or set members.
+    __hash__: ClassVar[None]  # type: ignore[assignment]
+
+    def __init__(
+        self,
+        model: type[Document] | None,
+        keys: tuple[str, ...],
+        names: tuple[str, ...],
+        value_type: Any,
+        *,
+        relative: bool = False,
+        display: str | None = None,
+    ) -> None:
+        self._model = model
+        self._keys = keys  # JSON path
+        self._names = names  # attribute path, for messages
+        self._type = value_type
+        self._relative = relative
+        owner = model.__name__ if model is not None else ""
+        self._display = display or ".".join(p for p in (owner, *names) if p)
+
+    @classmethod
+    def _root(cls, model: type[Document]) -> Field[Any]:
+        return cls(model, (), (), model, display=model.__name__)
+
+    @classmethod
+    def _for_attribute(cls, model: type[Document], name: str) -> Field[Any]:
+        """``model.<name>``: the class-level expression for a declared field."""
+        cached = _FIELD_CACHE.get(model)
+        if cached is None:
+            cached = _FIELD_CACHE.setdefault(model, {})
+        found = cached.get(name)
+        if found is None:
+            found = cached[name] = cls._root(model)._child(name)
+        return found
+
+    # -- paths ----------------------------------------------------------------------
+
+    @property
+    def _path(self) -> tuple[str, ...]:
+        return self._keys
+
+    @property
+    def _mango_path(self) -> str:
+        # Mango splits field names on "."; a literal dot in a key is escaped.
+        return ".".join(k.replace("\\", "\\\\").replace(".", "\\.") for k in self._keys)
+
+    @property
+    def path(self) -> str:
+        """The Mango field path (``"shipping.city"``)."""
+        return self._mango_path
+
+    @property
+    def value_type(self) -> Any:
+        """The Python type the field holds."""
+        return self._type
+
+    def _has_member(self, name: str) -> bool:
+        return name in _members(_strip_optional(self._type))
+
+    def _child(self, name: str) -> Field[Any]:
+        target = _strip_optional(self._type)
+        if target is Any or target is object:
+            return self._make(name, name, Any)
+        if _is_document(target) and name in _NOT_QUERYABLE:
+            raise AttributeError(f"{self._display}.{name} is not stored as a JSON member")
+        if _is_mapping(_origin(target) or target):
+            args: tuple[Any, ...] = getattr(target, "__args__", ())
+            return self._make(name, name, args[1] if len(args) == 2 else Any)
+        if _is_sequence(target):
+            raise AttributeError(
+                f"{self._display} is a list: match its elements with "
+                f"{self._display}.elem_match(...), or index it ({self._display}[0].{name})"
+            )
+        members = _members(target)
+        if name not in members:
+            kind = getattr(target, "__name__", repr(target))
+            raise AttributeError(f"{self._display} ({kind}) has no field {name!r}")
+        key, value_type = members[name]
+        return self._make(key, name, value_type)
+
+    def _make(self, key: str, name: str, value_type: Any) -> Field[Any]:
+        return Field(
+            self._model,
+            (*self._keys, key),
+            (*self._names, name),
+            value_type,
+            relative=self._relative,
+            display=f"{self._display}.{name}",
+        )
+
+    def __getattr__(self, name: str) -> Field[Any]:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self._child(name)
+
+    def __getitem__(self, key: int | str) -> Field[Any]:
+        if isinstance(key, str):
+            return self._child(key)
+        if not isinstance(key, int) or isinstance(key, bool) or key < 0:
+            raise TypeError(f"{self._display}[...] takes a field name or an index >= 0")
+        target = _strip_optional(self._type)
+        element = _element_type(target) if _is_sequence(target) else Any
+        return Field(
+            self._model,
+            (*self._keys, str(key)),
+            (*self._names, str(key)),
+            element,
+            relative=self._relative,
+            display=f"{self._display}[{key}]",
+        )
+
+    @property
+    def item(self) -> Field[Any]:
+        """An element of this list, for conditions inside :meth:`elem_match` and
+        :meth:`all_match`: ``Order.lines.elem_match(Order.lines.item.sku == "a")``."""
+        target = _strip_optional(self._type)
+        element = _element_type(target) if _is_sequence(target) else Any
+        return Field(self._model, (), (), element, relative=True, display=f"{self._display}[*]")
+
+    def __iter__(self) -> NoReturn:
+        # Without this, Python would iterate with __getitem__(0), (1), ... forever.
+        raise TypeError(f"{self._display} is a query field; it can't be iterated")
+
+    def __contains__(self, value: object) -> NoReturn:
+        raise TypeError(f"use {self._display}.contains(value) instead of `in`")
+
+    def __bool__(self) -> NoReturn:
+        raise TypeError(f"{self._display} is a query field, not a value")
+
+    def __repr__(self) -> str:
+        return f"<Field {self._display}>"
+
+    # -- values ---------------------------------------------------------------------
+
+    def _dump(self, value: Any, value_type: Any | None = None) -> Any:
+        return dump_value(value, self._type if value_type is None else value_type, self)
+
+    def _element(self) -> Any:
+        target = _strip_optional(self._type)
+        return _element_type(target) if _is_sequence(target) else Any
+
+    def _condition(self, operator: str, value: Any) -> Condition:
+        return Condition(self, operator, value)
+
+    def _ordered(self, operator: str, value: Any) -> Condition:
+        if _strip_optional(self._type) is Decimal:
+            warnings.warn(
+                f"{self._display} is a Decimal, stored as a JSON string: {operator} compares "
+                'text ("10" sorts before "9"). Store a float or int copy for range queries, '
+                "or use a view that emits a number",
+                QueryWarning,
+                stacklevel=3,
+            )
+        return self._condition(operator, self._dump(value))
+
+    # -- comparisons ----------------------------------------------------------------
+
+    def __eq__(self, other: object) -> Condition:  # type: ignore[override]
+        return self._condition("$eq", self._dump(other))
+
+    def __ne__(self, other: object) -> Condition:  # type: ignore[override]
+        return self._condition("$ne", self._dump(other))
+
+    def __lt__(self, other: Any) -> Condition:
+        return self._ordered("$lt", other)
+
+    def __le__(self, other: Any) -> Condition:
+        return self._ordered("$lte", other)
+
+    def __gt__(self, other: Any) -> Condition:
+        return self._ordered("$gt", other)
+
+    def __ge__(self, other: Any) -> Condition:
+        return self._ordered("$gte", other)
+
+    def in_(self, values: Sequence[Any]) -> Condition:
+        """The field equals one of ``values`` (``$in``)."""
+        return self._condition("$in", [self._dump(v) for v in _as_list(values, "in_")])
+
+    def not_in(self, values: Sequence[Any]) -> Condition:
+        """The field equals none of ``values`` (``$nin``)."""
+        return self._condition("$nin", [self._dump(v) for v in _as_list(values, "not_in")])
+
+    def exists(self, exists: bool = True) -> Condition:
+        """The JSON member is present (even as null), or with ``False``, absent."""
+        return self._condition("$exists", bool(exists))
+
+    def regex(self, pattern: str | re.Pattern[str]) -> Condition:
+        """The string field matches ``pattern`` (Erlang PCRE; ``(?i)`` for case-insensitive)."""
+        text = pattern.pattern if isinstance(pattern, re.Pattern) else pattern
+        if not isinstance(text, str):
+            raise TypeError(f"{self._display}.regex() takes a str pattern")
+        return self._condition("$regex", text)
+
+    def type_(self, json_type: str) -> Condition:
+        """The JSON type is ``"null"``, ``"boolean"``, ``"number"``, ``"string"``,
+        ``"array"`` or ``"object"`` (``$type``)."""
+        allowed = ("null", "boolean", "number", "string", "array", "object")
+        if json_type not in allowed:
+            raise ValueError(f"$type takes one of {', '.join(allowed)}, got {json_type!r}")
+        return self._condition("$type", json_type)
+
+    def size(self, length: int) -> Condition:
+        """The list field has exactly ``length`` elements (``$size``)."""
+        return self._condition("$size", _int(length, "size"))
+
+    def mod(self, divisor: int, remainder: int) -> Condition:
+        """``field % divisor == remainder`` for an integer field (``$mod``)."""
+        divisor = _int(divisor, "mod")
+        if divisor == 0:
+            raise ValueError("mod() divisor must not be 0")
+        return self._condition("$mod", [divisor, _int(remainder, "mod")])
+
+    def all_(self, values: Sequence[Any]) -> Condition:
+        """The list field contains every one of ``values`` (``$all``)."""
+        element = self._element()
+        return self._condition("$all", [self._dump(v, element) for v in _as_list(values, "all_")])
+
+    def contains(self, value: Any) -> Condition:
+        """The list field has an element equal to ``value``."""
+        return self._condition("$elemMatch", {"$eq": self._dump(value, self._element())})
+
+    def elem_match(self, *conditions: Expression, **lookups: Any) -> Condition:
+        """Some element of the list field matches all ``conditions`` (built from
+        :attr:`item`) and keyword ``lookups`` on the element's fields
+        (``Order.lines.elem_match(sku="a", qty__gt=2)``)."""
+        return self._condition(
+            "$elemMatch", self._element_selector("elem_match", conditions, lookups)
+        )
+
+    def all_match(self, *conditions: Expression, **lookups: Any) -> Condition:
+        """Every element of the list field matches (``$allMatch``)."""
+        return self._condition(
+            "$allMatch", self._element_selector("all_match", conditions, lookups)
+        )
+
+    def _element_selector(
+        self, name: str, conditions: tuple[Expression, ...], lookups: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        item = self.item
+        parts: list[Expression] = []
+        for condition in conditions:
+            _check_expression(condition)
+            parts.append(condition)
+        parts.extend(lookup(self._model, key, value, base=item) for key, value in lookups.items())
+        if not parts:
+            raise TypeError(f"{self._display}.{name}() needs at least one condition")
+        return And(*parts).to_selector()
+
+    # -- sorting --------------------------------------------------------------------
+
+    def asc(self) -> SortKey:
+        return SortKey(self)
+
+    def desc(self) -> SortKey:
+        return SortKey(self, descending=True)
+
+    def __neg__(self) -> SortKey:
+        return SortKey(self, descending=True)
+
+    def __pos__(self) -> SortKey:
+        return SortKey(self)
+
+
+_FIELD_CACHE: weakref.WeakKeyDictionary[type, dict[str, Field[Any]]] = weakref.WeakKeyDictionary()
+
+
+@overload
+def col(value: Field[T]) -> Field[T]: ...
+@overload
+def col(value: T) -> Field[T]: ...
+def col(value: Any) -> Field[Any]:
+    """``col(Order.total) > 10``: the field expression, typed as one for every type
+    checker. Without the mypy plugin (pyright, or mypy without
+    ``plugins = ["cloudant_odm.mypy"]``) ``Order.total`` is typed as the field's value
+    type, so ``Order.total > 10`` looks like a bool; ``col()`` fixes that."""
+    if not isinstance(value, Field):
+        raise TypeError(
+            f"col() takes a class-level document field such as Order.total, got {value!r}"
+        )
+    return value
+
+
+# --- types and values ------------------------------------------------------------------
+
+
+def _origin(tp: Any) -> Any:
+    return getattr(tp, "__origin__", None)
+
+
+def _is_union(tp: Any) -> bool:
+    return _origin(tp) is Union or isinstance(tp, types.UnionType)
+
+
+def _strip_optional(tp: Any) -> Any:
+    """``X | None`` -> ``X``; other unions stay as they are."""
+    if _is_union(tp):
+        args = [a for a in tp.__args__ if a is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return tp
+
+
+def _is_mapping(origin: Any) -> bool:
+    return isinstance(origin, type) and issubclass(origin, Mapping)
+
+
+def _is_sequence(tp: Any) -> bool:
+    origin = _origin(tp) or tp
+    if not isinstance(origin, type) or issubclass(origin, (str, bytes, bytearray, Mapping)):
+        return False
+    return issubclass(origin, (list, tuple, set, frozenset, Sequence))
+
+
+def _element_type(tp: Any) -> Any:
+    args = getattr(tp, "__args__", ())
+    if not args:
+        return Any
+    if _origin(tp) is tuple and not (len(args) == 2 and args[1] is Ellipsis):
+        return Any  # a fixed tuple holds several types
+    return args[0]
+
+
+def _is_document(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, Document)
+
+
+def _resolved(cls: type) -> type:
+    with contextlib.suppress(Exception):  # unresolvable forward refs: types stay strings
+        attrs.resolve_types(cls)
+    return cls
+
+
+def _members(tp: Any) -> dict[str, tuple[str, Any]]:
+    """Attribute name -> (JSON key, type) of an attrs class; {} for anything else."""
+    if not (isinstance(tp, type) and attrs.has(tp)):
+        return {}
+    cached = _MEMBER_CACHE.get(tp)
+    if cached is not None:
+        return cached
+    members: dict[str, tuple[str, Any]] = {}
+    for attribute in attrs.fields(_resolved(tp)):
+        if _is_document(tp) and attribute.name in _NOT_QUERYABLE:
+            continue
+        key = _META_FIELDS.get(attribute.name) if _is_document(tp) else None
+        members[attribute.name] = (key or json_key(attribute), attribute.type)
+    _MEMBER_CACHE[tp] = members
+    return members
+
+
+_MEMBER_CACHE: weakref.WeakKeyDictionary[type, dict[str, tuple[str, Any]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _as_list(values: Any, name: str) -> list[Any]:
+    if isinstance(values, (str, bytes, Mapping)) or not hasattr(values, "__iter__"):
+        raise TypeError(f"{name}() takes a list of values, got {type(values).__name__}")
+    if isinstance(values, (Field, Expression)):
+        raise TypeError(f"{name}() takes values, not a query expression")
+    return list(values)
+
+
+def _int(value: Any, name: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{name}() takes integers, got {value!r}")
+    return value
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def dump_value(value: Any, value_type: Any, field: Field[Any] | None = None) -> Any:
+    """``value`` as stored in JSON for a field of ``value_type``, through the document
+    converter (so it compares with what the documents hold)."""
+    where = field._display if field is not None else "value"
+    if isinstance(value, (Field, Expression, SortKey)):
+        raise TypeError(
+            f"{where}: Mango compares a field with constant values only, not with {value!r}"
+        )
+    if value is None or (value.__class__ in _SCALARS and not _needs_conversion(value_type)):
+        return value
+    target = _strip_optional(value_type)
+    if target is Decimal and isinstance(value, (int, float)) and not isinstance(value, bool):
+        # Stored as a string: compare the same string ("3", not 3).
+        value = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    if isinstance(value, Enum):
+        return dump_value(value.value, Any, field)
+    model = field._model if field is not None else None
+    token = _policy.set(_document_policy(model)) if model is not None else None
+    try:
+        return converter.unstructure(value)
+    except Exception as exc:
+        raise ValueError(f"{where}: can't compare with {value!r}: {exc}") from exc
+    finally:
+        if token is not None:
+            _policy.reset(token)
+
+
+def _needs_conversion(value_type: Any) -> bool:
+    return _strip_optional(value_type) is Decimal
+
+
+# --- the type field --------------------------------------------------------------------
+
+
+def type_selector(model: type[Document]) -> dict[str, Any]:
+    """The selector part that restricts a query to ``model`` and its subclasses."""
+    options = model._options
+    doc_types = registry.doc_types(model)
+    if len(doc_types) == 1:
+        return {options.type_field: doc_types[0]}
+    return {options.type_field: {"$in": list(doc_types)}}
+
+
+def model_doc_types(model: type[Document]) -> frozenset[str]:
+    return frozenset(registry.doc_types(model))
+
+
+def iter_conditions(expression: Expression) -> Iterator[Condition]:
+    """The conditions ANDed at the top of ``expression`` (for index advice)."""
+    if isinstance(expression, Condition):
+        yield expression
+    elif isinstance(expression, And):
+        for child in expression.children:
+            yield from iter_conditions(child)

@@ -1,0 +1,337 @@
+"""Querying MapReduce views: ``Order.by_customer.query(session, key="bob")``.
+
+``query_view`` is what ``View.query`` (``cloudant_odm.design``) calls. It returns a lazy
+:class:`ViewQuery`: iterating it reads the rows a page at a time, starting each page at
+the key and document id of the row after the previous page (never with ``skip``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Generic, NoReturn, Protocol, TypeVar
+
+import attrs
+
+from cloudant_odm.client import NotFoundError
+from cloudant_odm.models import Document
+from cloudant_odm.models.conversion import _document_policy, _policy, converter
+from cloudant_odm.query.context import current_session
+from cloudant_odm.query.errors import QueryError
+from cloudant_odm.query.expressions import dump_value, model_doc_types
+from cloudant_odm.query.loading import is_of, load
+from cloudant_odm.query.paging import (
+    DEFAULT_PAGE_SIZE,
+    KeysetState,
+    Page,
+    decode_cursor,
+    encode_cursor,
+    fingerprint,
+    keyset_pages,
+)
+
+if TYPE_CHECKING:
+    from cloudant_odm.session import Session
+
+__all__ = ["ViewQuery", "ViewRow", "ViewSource", "query_view"]
+
+log = logging.getLogger("cloudant_odm.query")
+
+D = TypeVar("D", bound=Document)
+D_co = TypeVar("D_co", bound=Document, covariant=True)
+R = TypeVar("R")
+
+_UNSET: Any = object()
+
+
+class ViewSource(Protocol[D_co]):
+    """What a view query needs to know of a ``View`` declaration."""
+
+    @property
+    def model(self) -> type[D_co]: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def ddoc(self) -> str: ...
+    @property
+    def reduce(self) -> str | None: ...
+
+
+@attrs.frozen
+class ViewRow(Generic[D]):
+    """One row: the emitted ``key`` and ``value``, the ``id`` of the document that
+    emitted it (None for reduce rows), and with ``include_docs=True`` the document as the
+    view's class (None if it is gone, or is not one of the class's documents)."""
+
+    key: Any
+    value: Any
+    id: str | None = None
+    doc: D | None = None
+
+
+def retry_on_design_update(call: Callable[[], R]) -> R:
+    """Run ``call``; run it once more if the server answered 404 "Design document was
+    updated or deleted": a deploy switched the design document while the query waited
+    for its index, and the new one answers the same query."""
+    try:
+        return call()
+    except NotFoundError as exc:
+        if "updated or deleted" not in f"{exc.reason} {exc.message}".lower():
+            raise
+        log.info("design document switched during a query; retrying once")
+        return call()
+
+
+def query_view(
+    view: ViewSource[D],
+    session: Session | None = None,
+    *,
+    key: Any = _UNSET,
+    keys: Sequence[Any] | None = None,
+    start_key: Any = _UNSET,
+    end_key: Any = _UNSET,
+    start_key_doc_id: str | None = None,
+    end_key_doc_id: str | None = None,
+    inclusive_end: bool | None = None,
+    descending: bool | None = None,
+    reduce: bool | None = None,
+    group: bool | None = None,
+    group_level: int | None = None,
+    include_docs: bool | None = None,
+    conflicts: bool | None = None,
+    update: str | bool | None = None,
+    stable: bool | None = None,
+    limit: int | None = None,
+    page_size: int = DEFAULT_PAGE_SIZE,
+    partition: str | None = None,
+    key_type: Any = None,
+    value_type: Any = None,
+    track: bool = True,
+) -> ViewQuery[D]:
+    """A lazy query of ``view``; the parameters are CouchDB's view parameters.
+
+    Keys are converted like document values (a datetime as its ISO string, a Decimal
+    as its string, ...). ``reduce`` defaults to the server's default (reduce when the
+    view has a reduce function), except with ``include_docs=True``, which needs
+    ``reduce=False`` and gets it. ``key_type`` / ``value_type`` load keys and values
+    with the document converter (``value_type=Decimal``). ``partition`` queries one
+    partition (``/_partition/{key}/_design/...``). ``track=False`` leaves the documents
+    out of the session's identity map (flat memory for long iterations).
+    """
+    model = view.model
+    if model is None:
+        raise QueryError(f"{view!r} is not declared on a Document class")
+    has_reduce = view.reduce is not None
+    if reduce and not has_reduce:
+        raise QueryError(f"{model.__name__}.{view.name} has no reduce function")
+    if include_docs and reduce:
+        raise QueryError("include_docs=True needs reduce=False (reduced rows have no document)")
+    reducing = has_reduce and (reduce if reduce is not None else not include_docs)
+    if (group or group_level is not None) and not reducing:
+        raise QueryError("group and group_level apply to reduced results only")
+    if partition is not None and stable is not None:
+        raise QueryError("stable is not a parameter of partitioned view queries")
+    if partition is None and getattr(view, "partitioned", False) is True:
+        # CouchDB refuses a global query of a view in a partitioned design document.
+        raise QueryError(
+            f"{model.__name__}.{view.name} is in a partitioned design document: "
+            "query it with partition=..."
+        )
+    params: dict[str, Any] = {}
+    for name, value in (("key", key), ("start_key", start_key), ("end_key", end_key)):
+        if value is not _UNSET:
+            params[name] = dump_value(value, Any)
+    if keys is not None:
+        if isinstance(keys, (str, bytes)):
+            raise TypeError("keys takes a list of keys")
+        params["keys"] = [dump_value(k, Any) for k in keys]
+    for name, value in (
+        ("start_key_doc_id", start_key_doc_id),
+        ("end_key_doc_id", end_key_doc_id),
+        ("inclusive_end", inclusive_end),
+        ("descending", descending),
+        ("group", group),
+        ("group_level", group_level),
+        ("include_docs", include_docs),
+        ("conflicts", conflicts),
+        ("update", update),
+        ("stable", stable),
+    ):
+        if value is not None:
+            params[name] = value
+    if has_reduce:
+        params["reduce"] = bool(reducing)
+    if limit is not None and (not isinstance(limit, int) or limit < 0):
+        raise ValueError(f"limit must be an int >= 0, got {limit!r}")
+    if not isinstance(page_size, int) or page_size < 1:
+        raise ValueError(f"page_size must be an int >= 1, got {page_size!r}")
+    grouped = reducing and (bool(group) or group_level is not None)
+    return ViewQuery(
+        view,
+        session,
+        params,
+        limit=limit,
+        page_size=page_size,
+        partition=partition,
+        paged=keys is None and (not reducing or grouped),
+        unique_keys=grouped,
+        key_type=key_type,
+        value_type=value_type,
+        track=track,
+    )
+
+
+class ViewQuery(Generic[D]):
+    """The rows of a view query, read when iterated (a page per request)."""
+
+    def __init__(
+        self,
+        view: ViewSource[D],
+        session: Session | None,
+        params: Mapping[str, Any],
+        *,
+        limit: int | None,
+        page_size: int,
+        partition: str | None,
+        paged: bool,
+        unique_keys: bool,
+        key_type: Any,
+        value_type: Any,
+        track: bool,
+    ) -> None:
+        self.view = view
+        self.params = dict(params)
+        self._session = session
+        self._limit = limit
+        self._page_size = page_size
+        self._partition = partition
+        self._paged = paged
+        self._unique_keys = unique_keys
+        self._key_type = key_type
+        self._value_type = value_type
+        self._track = track
+
+    def __repr__(self) -> str:
+        return f"<ViewQuery {self.view.ddoc}/{self.view.name} {self.params}>"
+
+    @property
+    def session(self) -> Session:
+        return self._session if self._session is not None else current_session()
+
+    # -- requests -----------------------------------------------------------------
+
+    def _fetch(self, session: Session, db: str) -> Callable[[dict[str, Any]], list[dict[str, Any]]]:
+        client = session.client
+        ddoc, name = self.view.ddoc, self.view.name
+
+        def fetch(request: dict[str, Any]) -> list[dict[str, Any]]:
+            def call() -> Any:
+                if self._partition is not None:
+                    return client.post_partition_view(db, self._partition, ddoc, name, **request)
+                return client.post_view(db, ddoc, name, **request)
+
+            rows: list[dict[str, Any]] = retry_on_design_update(call).get_result()["rows"]
+            return rows
+
+        return fetch
+
+    def _row(
+        self, session: Session, db: str, raw: Mapping[str, Any], types: frozenset[str]
+    ) -> ViewRow[D]:
+        model = self.view.model
+        doc: D | None = None
+        data = raw.get("doc")
+        if isinstance(data, dict) and is_of(model, data, types):
+            doc = load(model, session, db, data, self._track)
+        key, value = raw.get("key"), raw.get("value")
+        if self._key_type is not None or self._value_type is not None:
+            token = _policy.set(_document_policy(model))
+            try:
+                if self._key_type is not None:
+                    key = converter.structure(key, self._key_type)
+                if self._value_type is not None:
+                    value = converter.structure(value, self._value_type)
+            finally:
+                _policy.reset(token)
+        return ViewRow(key, value, raw.get("id"), doc)
+
+    def _query_id(self, db: str) -> str:
+        return fingerprint(
+            {
+                "db": db,
+                "ddoc": self.view.ddoc,
+                "view": self.view.name,
+                "p": self._partition,
+                "params": self.params,
+                "limit": self._limit,
+            }
+        )
+
+    def _pages(self, size: int, cursor: str | None) -> Iterator[Page[ViewRow[D]]]:
+        session = self.session
+        db = session.db_for(self.view.model)
+        fetch = self._fetch(session, db)
+        types = model_doc_types(self.view.model)
+        if not self._paged:
+            # A reduce to one value, or a keys= query: one request.
+            request = dict(self.params)
+            if self._limit is not None:
+                request["limit"] = self._limit
+            rows = [self._row(session, db, r, types) for r in fetch(request) if "error" not in r]
+            yield Page(rows, None)
+            return
+        query = self._query_id(db)
+        state = KeysetState()
+        if cursor is not None:
+            state = KeysetState.from_json(decode_cursor(cursor, "view", query))
+        for raw in keyset_pages(
+            fetch,
+            self.params,
+            state,
+            page_size=size,
+            limit=self._limit,
+            by_doc_id=not self._unique_keys,
+        ):
+            nxt = None if state.done else encode_cursor("view", query, state.to_json())
+            yield Page([self._row(session, db, r, types) for r in raw], nxt)
+
+    # -- reading ------------------------------------------------------------------
+
+    def pages(self, page_size: int | None = None) -> Iterator[Page[ViewRow[D]]]:
+        """The rows page by page, each with the cursor of the next."""
+        yield from self._pages(page_size or self._page_size, None)
+
+    def page(self, size: int, cursor: str | None = None) -> Page[ViewRow[D]]:
+        """One page of at most ``size`` rows from ``cursor`` (a previous page's
+        ``next_cursor``; None for the first)."""
+        if not isinstance(size, int) or size < 1:
+            raise ValueError(f"page() takes a size >= 1, got {size!r}")
+        for found in self._pages(size, cursor):
+            return found
+        return Page([], None)
+
+    def __iter__(self) -> Iterator[ViewRow[D]]:
+        for found in self.pages():
+            yield from found.items
+
+    def __bool__(self) -> NoReturn:
+        raise TypeError("a ViewQuery is not a bool: use .first() is not None")
+
+    def all(self) -> list[ViewRow[D]]:
+        return list(self)
+
+    def first(self) -> ViewRow[D] | None:
+        for row in self.page(1):
+            return row
+        return None
+
+    def docs(self) -> list[D]:
+        """The rows' documents (``include_docs=True``), skipping rows without one."""
+        return [row.doc for row in self if row.doc is not None]
+
+    def scalar(self) -> Any:
+        """The value of the only row (a reduce without grouping), or None for no rows."""
+        rows = self.page(2).items if self._paged else self.all()
+        if len(rows) > 1:
+            raise QueryError("scalar() needs a result of at most one row; this has more")
+        return rows[0].value if rows else None
