@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import json
 import os
 import sys
 import time
@@ -25,6 +26,7 @@ from typing import IO, Any, NoReturn
 
 import requests
 
+from cloudant_odm.changes import Checkpoint, follow
 from cloudant_odm.client import (
     ApiException,
     CloudantV1,
@@ -42,7 +44,9 @@ from cloudant_odm.design import (
     rollback,
     sync,
 )
+from cloudant_odm.models import to_json
 from cloudant_odm.models.errors import DocumentDefinitionError
+from cloudant_odm.session import Session
 
 __all__ = ["EXIT_DIFFERENCES", "EXIT_FAILED", "EXIT_OK", "SUBCOMMANDS", "build_parser", "main"]
 
@@ -52,7 +56,8 @@ EXIT_DIFFERENCES = 2
 
 PROG = "cloudant-odm"
 DESCRIPTION = """\
-Deploy and check the design documents that cloudant_odm document classes declare.
+Deploy and check the design documents that cloudant_odm document classes declare,
+and follow their typed changes.
 Credentials come from the environment, as for CloudantV1.new_instance():
 CLOUDANT_URL, CLOUDANT_AUTH_TYPE, CLOUDANT_APIKEY, CLOUDANT_USERNAME,
 CLOUDANT_PASSWORD, ... (or a credentials file / VCAP_SERVICES).
@@ -439,10 +444,89 @@ def run_rollback(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def add_changes(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "changes",
+        help="print the typed changes of the models' documents as JSON lines",
+        description="Follow the database's changes feed, filtered on the server to the "
+        "documents of the given models, and print one JSON object per change: id, seq, "
+        "rev, deleted, type (the class) and doc (as the class writes it, or null). "
+        "Runs until interrupted, or to the end of the feed with --one-off.",
+    )
+    _add_models(parser)
+    _add_connection(parser, db_required=False)
+    parser.add_argument(
+        "--model",
+        action="append",
+        metavar="CLASS",
+        help="only this Document class (and its subclasses); repeatable (default: all)",
+    )
+    parser.add_argument(
+        "--since",
+        help='where to start: a sequence, "0" or "now" (default: the checkpoint, else '
+        '"now", or "0" with --one-off)',
+    )
+    parser.add_argument("--one-off", action="store_true", help="stop at the end of the feed")
+    parser.add_argument(
+        "--checkpoint",
+        metavar="NAME",
+        help="resume from and store progress in _local/cloudant-odm-checkpoint-NAME",
+    )
+    parser.add_argument("--limit", type=int, help="stop after this many changes")
+    parser.add_argument(
+        "--no-docs", action="store_true", help="don't fetch the documents (doc is null)"
+    )
+    parser.set_defaults(run=run_changes)
+
+
+def run_changes(args: argparse.Namespace) -> int:
+    try:
+        modules = load_models(args.models)
+        models = [m for m in collect_models(modules) if not m._options.abstract]
+        if args.model:
+            wanted = set(args.model)
+            unknown = wanted - {m.__name__ for m in models}
+            if unknown:
+                raise _UsageError(f"no Document class named {', '.join(sorted(unknown))}")
+            models = [m for m in models if m.__name__ in wanted]
+        if not models:
+            raise _UsageError("no Document classes found in " + " ".join(args.models))
+        client = _make_client(args)
+        session = Session(client, db=_database(args, modules))
+        feed = follow(
+            session,
+            models,
+            since=args.since,
+            include_docs=not args.no_docs,
+            one_off=args.one_off,
+            checkpoint=Checkpoint(args.checkpoint) if args.checkpoint else None,
+            limit=args.limit,
+        )
+        for change in feed:
+            line = {
+                "id": change.id,
+                "seq": change.seq,
+                "rev": change.rev,
+                "deleted": change.deleted,
+                "type": type(change.doc).__name__ if change.doc is not None else None,
+                "doc": to_json(change.doc) if change.doc is not None else None,
+            }
+            print(json.dumps(line, separators=(",", ":")), flush=True)
+    except KeyboardInterrupt:
+        return EXIT_OK  # the way to end a continuous feed
+    except _UsageError as exc:
+        _err(str(exc))
+        return EXIT_FAILED
+    except (ApiException, requests.RequestException, ValueError, ImportError, OSError) as exc:
+        _err(str(exc))
+        return EXIT_FAILED
+    return EXIT_OK
+
+
 # --- entry point -----------------------------------------------------------------------
 
 #: Each adds one subcommand; append yours.
-SUBCOMMANDS: list[Callable[[Any], None]] = [add_sync, add_check, add_rollback]
+SUBCOMMANDS: list[Callable[[Any], None]] = [add_sync, add_check, add_rollback, add_changes]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -5,10 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
+from cloudant_odm.client.follower import FOREVER_MS
 from cloudant_odm.models import Document
 from cloudant_odm.query.queryset import QuerySet
 
 if TYPE_CHECKING:
+    from datetime import timedelta
+
+    from cloudant_odm.changes import Change, Checkpoint
     from cloudant_odm.query.expressions import Expression, Field, SortKey
     from cloudant_odm.query.paging import Page
     from cloudant_odm.session import Session
@@ -108,6 +112,25 @@ class Manager(Generic[D]):
 
     def explain(self) -> dict[str, Any]:
         return self.query().explain()
+
+    def changes(
+        self,
+        *,
+        since: str | int | None = None,
+        include_docs: bool = True,
+        one_off: bool = False,
+        checkpoint: Checkpoint | None = None,
+        error_tolerance: float | timedelta | None = FOREVER_MS,
+        limit: int | None = None,
+    ) -> Iterator[Change[D]]:
+        return self.query().changes(
+            since=since,
+            include_docs=include_docs,
+            one_off=one_off,
+            checkpoint=checkpoint,
+            error_tolerance=error_tolerance,
+            limit=limit,
+        )
 
     def selector(self) -> dict[str, Any]:
         return self.query().selector()

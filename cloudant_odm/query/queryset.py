@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, NoReturn, TypeVar, over
 import attrs
 
 from cloudant_odm.client import BadRequestError, ConflictError, NotFoundError
+from cloudant_odm.client.follower import FOREVER_MS
 from cloudant_odm.errors import (
     BulkWriteError,
     DoesNotExist,
@@ -54,6 +55,9 @@ from cloudant_odm.query.paging import (
 from cloudant_odm.session import Session
 
 if TYPE_CHECKING:
+    from datetime import timedelta
+
+    from cloudant_odm.changes import Change, Checkpoint
     from cloudant_odm.client import CloudantV1
 
 __all__ = ["QuerySet"]
@@ -226,6 +230,38 @@ class QuerySet(Generic[D]):
         if not isinstance(size, int) or size < 1:
             raise ValueError(f"page_size() takes an int >= 1, got {size!r}")
         return attrs.evolve(self, page_size=size)
+
+    # -- following changes ------------------------------------------------------------
+
+    def changes(
+        self,
+        *,
+        since: str | int | None = None,
+        include_docs: bool = True,
+        one_off: bool = False,
+        checkpoint: Checkpoint | None = None,
+        error_tolerance: float | timedelta | None = FOREVER_MS,
+        limit: int | None = None,
+    ) -> Iterator[Change[D]]:
+        """Follow the changes of the documents this query matches (typed ``Change``
+        events, filtered on the server); see :func:`cloudant_odm.changes.follow`. Sort,
+        limit and fields don't apply to a feed."""
+        from cloudant_odm.changes import follow
+
+        if self._sort or self._limit is not None or self._fields is not None:
+            raise QueryError("changes() follows a filter only: drop order_by, limit, fields")
+        filters = [e.to_selector() for e in self._where]
+        return follow(
+            self.session,
+            [self.model],
+            since=since,
+            include_docs=include_docs,
+            selector=merge_selectors(filters) if filters else None,
+            one_off=one_off,
+            checkpoint=checkpoint,
+            error_tolerance=error_tolerance,
+            limit=limit,
+        )
 
     # -- what is sent ---------------------------------------------------------------
 

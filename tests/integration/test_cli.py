@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from _server import ServerConfig
@@ -65,7 +66,7 @@ def test_help(tmp_path: Path) -> None:
     top = cli("--help", cwd=tmp_path)
     assert top.returncode == 0
     assert "usage: cloudant-odm" in top.stdout
-    for command in ("sync", "check", "rollback"):
+    for command in ("sync", "check", "rollback", "changes"):
         assert command in top.stdout
     assert "2 a dry run found differences" in top.stdout
     sync_help = cli("sync", "--help", cwd=tmp_path)
@@ -215,3 +216,62 @@ def test_url_flag_overrides_the_environment(
     assert done.returncode == 0, done.stderr
     assert server_config.url in done.stdout
     assert "Done: 2 created" in done.stdout
+
+
+def test_changes_prints_typed_json_lines(
+    tmp_path: Path, server_config: ServerConfig, db_name: str, client: Any
+) -> None:
+    write_models(tmp_path)
+    docs = [
+        {"_id": f"o{i}", "type": "order", "customer": f"c{i}", "total": str(i)} for i in range(3)
+    ]
+    client.post_bulk_docs(db_name, {"docs": [*docs, {"_id": "other", "type": "invoice"}]})
+    run = cli(
+        "changes",
+        "shop_models",
+        "--db",
+        db_name,
+        "--one-off",
+        "--checkpoint",
+        "cli",
+        cwd=tmp_path,
+        config=server_config,
+    )
+    assert run.returncode == 0, run.stderr
+    lines = [json.loads(line) for line in run.stdout.splitlines()]
+    assert sorted(line["id"] for line in lines) == ["o0", "o1", "o2"]
+    assert all(line["type"] == "Order" for line in lines)
+    assert {line["doc"]["customer"] for line in lines} == {"c0", "c1", "c2"}
+    again = cli(
+        "changes",
+        "shop_models",
+        "--db",
+        db_name,
+        "--one-off",
+        "--checkpoint",
+        "cli",
+        cwd=tmp_path,
+        config=server_config,
+    )
+    assert again.returncode == 0, again.stderr
+    assert again.stdout == ""  # resumed from the checkpoint: nothing new
+    bad = cli(
+        "changes",
+        "shop_models",
+        "--db",
+        db_name,
+        "--model",
+        "Nope",
+        "--one-off",
+        cwd=tmp_path,
+        config=server_config,
+    )
+    assert bad.returncode == 1
+    assert "no Document class named Nope" in bad.stderr
+
+
+def test_cli_page_shows_the_current_help(tmp_path: Path) -> None:
+    page = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text()
+    for command in ((), ("sync",), ("check",), ("rollback",), ("changes",)):
+        shown = cli(*command, "--help", cwd=tmp_path, env={"COLUMNS": "80"}).stdout
+        assert f"```text\n{shown}```" in page, f"docs/cli.md is out of date for {command}"

@@ -159,3 +159,13 @@ def test_checkpoint_saved_when_the_consumer_raises(client: CloudantV1, db_name: 
     again = [c.id for c in follow(s, [Invoice], one_off=True, checkpoint=Checkpoint("fragile"))]
     assert again[0] not in handled  # the 5th change comes again, the 4 handled ones don't
     assert sorted(set(handled) | set(again)) == [f"inv-{i:05}" for i in range(10)]
+
+
+def test_manager_changes_follow_a_filter(client: CloudantV1, db_name: str) -> None:
+    seed(client, db_name, 12)
+    s = Session(client, db=db_name)
+    big = [c.id for c in Invoice.objects.using(s).filter(Invoice.number >= 9).changes(one_off=True)]
+    assert sorted(big) == ["inv-00009", "inv-00010", "inv-00011"]
+    every = list(Invoice.objects.using(s).changes(one_off=True))
+    assert len(every) == 12
+    assert all(isinstance(c.doc, Invoice) for c in every)
