@@ -224,10 +224,16 @@ def pouchdb_skip_reason(features: tuple[str, ...] | list[str]) -> str:
 
 @dataclass
 class LocalServer:
-    """The node launcher (``scripts/couch-server/server.js``) as a child process."""
+    """The node launcher (``scripts/couch-server/server.js``) as a child process.
+
+    ``port`` 0 (the default) takes a free port; a fixed port keeps ``url`` the same when
+    the server is stopped and started again. With ``memory=False`` and a ``data_dir``
+    the databases are LevelDB directories there and survive a restart.
+    """
 
     memory: bool = True
     data_dir: Path | None = None
+    port: int = 0
     url: str | None = None
     log_path: Path | None = None
     _process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
@@ -242,7 +248,7 @@ class LocalServer:
                 "CLOUDANT_TEST_SERVER_URL, or deselect server tests with -m 'not server'"
             )
         ensure_installed()
-        args = [node, str(COUCH_SERVER_JS), "--port", "0", "--exit-with-parent"]
+        args = [node, str(COUCH_SERVER_JS), "--port", str(self.port), "--exit-with-parent"]
         if self.memory or self.data_dir is None:
             args.append("--memory")
         else:

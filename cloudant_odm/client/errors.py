@@ -6,22 +6,32 @@ written for this library can catch the narrower classes (``ConflictError`` ...).
 
 from __future__ import annotations
 
+import http.client
 import json
+import socket
+from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
+import urllib3.exceptions
 
 __all__ = [
     "ApiException",
     "BadRequestError",
     "ConflictError",
+    "ConnectTimedOut",
+    "ConnectionFailed",
     "ForbiddenError",
     "NotFoundError",
     "PreconditionFailedError",
+    "ReadTimedOut",
     "RequestTooLargeError",
+    "ResponseIncomplete",
     "ServiceUnavailableError",
     "TooManyRequestsError",
     "UnauthorizedError",
+    "connection_failure",
     "error_from_response",
 ]
 
@@ -174,3 +184,198 @@ def _status_text(code: int, response: requests.Response | None) -> str:
     if code == 401:
         return "Unauthorized: Access is denied due to invalid credentials"
     return "Unknown error"
+
+
+# -- the request got no (complete) answer ----------------------------------------------
+
+
+class ConnectionFailed(requests.exceptions.ConnectionError):
+    """No complete answer came: the connection was refused, reset or timed out, or the
+    response broke off, on every attempt.
+
+    A ``requests.ConnectionError``, so SDK-style ``except requests.ConnectionError`` keeps
+    working, with a message that says where, what and how often::
+
+        Could not connect to http://127.0.0.1:5984 (connection refused) for GET /db/doc
+        after 3 attempts
+
+    ``url`` is the server (scheme, host and port: never credentials), ``method`` and
+    ``path`` the request, ``attempts`` how many times it was sent (None if unknown),
+    ``cause`` the short reason in the parentheses. The original ``requests`` exception
+    is ``__cause__``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        url: str = "",
+        method: str = "",
+        path: str = "",
+        attempts: int | None = None,
+        cause: str = "",
+        request: Any = None,
+    ) -> None:
+        # (Defaults, so that unpickling, which passes only the message, works.)
+        super().__init__(message, request=request)
+        self.url = url
+        self.method = method
+        self.path = path
+        self.attempts = attempts
+        self.cause = cause
+
+
+class ConnectTimedOut(ConnectionFailed, requests.exceptions.ConnectTimeout):
+    """The connection could not be set up in time (also a ``requests.ConnectTimeout``)."""
+
+
+class ReadTimedOut(ConnectionFailed, requests.exceptions.ReadTimeout):
+    """The server did not answer within the read timeout (also a ``requests.ReadTimeout``,
+    whether or not retries are on)."""
+
+
+class ResponseIncomplete(ConnectionFailed, requests.exceptions.ChunkedEncodingError):
+    """The response broke off before its body was complete (also a
+    ``requests.exceptions.ChunkedEncodingError``, which ``requests`` raises for it)."""
+
+
+#: What ``connection_failure`` rewrites. Subclasses (``SSLError``, ``ProxyError`` ...)
+#: are left alone: their messages are already specific.
+_WRAPPED = (
+    requests.exceptions.ConnectionError,
+    requests.exceptions.ConnectTimeout,
+    requests.exceptions.ReadTimeout,
+    requests.exceptions.ChunkedEncodingError,
+)
+
+
+def connection_failure(
+    error: BaseException,
+    *,
+    method: str,
+    url: str,
+    attempts: int | None,
+    retries: bool,
+) -> ConnectionFailed | None:
+    """The ``ConnectionFailed`` to raise instead of ``requests``' ``error`` for a
+    ``method`` request to ``url`` that was sent ``attempts`` times, or None when
+    ``error`` is not a connection failure (or is a more specific one, such as a TLS
+    error)."""
+    if type(error) not in _WRAPPED:
+        return None
+    parts = urlsplit(url)
+    origin = f"{parts.scheme}://{parts.hostname or ''}"
+    if parts.port is not None:
+        origin += f":{parts.port}"
+    path = parts.path or "/"
+    causes = list(_causes(error))
+    cls: type[ConnectionFailed]
+    if isinstance(error, requests.exceptions.ChunkedEncodingError):
+        cls, cause = ResponseIncomplete, _why(causes, "the connection broke off")
+        what = f"The response from {origin} was cut off ({cause})"
+    elif _first(causes, urllib3.exceptions.ReadTimeoutError) or isinstance(
+        error, requests.exceptions.ReadTimeout
+    ):
+        timeout = _timeout_text(causes)
+        cls, cause = ReadTimedOut, f"read timeout{timeout}"
+        what = f"No response from {origin} ({cause})"
+    elif _first(causes, urllib3.exceptions.NewConnectionError) or _first(
+        causes, urllib3.exceptions.ConnectTimeoutError
+    ):
+        refused = _first(causes, ConnectionRefusedError)
+        unresolved = _first(causes, urllib3.exceptions.NameResolutionError) or _first(
+            causes, socket.gaierror
+        )
+        timed_out = not (refused or unresolved) and (
+            _first(causes, TimeoutError) is not None
+            or isinstance(error, requests.exceptions.ConnectTimeout)
+            or not _first(causes, urllib3.exceptions.NewConnectionError)
+        )
+        if refused:
+            cause = "connection refused"
+        elif unresolved:
+            cause = "host name not found"
+        elif timed_out:
+            cause = "connect timeout"
+        else:
+            cause = _why(causes, "could not connect")
+        cls = ConnectTimedOut if timed_out else ConnectionFailed
+        what = f"Could not connect to {origin} ({cause})"
+    else:
+        cls, cause = ConnectionFailed, _why(causes, "the connection failed")
+        what = f"The connection to {origin} failed before a response arrived ({cause})"
+    message = f"{what} for {method} {path}"
+    if attempts is not None:
+        message += f" after {attempts} attempt{'' if attempts == 1 else 's'}"
+    if not retries:
+        message += " (retries are off: see enable_retries())"
+    request = getattr(error, "request", None)
+    return cls(
+        message,
+        url=origin,
+        method=method,
+        path=path,
+        attempts=attempts,
+        cause=cause,
+        request=request,
+    )
+
+
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    """``error`` and what it wraps: urllib3's ``reason``, exception arguments,
+    ``__cause__`` and ``__context__`` (breadth first, each once, at most 32)."""
+    seen: set[int] = set()
+    todo: list[BaseException] = [error]
+    while todo and len(seen) < 32:
+        current = todo.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        reason = getattr(current, "reason", None)
+        nested = [reason, *current.args, current.__cause__, current.__context__]
+        todo.extend(e for e in nested if isinstance(e, BaseException))
+
+
+def _first(causes: list[BaseException], kind: type[BaseException]) -> BaseException | None:
+    return next((e for e in causes if isinstance(e, kind)), None)
+
+
+def _why(causes: list[BaseException], default: str) -> str:
+    """A short reason from the innermost OS or HTTP error."""
+    if _first(causes, ConnectionRefusedError):
+        return "connection refused"
+    if _first(causes, ConnectionResetError):
+        return "connection reset by peer"
+    if _first(causes, BrokenPipeError):
+        return "broken pipe"
+    if _first(causes, http.client.RemoteDisconnected):
+        return "the server closed the connection without answering"
+    incomplete = _first(causes, http.client.IncompleteRead) or _first(
+        causes, urllib3.exceptions.IncompleteRead
+    )
+    if incomplete is not None:
+        # urllib3: partial is a byte count; http.client: the bytes themselves.
+        partial = getattr(incomplete, "partial", None)
+        expected = getattr(incomplete, "expected", None)
+        got = partial if isinstance(partial, int) else len(partial or b"")
+        if isinstance(expected, int):
+            return f"{got} bytes received, {expected} more expected"
+        return "the body ended early"
+    os_error = next(
+        (e for e in causes if type(e).__module__ == "builtins" and isinstance(e, OSError)), None
+    )
+    if os_error is not None and os_error.strerror:
+        return os_error.strerror.lower()
+    return default
+
+
+def _timeout_text(causes: list[BaseException]) -> str:
+    """`` after N s`` from urllib3's "(read timeout=N)", or nothing."""
+    for error in causes:
+        text = str(error)
+        marker = "read timeout="
+        if marker in text:
+            value = text.split(marker, 1)[1].split(")", 1)[0]
+            return f" after {value} s"
+    return ""

@@ -2,7 +2,13 @@
 
 Retries use urllib3's ``Retry`` (mounted on the adapter) rather than a loop of our own:
 it already handles ``Retry-After`` (seconds or HTTP date), capped exponential back-off
-and connection errors, and it is what ``requests`` users know.
+and connection errors, and it is what ``requests`` users know. One case is beyond it:
+``requests`` reads the body after urllib3 has returned the response, so a body that
+breaks off (a reset mid-body) is retried here, with the same ``Retry`` settings.
+
+A request that gets no complete answer raises :class:`~cloudant_odm.client.errors.
+ConnectionFailed` (a ``requests.ConnectionError``) saying where, why and how often,
+instead of urllib3's "Max retries exceeded with url" text.
 """
 
 from __future__ import annotations
@@ -17,16 +23,23 @@ import threading
 import warnings
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
-from typing import IO, Any
+from types import TracebackType
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import MaxRetryError, ProtocolError
 from urllib3.util.retry import Retry
 
 from cloudant_odm._version import __version__
 from cloudant_odm.client.auth import Authenticator, redact_url
-from cloudant_odm.client.errors import ApiException, error_from_response
+from cloudant_odm.client.errors import ApiException, connection_failure, error_from_response
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+    from urllib3 import BaseHTTPResponse
+    from urllib3.connectionpool import ConnectionPool
 
 __all__ = ["DetailedResponse", "Transport", "user_agent"]
 
@@ -38,6 +51,13 @@ RETRY_STATUSES = (429, 500, 502, 503, 504)
 #: Enough connections for a thread pool of this size to share one client without waiting.
 POOL_SIZE = 32
 _GZIP_CHUNK = 64 * 1024
+#: Attribute set on the exception a Retry raises: how many attempts were made.
+_ATTEMPTS = "_cloudant_odm_attempts"
+#: A response body that broke off while being read: sent again (retries permitting).
+_BODY_ERRORS = (
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
 # Allowed per-call keyword arguments passed on to requests.
 REQUEST_OPTIONS = frozenset({"timeout", "stream", "verify", "proxies", "cert"})
 
@@ -109,10 +129,26 @@ class _Retry(Retry):
             return None
         return min(after, self.backoff_max)
 
+    def increment(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: BaseHTTPResponse | None = None,
+        error: Exception | None = None,
+        _pool: ConnectionPool | None = None,
+        _stacktrace: TracebackType | None = None,
+    ) -> Self:
+        try:
+            return super().increment(method, url, response, error, _pool, _stacktrace)
+        except Exception as exc:
+            # Giving up: note how many attempts there were, for ConnectionFailed's message.
+            setattr(exc, _ATTEMPTS, len(self.history) + 1)
+            raise
+
 
 def _no_retry() -> Retry:
     # read=False re-raises a read timeout as itself (requests.ReadTimeout), as requests does.
-    return Retry(0, redirect=0, read=False)
+    return _Retry(0, redirect=0, read=False)
 
 
 def _pooled_adapter() -> HTTPAdapter:
@@ -262,18 +298,77 @@ class Transport:
             method, self.service_url + path, params=params, headers=all_headers, data=body
         )
         once = _is_stream(body)
-        response = self._send_authenticated(request, stream, kwargs, once=once)
+        response = self._send_complete(request, stream, kwargs, once=once)
         if response.status_code == 401 and self.authenticator.on_unauthorized(response):
             response.close()
             if once:
                 raise error_from_response(response)  # can't replay a consumed stream
-            response = self._send_authenticated(request, stream, kwargs)
+            response = self._send_complete(request, stream, kwargs)
         if not 200 <= response.status_code < 300:  # 304 too, as the SDK
             try:
                 raise error_from_response(response)
             finally:
                 response.close()
         return response
+
+    def _send_complete(
+        self, request: requests.Request, stream: bool, kwargs: dict[str, Any], once: bool = False
+    ) -> requests.Response:
+        """Send ``request`` and, unless ``stream``, read its body. A body that breaks off
+        is sent for again as urllib3 retries a reset before the headers: with retries on,
+        for every method (the request may have been applied: a retried write must be
+        idempotent, as client-side ids make it) and never for a body readable only once.
+        A request that gets no complete answer raises ``ConnectionFailed``."""
+        retry = None if once else self._retry
+        attempts = 0  # sent so far, counting urllib3's retries
+        while True:
+            try:
+                response = self._send_authenticated(request, True, kwargs, once=once)
+            except requests.exceptions.RequestException as exc:
+                made = getattr(_urllib3_error(exc), _ATTEMPTS, None)
+                self._raise_failure(exc, request, attempts + made if made else None)
+            attempts += _attempts_of(response)
+            if stream:
+                return response
+            try:
+                response.content  # noqa: B018  (reads the body, as requests does)
+                return response
+            except _BODY_ERRORS as exc:
+                response.close()
+                if retry is None:
+                    self._raise_failure(exc, request, attempts)
+                try:
+                    retry = retry.increment(
+                        request.method, request.url, error=ProtocolError(str(exc), exc)
+                    )
+                except (MaxRetryError, ProtocolError):
+                    self._raise_failure(exc, request, attempts)
+                log.debug(
+                    "%s %s: the response broke off (%s); sending it again",
+                    request.method,
+                    redact_url(request.url or ""),
+                    exc,
+                )
+            retry.sleep()
+
+    def _raise_failure(
+        self,
+        error: requests.exceptions.RequestException,
+        request: requests.Request,
+        attempts: int | None,
+    ) -> NoReturn:
+        """Raise ``ConnectionFailed`` for ``error`` if it is a connection failure, else
+        ``error`` itself."""
+        failure = connection_failure(
+            error,
+            method=str(request.method),
+            url=str(request.url),
+            attempts=attempts,
+            retries=self._retry is not None,
+        )
+        if failure is None:
+            raise error
+        raise failure from error
 
     def _send_authenticated(
         self, request: requests.Request, stream: bool, kwargs: dict[str, Any], once: bool = False
@@ -312,6 +407,19 @@ class Transport:
                 response.status_code,
             )
         return response
+
+
+def _urllib3_error(error: BaseException) -> BaseException | None:
+    """The urllib3 exception ``requests`` wrapped in ``error`` (its first argument)."""
+    inner = error.args[0] if error.args else None
+    return inner if isinstance(inner, BaseException) else None
+
+
+def _attempts_of(response: requests.Response) -> int:
+    """How many attempts urllib3 made to get ``response`` (1 without retries)."""
+    retries = getattr(response.raw, "retries", None)
+    history = getattr(retries, "history", None)
+    return len(history) + 1 if isinstance(history, tuple) else 1
 
 
 def decode_result(response: requests.Response, *, stream: bool) -> Any:

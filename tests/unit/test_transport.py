@@ -272,3 +272,234 @@ def test_switching_retries_while_other_threads_send(scripted: Any) -> None:
     for thread in threads:
         thread.join()
     assert errors == []
+
+
+# -- responses cut off, and requests that get no answer ------------------------------
+
+import socket  # noqa: E402
+import time  # noqa: E402
+
+import requests  # noqa: E402
+import urllib3.exceptions  # noqa: E402
+
+from cloudant_odm.client.errors import (  # noqa: E402
+    ConnectionFailed,
+    ConnectTimedOut,
+    ReadTimedOut,
+    ResponseIncomplete,
+    connection_failure,
+)
+
+CUT = "cut"  # a reply that announces its whole body, sends half and closes
+SLOW = "slow"  # a reply held back 0.5 s
+
+
+class CuttingServer:
+    """Answers with ``ok`` bodies, but the n-th reply is ``CUT`` or ``SLOW`` as listed
+    in ``plan`` (the last entry repeats)."""
+
+    def __init__(self, plan: list[str | None]) -> None:
+        self.plan = plan
+        self.bodies: list[bytes] = []
+        self.lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _reply(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                with server.lock:
+                    server.bodies.append(body)
+                    step = server.plan[min(len(server.bodies), len(server.plan)) - 1]
+                if step == SLOW:
+                    time.sleep(0.5)
+                payload = json.dumps({"ok": True, "pad": "x" * 1000}).encode()
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    if step == CUT:
+                        self.wfile.write(payload[: len(payload) // 2])
+                        self.wfile.flush()
+                        self.close_connection = True
+                        return
+                    self.wfile.write(payload)
+                except OSError:  # the client gave up (read timeout): nobody to answer
+                    self.close_connection = True
+
+            do_GET = do_POST = do_PUT = _reply
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def cutting() -> Iterator[Callable[[list[str | None]], tuple[CuttingServer, CloudantV1]]]:
+    servers: list[CuttingServer] = []
+
+    def make(plan: list[str | None]) -> tuple[CuttingServer, CloudantV1]:
+        server = CuttingServer(plan)
+        servers.append(server)
+        client = CloudantV1(NoAuthAuthenticator())
+        client.set_service_url(server.url)
+        return server, client
+
+    yield make
+    for server in servers:
+        server.close()
+
+
+def test_a_response_cut_off_midway_is_sent_for_again(cutting: Any, sleeps: list[float]) -> None:
+    # urllib3 retries a reset before the headers; a body that breaks off afterwards
+    # (requests reads it later) used to surface as ChunkedEncodingError instead.
+    server, client = cutting([CUT, None])
+    client.enable_retries(max_retries=3, retry_interval=1)
+    body = json.dumps({"docs": [{"_id": "a"}]}).encode()
+    assert client.post_bulk_docs("db", body).get_result()["ok"] is True
+    assert len(server.bodies) == 2
+    assert server.bodies[0] == server.bodies[1]  # the same request again
+
+
+def test_cut_off_responses_exhaust_the_retries(cutting: Any, sleeps: list[float]) -> None:
+    server, client = cutting([CUT])
+    client.enable_retries(max_retries=2, retry_interval=1)
+    with pytest.raises(ResponseIncomplete) as info:
+        client.get_document("db", "doc")
+    assert len(server.bodies) == 3
+    error = info.value
+    assert isinstance(error, requests.exceptions.ChunkedEncodingError)  # as before
+    assert isinstance(error, requests.ConnectionError)
+    assert str(error).startswith(f"The response from {server.url} was cut off (")
+    assert str(error).endswith(") for GET /db/doc after 3 attempts")
+    assert isinstance(error.__cause__, requests.exceptions.ChunkedEncodingError)
+
+
+def test_a_cut_off_response_without_retries(cutting: Any) -> None:
+    server, client = cutting([CUT, None])
+    with pytest.raises(ResponseIncomplete) as info:
+        client.get_document("db", "doc")
+    assert len(server.bodies) == 1
+    assert str(info.value).endswith("after 1 attempt (retries are off: see enable_retries())")
+
+
+def test_a_cut_off_response_to_a_streamed_request_body_is_not_sent_again(
+    cutting: Any, sleeps: list[float]
+) -> None:
+    import io
+
+    server, client = cutting([CUT, None])
+    client.enable_retries(max_retries=3, retry_interval=1)
+    with pytest.raises(ResponseIncomplete):
+        client.put_document("db", "x", io.BytesIO(b'{"n": 1}'))
+    assert len(server.bodies) == 1  # the stream was read: it can't be sent again
+
+
+def test_a_streamed_response_is_handed_over_unread(cutting: Any, sleeps: list[float]) -> None:
+    server, client = cutting([CUT, None])
+    client.enable_retries(max_retries=3, retry_interval=1)
+    response = client.get_document_as_stream("db", "doc").get_result()
+    with pytest.raises(requests.exceptions.ChunkedEncodingError):
+        response.content  # noqa: B018  (the caller reads it, and sees the break)
+    assert len(server.bodies) == 1
+
+
+def test_connection_refused_says_where_why_and_how_often(sleeps: list[float]) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    client = CloudantV1(NoAuthAuthenticator())
+    client.set_service_url(f"http://admin:s3cret@127.0.0.1:{port}/prefix")
+    client.enable_retries(max_retries=2, retry_interval=1)
+    with pytest.raises(requests.ConnectionError) as info:
+        client.post_all_docs("db", keys=["a"])
+    error = info.value
+    assert type(error) is ConnectionFailed
+    assert str(error) == (
+        f"Could not connect to http://127.0.0.1:{port} (connection refused) "
+        "for POST /prefix/db/_all_docs after 3 attempts"
+    )
+    assert (error.attempts, error.cause, error.method) == (3, "connection refused", "POST")
+    assert "s3cret" not in str(error)
+    assert error.request is not None
+    import pickle
+
+    copy = pickle.loads(pickle.dumps(error))  # e.g. from a worker process
+    assert (type(copy), str(copy), copy.attempts) == (ConnectionFailed, str(error), 3)
+
+
+def test_a_read_timeout_is_a_timeout_with_or_without_retries(cutting: Any) -> None:
+    # (No `sleeps` fixture: it would patch the server's time.sleep too.)
+    server, client = cutting([SLOW])
+    client.set_http_config({"timeout": (5, 0.1)})
+    with pytest.raises(ReadTimedOut) as once:
+        client.get_document("db", "doc")
+    assert str(once.value) == (
+        f"No response from {server.url} (read timeout after 0.1 s) for GET /db/doc "
+        "after 1 attempt (retries are off: see enable_retries())"
+    )
+    client.enable_retries(max_retries=1, retry_interval=0.01)
+    # urllib3 + requests make a retried read timeout a plain ConnectionError: not here.
+    with pytest.raises(requests.ReadTimeout) as retried:
+        client.get_document("db", "doc")
+    assert isinstance(retried.value, requests.ConnectionError)
+    assert str(retried.value).endswith("after 2 attempts")
+    assert len(server.bodies) == 3
+
+
+def test_connection_failure_names_the_cause() -> None:
+    url = "https://user:pw@db.example.com/db/doc?rev=1"
+    timeout = requests.ConnectTimeout(
+        urllib3.exceptions.MaxRetryError(
+            None,  # type: ignore[arg-type]
+            url,
+            urllib3.exceptions.ConnectTimeoutError(None, "Connection to db.example.com timed out"),
+        )
+    )
+    failure = connection_failure(timeout, method="GET", url=url, attempts=2, retries=True)
+    assert isinstance(failure, ConnectTimedOut)
+    assert isinstance(failure, requests.ConnectTimeout)
+    assert str(failure) == (
+        "Could not connect to https://db.example.com (connect timeout) for GET /db/doc "
+        "after 2 attempts"
+    )
+    unresolved = requests.ConnectionError(
+        urllib3.exceptions.MaxRetryError(
+            None,  # type: ignore[arg-type]
+            url,
+            urllib3.exceptions.NameResolutionError(
+                "db.example.com",
+                None,
+                socket.gaierror(-2, "Name or service not known"),  # type: ignore[arg-type]
+            ),
+        )
+    )
+    failure = connection_failure(unresolved, method="GET", url=url, attempts=None, retries=False)
+    assert type(failure) is ConnectionFailed
+    assert str(failure) == (
+        "Could not connect to https://db.example.com (host name not found) for GET /db/doc "
+        "(retries are off: see enable_retries())"
+    )
+    # A TLS or proxy error is already specific: left as requests raised it.
+    assert (
+        connection_failure(
+            requests.exceptions.SSLError("bad certificate"),
+            method="GET",
+            url=url,
+            attempts=1,
+            retries=True,
+        )
+        is None
+    )
