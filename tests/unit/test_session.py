@@ -330,3 +330,47 @@ def test_bulk_write_error_pickles() -> None:
     assert copy.written == 3
     assert copy.failures[0].document.id == "a"
     assert str(copy) == str(error)
+
+
+class Measure(Document, doc_type="measure"):
+    value: float
+    readings: list[float] = field(factory=list)
+
+
+@pytest.mark.parametrize(
+    ("sent", "stored", "ours"),
+    [
+        # PouchDB (JavaScript) writes numbers back in its own form: still our write.
+        (45.0, 45, True),
+        (-0.0, 0, True),
+        (1.2345678901234568e17, 123456789012345680, True),
+        (2.0**60, 1152921504606847000, True),  # JS digits: not the float's exact value
+        # A different number is a different document: a real conflict.
+        (45.5, 45, False),
+        (1.0, True, False),
+    ],
+)
+@responses.activate
+def test_a_retried_create_is_recognised_whatever_form_the_server_gives_its_numbers(
+    client: CloudantV1, sent: float, stored: Any, ours: bool
+) -> None:
+    # Found by tests/faults: a reset after forwarding made a 10 000-document import report
+    # a conflict for a document holding 45.0, which PouchDB had stored as 45.
+    s = Session(client, db="db")
+    m = Measure(id="m", value=sent, readings=[sent, 2.5])
+    s.add(m)
+    responses.post(BULK, json=[{"id": "m", "error": "conflict", "reason": "exists"}])
+    doc = {"_id": "m", "_rev": "1-m", "type": "measure", "value": stored, "readings": [stored, 2.5]}
+    responses.post(
+        f"{URL}/db/_all_docs",
+        json={"rows": [{"id": "m", "key": "m", "value": {"rev": "1-m"}, "doc": doc}]},
+    )
+    if ours:
+        s.flush()
+        assert m.rev == "1-m"
+        assert s.state_of(m) is ObjectState.PERSISTENT
+    else:
+        with pytest.raises(BulkWriteError) as info:
+            s.flush()
+        assert isinstance(info.value.failures[0].error, ConflictError)
+        assert s.state_of(m) is ObjectState.PENDING
