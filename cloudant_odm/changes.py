@@ -15,7 +15,7 @@ from typing import Any, Generic, TypeVar
 import attrs
 
 from cloudant_odm.client import ChangesFollower, CloudantV1, ConflictError, NotFoundError
-from cloudant_odm.client.follower import FOREVER_MS
+from cloudant_odm.client.follower import FOREVER_MS, is_transient
 from cloudant_odm.models import Document, DocumentTypeError, from_json, registry
 from cloudant_odm.session import Session
 
@@ -191,12 +191,29 @@ def _typed_changes(
                 unsaved >= store.checkpoint.every
                 or time.monotonic() - last_save >= store.checkpoint.interval
             ):
-                store.save(handled)
-                saved, unsaved, last_save = handled, 0, time.monotonic()
+                if _save(store, handled):
+                    saved = handled
+                unsaved, last_save = 0, time.monotonic()
     finally:
         follower.stop()
         if store is not None and handled is not None and handled != saved:
-            store.save(handled)
+            _save(store, handled)
+
+
+def _save(store: _CheckpointStore, seq: str | int) -> bool:
+    """Store a checkpoint; a transient failure (the server is away) is logged and tried
+    again at the next checkpoint, as the follower rides out the same outage. A conflict
+    (another consumer writing this checkpoint) still ends the loop."""
+    try:
+        store.save(seq)
+    except Exception as error:
+        if isinstance(error, ConflictError) or not is_transient(error):
+            raise
+        log.warning(
+            "checkpoint %r not saved (%s); trying again later", store.checkpoint.name, error
+        )
+        return False
+    return True
 
 
 def _to_change(item: Any, models: tuple[type[T], ...]) -> Change[T]:
