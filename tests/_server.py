@@ -19,26 +19,17 @@ features they need with :func:`skip_on_pouchdb` or the ``requires`` fixture.
 from __future__ import annotations
 
 import os
-import queue
-import shutil
-import signal
-import subprocess
-import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import IO, Any
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
 import requests
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-COUCH_SERVER_DIR = REPO_ROOT / "scripts" / "couch-server"
-COUCH_SERVER_JS = COUCH_SERVER_DIR / "server.js"
-COUCH_SERVER_CLI = COUCH_SERVER_DIR / "couch-server"
+# Re-exported: tests start extra servers with it (the launcher logic ships in the package).
+from cloudant_odm.testing.server import LocalServer as LocalServer
 
 START_TIMEOUT = float(os.environ.get("COUCH_SERVER_START_TIMEOUT", "30"))
 REQUEST_TIMEOUT = 30.0
@@ -220,127 +211,6 @@ def pouchdb_skip_reason(features: tuple[str, ...] | list[str]) -> str:
         raise KeyError(f"unknown PouchDB gap(s) {unknown}; known: {sorted(POUCHDB_GAPS)}")
     details = "; ".join(f"{name}: {POUCHDB_GAPS[name]}" for name in features)
     return f"not supported by PouchDB Server ({details}); see docs/compatibility.md"
-
-
-@dataclass
-class LocalServer:
-    """The node launcher (``scripts/couch-server/server.js``) as a child process.
-
-    ``port`` 0 (the default) takes a free port; a fixed port keeps ``url`` the same when
-    the server is stopped and started again. With ``memory=False`` and a ``data_dir``
-    the databases are LevelDB directories there and survive a restart.
-    """
-
-    memory: bool = True
-    data_dir: Path | None = None
-    port: int = 0
-    url: str | None = None
-    log_path: Path | None = None
-    _process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
-    _log_file: IO[bytes] | None = field(default=None, repr=False)
-    _reader: threading.Thread | None = field(default=None, repr=False)
-
-    def start(self, timeout: float = START_TIMEOUT) -> str:
-        node = shutil.which("node")
-        if node is None:
-            raise RuntimeError(
-                "node is not installed: install Node.js >= 18, or set CLOUDANT_URL / "
-                "CLOUDANT_TEST_SERVER_URL, or deselect server tests with -m 'not server'"
-            )
-        ensure_installed()
-        args = [node, str(COUCH_SERVER_JS), "--port", str(self.port), "--exit-with-parent"]
-        if self.memory or self.data_dir is None:
-            args.append("--memory")
-        else:
-            args += ["--data", str(self.data_dir)]
-        log_dir = Path(tempfile.mkdtemp(prefix="cloudant-odm-test-server-"))
-        self.log_path = log_dir / "server.log"
-        self._log_file = self.log_path.open("wb")
-        self._process = subprocess.Popen(
-            args,
-            cwd=COUCH_SERVER_DIR,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=self._log_file,
-            start_new_session=True,  # Ctrl-C in the terminal is handled by us, not by node
-        )
-        lines: queue.Queue[str | None] = queue.Queue()
-        stdout = self._process.stdout
-        assert stdout is not None
-
-        def read_stdout() -> None:
-            # Keeps draining stdout so the server can never block writing to it.
-            for raw in stdout:
-                lines.put(raw.decode("utf-8", "replace").strip())
-            lines.put(None)
-
-        self._reader = threading.Thread(target=read_stdout, name="couch-server-stdout", daemon=True)
-        self._reader.start()
-        deadline = time.monotonic() + timeout
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                tail = self.log_tail()
-                self.stop()
-                raise RuntimeError(
-                    f"test server did not print LISTENING within {timeout:.0f}s\n{tail}"
-                )
-            try:
-                line = lines.get(timeout=remaining)
-            except queue.Empty:
-                continue
-            if line is None:
-                code = self._process.wait()
-                tail = self.log_tail()
-                self.stop()
-                raise RuntimeError(f"test server exited with status {code} during startup\n{tail}")
-            if line.startswith("LISTENING "):
-                self.url = line.split(" ", 1)[1].strip().rstrip("/")
-                return self.url
-
-    def stop(self, timeout: float = 10.0) -> None:
-        process, self._process = self._process, None
-        if process is not None:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(timeout=timeout)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
-            if self._reader is not None:
-                self._reader.join(timeout=timeout)
-                self._reader = None
-            if process.stdout is not None:
-                process.stdout.close()
-        if self._log_file is not None:
-            self._log_file.close()
-            self._log_file = None
-        if self.log_path is not None and not os.environ.get("COUCH_SERVER_KEEP_LOG"):
-            shutil.rmtree(self.log_path.parent, ignore_errors=True)
-            self.log_path = None
-
-    def log_tail(self, lines: int = 40) -> str:
-        if self.log_path is None or not self.log_path.exists():
-            return "(no server log)"
-        text = self.log_path.read_text("utf-8", "replace").splitlines()
-        return f"--- last lines of {self.log_path} ---\n" + "\n".join(text[-lines:])
-
-    def __enter__(self) -> LocalServer:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-
-def ensure_installed() -> None:
-    """Run ``couch-server install`` (a quick no-op when the node modules are current)."""
-    if shutil.which("npm") is None:
-        if (COUCH_SERVER_DIR / "node_modules" / "express-pouchdb").is_dir():
-            return
-        raise RuntimeError("npm is not installed: cannot install the local test server")
-    subprocess.run(["bash", str(COUCH_SERVER_CLI), "install"], check=True, cwd=REPO_ROOT)
 
 
 def wait_until_up(

@@ -42,6 +42,8 @@ def names(wheel: Path) -> list[str]:
 def test_wheel_has_the_package_and_its_type_marker(wheel: Path) -> None:
     contents = names(wheel)
     assert "cloudant_odm/py.typed" in contents
+    for name in ("server.js", "package.json", "package-lock.json"):  # for cloudant_odm.testing
+        assert f"cloudant_odm/testing/couch-server/{name}" in contents
     assert "cloudant_odm/__init__.py" in contents
     assert "cloudant_odm/client/__init__.py" in contents
     assert not [name for name in contents if name.endswith((".pyc", ".orig", ".rej"))]
