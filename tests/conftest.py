@@ -57,9 +57,21 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        fixtures = set(getattr(item, "fixturenames", ()))
-        if fixtures & SERVER_FIXTURES or item.get_closest_marker("skip_on_pouchdb"):
+        if _uses_server_fixture(item) or item.get_closest_marker("skip_on_pouchdb"):
             item.add_marker(pytest.mark.server)
+
+
+def _uses_server_fixture(item: pytest.Item) -> bool:
+    """Whether the test uses one of this file's server fixtures (a test module's own
+    fixture of the same name, e.g. a mocked ``client``, doesn't count)."""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return False
+    for name in SERVER_FIXTURES.intersection(info.names_closure):
+        definitions = info.name2fixturedefs.get(name, ())
+        if definitions and definitions[-1].func.__module__ == __name__:
+            return True
+    return False
 
 
 @pytest.fixture(scope="session")
