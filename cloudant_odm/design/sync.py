@@ -715,11 +715,10 @@ class _Deployer:
         except NotFoundError:
             pass  # gone already: that is what we wanted
         except ConflictError:
-            # Changed since we read it: delete the current revision only if it is still
-            # one of ours (another deploy may own it now).
-            current = self.rev_of(name)
-            if current is not None:
-                self.client.delete_design_document(self.db, name, rev=current)
+            # Changed since we read it: someone else (a person, another deploy) wrote it,
+            # so it is no longer what we planned to delete. Leave it; a leftover copy is
+            # harmless and the next sync sees it again.
+            log.warning("_design/%s changed since it was read; not deleting it", name)
 
     def info(self, ddoc: str) -> dict[str, Any] | None:
         """``_info``'s ``view_index``, or None where the server does not report one

@@ -75,6 +75,19 @@ def known(session: Session, db: str, doc_id: str) -> Document | None:
     return entry.obj
 
 
+def unwritten(session: Session, db: str, ids: Iterable[str]) -> list[str]:
+    """The ids among ``ids`` whose object in the session has changes not yet written
+    (new, changed or marked for deletion)."""
+    found = []
+    for doc_id in ids:
+        entry = session._by_key.get((db, doc_id))
+        if entry is not None and (
+            entry.state is not ObjectState.PERSISTENT or session.is_modified(entry.obj)
+        ):
+            found.append(doc_id)
+    return found
+
+
 def is_of(model: type[Document], data: Mapping[str, Any], doc_types: frozenset[str]) -> bool:
     """The JSON document is one of ``model``'s (its type field names the model or a
     subclass)."""

@@ -42,7 +42,7 @@ from cloudant_odm.query.expressions import (
     model_doc_types,
     type_selector,
 )
-from cloudant_odm.query.loading import is_of, known, load, load_partial
+from cloudant_odm.query.loading import is_of, known, load, load_partial, unwritten
 from cloudant_odm.query.paging import (
     DEFAULT_PAGE_SIZE,
     KeysetState,
@@ -766,6 +766,15 @@ class QuerySet(Generic[D]):
             for page, *_ in ordered._find_pages(client, db, page_size=_ID_PAGE, overrides=overrides)
             for d in page.docs
         ]
+        pending = unwritten(session, db, ids)
+        if pending:
+            # Writing them would push those changes out with the bulk write, and a
+            # conflict retry would refresh them away: refuse before writing anything.
+            shown = ", ".join(repr(i) for i in pending[:5])
+            raise SessionError(
+                f"{len(pending)} matching document(s) have unwritten changes in this session "
+                f"({shown}): commit or roll back before a bulk update() or delete()"
+            )
         plain = attrs.evolve(
             self, fields=None, sort=(), sort_columns=None, execution_stats=False, limit=None
         )

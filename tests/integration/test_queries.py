@@ -19,6 +19,7 @@ from cloudant_odm import (
     MultipleObjectsReturned,
     Q,
     Session,
+    SessionError,
     field,
     use_session,
 )
@@ -448,3 +449,15 @@ def test_view_iteration_pages_through_duplicate_keys(
             break
     assert len(seen) == len(set(seen)) == 12
     assert seen[:4] == ["t009", "t006", "t003", "t000"]
+
+
+def test_bulk_update_refuses_matches_with_unwritten_changes(
+    session: Session, tickets: list[Ticket], db_name: str
+) -> None:
+    held = Ticket.objects.using(session).get("t002")
+    held.title = "edited locally, not committed"
+    with pytest.raises(SessionError, match="unwritten changes"):
+        Ticket.objects.using(session).filter(status="held").update(status="resolved")
+    check = Session(session.client, db=db_name)
+    assert Ticket.objects.using(check).filter(status="resolved").count() == 0  # nothing written
+    assert held.title == "edited locally, not committed"  # and nothing thrown away
