@@ -546,7 +546,10 @@ class _State:
         lock = self.doc.get("lock")
         if isinstance(lock, Mapping) and lock:
             age = self._age(lock)
-            if not self.resume and age is not None and age < self.lock_timeout:
+            # resume takes over a crashed deploy's lock at once, but never a live one: a
+            # running deploy refreshes its heartbeat every heartbeat_every seconds.
+            limit = 3 * self.heartbeat_every if self.resume else self.lock_timeout
+            if age is not None and age < limit:
                 raise DeployLockedError(_locked_message(self.db, lock, age), lock)
             self.taken_over = dict(lock)
             log.warning("taking over the deploy lock of %s", _describe_lock(lock))
@@ -642,9 +645,9 @@ def _locked_message(db: str, lock: Mapping[str, Any], age: float | None) -> str:
     ago = f"{age:.0f} s ago" if age is not None else "at an unknown time"
     return (
         f"a deploy to {db!r} is in progress: {_describe_lock(lock)}, heartbeat {ago}. "
-        "If that deploy crashed, run sync again with resume=True (--resume) to take over "
-        "and finish it, or rollback(force=True) (cloudant-odm rollback --force) to restore "
-        "the previous design documents"
+        "If that deploy crashed (its heartbeat has stopped), run sync again with "
+        "resume=True (--resume) to take over and finish it, or rollback(force=True) "
+        "(cloudant-odm rollback --force) to restore the previous design documents"
     )
 
 

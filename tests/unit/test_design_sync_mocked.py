@@ -728,7 +728,9 @@ def test_resume_takes_over_and_reuses_the_staged_copy(couch: FakeCouch, client: 
     live = couch.docs["_design/orders"]
     couch.seed("_design/orders_OLD", dict(live))
     couch.seed("_design/orders_NEW", generate(v2)["orders"].content)
-    couch.seed("_local/cloudant_odm.design", {"format": 1, "lock": lock_record(5)})
+    couch.seed(
+        "_local/cloudant_odm.design", {"format": 1, "lock": lock_record(120)}
+    )  # crashed: no heartbeat for 2 min
     couch.log.clear()
     with pytest.raises(DeployLockedError):
         sync(client, DB, v2, **fast())
@@ -740,6 +742,13 @@ def test_resume_takes_over_and_reuses_the_staged_copy(couch: FakeCouch, client: 
     assert "orders_NEW" in design_writes[0][1]
     assert ("PUT", f"/{DB}/_design/orders_NEW") not in design_writes
     assert v1 is not v2
+
+
+def test_resume_never_takes_over_a_live_deploy(couch: FakeCouch, client: CloudantV1) -> None:
+    deploy_v1(couch, client)
+    couch.seed("_local/cloudant_odm.design", {"format": 1, "lock": lock_record(5)})
+    with pytest.raises(DeployLockedError):  # its heartbeat is 5 s old: it is running
+        sync(client, DB, models("customer"), resume=True, **fast())
 
 
 def test_losing_the_lock_midway_stops_the_deploy(couch: FakeCouch, client: CloudantV1) -> None:
@@ -795,7 +804,7 @@ def test_rollback_of_a_crashed_deploy(couch: FakeCouch, client: CloudantV1) -> N
     live = dict(couch.docs["_design/orders"])
     couch.seed("_design/orders_OLD", live)
     couch.seed("_design/orders_NEW", generate(models("customer"))["orders"].content)
-    couch.seed("_local/cloudant_odm.design", {"format": 1, "lock": lock_record(5)})
+    couch.seed("_local/cloudant_odm.design", {"format": 1, "lock": lock_record(120)})
     with pytest.raises(DeployLockedError):
         rollback(client, DB)
     report = rollback(client, DB, force=True)
