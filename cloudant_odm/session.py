@@ -5,6 +5,11 @@ snapshot), and on ``flush`` writes only what changed, in ``_bulk_docs`` batches.
 A snapshot is the document's canonical JSON (sorted keys, without ``_rev``) as bytes: the
 same bytes are compared at flush and, for new documents, sent. Bytes are immutable, so a
 nested value mutated in place can't change the snapshot along with the document.
+
+A document read from the server first gets a cheaper snapshot: the JSON it was loaded
+from, frozen with ``marshal`` (also immutable bytes). It is turned into canonical JSON
+only when it is first compared (at flush, ``dirty``, ``is_modified``, ``rollback``), so
+reading many documents that are never written costs no encoding.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import base64
 import enum
 import json
 import logging
+import marshal
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import IO, Any, TypeVar
 
@@ -20,6 +26,7 @@ import attrs
 import requests
 
 from cloudant_odm.client import CloudantV1, ConflictError, NotFoundError
+from cloudant_odm.client._json import canonical
 from cloudant_odm.errors import BulkWriteError, SessionError, WriteFailure, document_error
 from cloudant_odm.models import Document, from_json, to_json
 from cloudant_odm.models.document import PARTIAL
@@ -48,20 +55,51 @@ class ObjectState(enum.Enum):
     DETACHED = "detached"  # was in the session, no longer tracked
 
 
-@attrs.define(eq=False)
+class _Loaded:
+    """A snapshot not yet in canonical form: the JSON a document was loaded from, frozen
+    with ``marshal`` (immutable bytes, like a canonical snapshot, and several times
+    cheaper to make than encoding the document)."""
+
+    __slots__ = ("frozen",)
+
+    def __init__(self, frozen: bytes) -> None:
+        self.frozen = frozen
+
+
 class _Entry:
-    obj: Document
-    db: str
-    state: ObjectState
-    snapshot: bytes | None = None  # canonical JSON without _rev, as last loaded or written
+    __slots__ = ("db", "obj", "snapshot", "state")
+
+    def __init__(
+        self, obj: Document, db: str, state: ObjectState, snapshot: bytes | _Loaded | None = None
+    ) -> None:
+        self.obj = obj
+        self.db = db
+        self.state = state
+        # Canonical JSON without _rev, as last loaded or written (or _Loaded: see above).
+        self.snapshot = snapshot
+
+    def settled(self) -> bytes | None:
+        """The snapshot as canonical JSON bytes (settling a ``_Loaded`` one first)."""
+        snapshot = self.snapshot
+        if snapshot.__class__ is _Loaded:
+            assert isinstance(snapshot, _Loaded)
+            loaded = from_json(marshal.loads(snapshot.frozen), type(self.obj))
+            snapshot = self.snapshot = _canonical(loaded)[0]
+        assert not isinstance(snapshot, _Loaded)
+        return snapshot
+
+
+def _loaded_snapshot(data: dict[str, Any], obj: Document) -> bytes | _Loaded:
+    try:
+        return _Loaded(marshal.dumps(data))
+    except ValueError:  # not plain JSON values (never the case for a server's answer)
+        return _canonical(obj)[0]
 
 
 def _encode(body: dict[str, Any], doc_id: str | None) -> bytes:
     try:
-        return json.dumps(
-            body, sort_keys=True, allow_nan=False, ensure_ascii=False, separators=(",", ":")
-        ).encode()
-    except (ValueError, TypeError) as exc:
+        return canonical(body)
+    except (ValueError, TypeError, RecursionError) as exc:
         raise ValueError(f"Document {doc_id!r} can't be written as JSON: {exc}") from exc
 
 
@@ -165,12 +203,12 @@ class Session:
         return [
             e.obj
             for e in self._by_obj.values()
-            if e.state is ObjectState.PERSISTENT and _canonical(e.obj)[0] != e.snapshot
+            if e.state is ObjectState.PERSISTENT and _canonical(e.obj)[0] != e.settled()
         ]
 
     def is_modified(self, obj: Document) -> bool:
         entry = self._entry(obj)
-        return entry.state is not ObjectState.PERSISTENT or _canonical(obj)[0] != entry.snapshot
+        return entry.state is not ObjectState.PERSISTENT or _canonical(obj)[0] != entry.settled()
 
     def _entry(self, obj: Document) -> _Entry:
         entry = self._by_obj.get(id(obj))
@@ -178,7 +216,9 @@ class Session:
             raise SessionError(f"{type(obj).__name__} {obj.id!r} is not in this session")
         return entry
 
-    def _register(self, obj: Document, db: str, state: ObjectState, snapshot: bytes | None) -> None:
+    def _register(
+        self, obj: Document, db: str, state: ObjectState, snapshot: bytes | _Loaded | None
+    ) -> None:
         assert obj.id is not None
         key = (db, obj.id)
         other = self._by_key.get(key)
@@ -209,9 +249,9 @@ class Session:
                 )
             if known.state is ObjectState.PERSISTENT and not self.is_modified(known.obj):
                 _copy_fields(obj, known.obj)
-                known.snapshot = _canonical(known.obj)[0]
+                known.snapshot = _loaded_snapshot(data, known.obj)
             return _as_model(known.obj, model)
-        self._register(obj, db, ObjectState.PERSISTENT, _canonical(obj)[0])
+        self._register(obj, db, ObjectState.PERSISTENT, _loaded_snapshot(data, obj))
         return obj
 
     # -- adding, deleting, forgetting ---------------------------------------------
@@ -236,8 +276,9 @@ class Session:
         if options.abstract:
             raise SessionError(f"{type(obj).__name__} is abstract and can't be stored")
         if obj.id is None:
-            obj.id = options.new_id(obj)
-        check_id(obj.id, model=type(obj).__name__, partitioned=options.partitioned)
+            obj.id = options.new_id(obj)  # checked there
+        else:
+            check_id(obj.id, model=type(obj).__name__, partitioned=options.partitioned)
         db = self.db_for(type(obj))
         # An object that already has a rev was read elsewhere: with no snapshot to
         # compare against, it is written at the next flush.
@@ -343,8 +384,9 @@ class Session:
                 self._forget(entry)
                 continue
             entry.state = ObjectState.PERSISTENT
-            if entry.snapshot is not None and _canonical(entry.obj)[0] != entry.snapshot:
-                data = json.loads(entry.snapshot)
+            snapshot = entry.settled()
+            if snapshot is not None and _canonical(entry.obj)[0] != snapshot:
+                data = json.loads(snapshot)
                 data["_rev"] = entry.obj.rev
                 _copy_fields(from_json(data, type(entry.obj)), entry.obj)
 
@@ -374,7 +416,7 @@ class Session:
             body[options.type_field] = options.doc_type
             return _encode(body, obj.id), None
         core, rev = _canonical(obj)
-        if entry.state is ObjectState.PERSISTENT and core == entry.snapshot:
+        if entry.state is ObjectState.PERSISTENT and core == entry.settled():
             return None
         return _with_rev(core, rev), core
 
@@ -655,7 +697,10 @@ class Session:
 
 
 def _has_inline(obj: Document) -> bool:
-    return any("data" in a for a in (obj.meta.attachments or {}).values())
+    attachments = obj.meta.attachments
+    if not attachments:
+        return False
+    return any("data" in a for a in attachments.values())
 
 
 def _same_content(stored: dict[str, Any], core: bytes) -> bool:

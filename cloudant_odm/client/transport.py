@@ -51,6 +51,10 @@ RETRY_STATUSES = (429, 500, 502, 503, 504)
 #: Enough connections for a thread pool of this size to share one client without waiting.
 POOL_SIZE = 32
 _GZIP_CHUNK = 64 * 1024
+#: Compression level of request bodies. On document JSON, level 1 is 2-2.5x faster than
+#: 6 for bodies under 10% larger (benchmarks/run.py: about 1 µs less client CPU per
+#: small document written).
+GZIP_LEVEL = 1
 #: Attribute set on the exception a Retry raises: how many attempts were made.
 _ATTEMPTS = "_cloudant_odm_attempts"
 #: A response body that broke off while being read: sent again (retries permitting).
@@ -476,13 +480,13 @@ def _is_stream(body: object) -> bool:
 
 def _gzip(body: bytes | IO[bytes] | Iterable[bytes]) -> bytes | Iterator[bytes]:
     if isinstance(body, bytes | bytearray):
-        return gzip.compress(bytes(body), compresslevel=6)
+        return gzip.compress(bytes(body), compresslevel=GZIP_LEVEL)
     return _gzip_stream(body)
 
 
 def _gzip_stream(body: IO[bytes] | Iterable[bytes]) -> Iterator[bytes]:
     """Compress a stream lazily, so a large upload is never held in memory."""
-    compressor = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
     chunks: Iterable[bytes]
     if hasattr(body, "read"):
         read = body.read

@@ -869,6 +869,20 @@ def _dump_errors(value: Any, path: str) -> list[tuple[str, str]]:
 # --- the converter ---------------------------------------------------------------------
 
 
+def _fast_optional_str(conv: cattrs.Converter) -> None:
+    """``str | None`` (every document's ``id`` and ``rev``, and common fields): a class
+    test for the usual values instead of the union machinery (3x faster); anything else
+    goes to the general hook, so errors read the same."""
+    general = conv.get_structure_hook(str | None)  # equal to Optional[str], same hash
+
+    def load_optional_str(value: Any, tp: Any) -> Any:
+        if value is None or value.__class__ is str:
+            return value
+        return general(value, tp)
+
+    conv.register_structure_hook(str | None, load_optional_str)
+
+
 def _make_converter() -> cattrs.Converter:
     conv = cattrs.Converter(
         unstruct_collection_overrides={AbstractSet: _sorted_list},
@@ -895,6 +909,7 @@ def _make_converter() -> cattrs.Converter:
     conv.register_unstructure_hook(UUID, str)
     conv.register_unstructure_hook(bytes, _dump_bytes)
     configure_union_passthrough(Union[str, int, float, bool, None], conv)  # noqa: UP007
+    _fast_optional_str(conv)
 
     conv.register_structure_hook_factory(_is_literal, _literal_hook)
     conv.register_structure_hook_factory(_is_list, _list_hook)

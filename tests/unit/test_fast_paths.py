@@ -1,0 +1,143 @@
+"""The hot paths made faster for the benchmarks (benchmarks/run.py) keep their meaning:
+uuid4 ids without UUID objects, the optional orjson backend with the standard library
+taking over where the two differ, and snapshots of loaded documents made lazily."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import uuid
+from typing import Any
+
+import pytest
+
+from cloudant_odm import Document, ObjectState, Session, field
+from cloudant_odm.client import CloudantV1, NoAuthAuthenticator, _json
+from cloudant_odm.models import from_json
+from cloudant_odm.models.ids import random_key
+
+
+class Reading(Document, doc_type="fast_reading"):
+    label: str
+    value: float = 0.0
+    tags: list[str] = field(factory=list)
+    note: str | None = None
+
+
+@pytest.fixture
+def session() -> Session:
+    client = CloudantV1(NoAuthAuthenticator())
+    client.set_service_url("http://couch.test")  # never reached: nothing is sent here
+    return Session(client, db="db")
+
+
+@pytest.fixture(params=["orjson", "stdlib"])
+def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    if request.param == "orjson":
+        orjson = pytest.importorskip("orjson")
+        monkeypatch.setattr(_json, "_orjson", orjson)
+        monkeypatch.setattr(
+            _json,
+            "_OPTIONS",
+            orjson.OPT_SORT_KEYS
+            | orjson.OPT_PASSTHROUGH_DATETIME
+            | orjson.OPT_PASSTHROUGH_DATACLASS
+            | orjson.OPT_PASSTHROUGH_SUBCLASS,
+        )
+    else:
+        monkeypatch.setattr(_json, "_orjson", None)
+    return str(request.param)
+
+
+def test_random_key_is_a_uuid4_hex() -> None:
+    keys = {random_key() for _ in range(2000)}
+    assert len(keys) == 2000
+    for key in list(keys)[:200]:
+        assert re.fullmatch(r"[0-9a-f]{32}", key)
+        parsed = uuid.UUID(key)
+        assert parsed.version == 4
+        assert parsed.variant == uuid.RFC_4122
+
+
+VALUES: list[Any] = [
+    {"b": 1, "a": [1.5, None, True, 'é\u2028\n"x"'], "c": {"z": {}, "y": []}},
+    {"big": 2**70, "neg": -(2**65), "f": 1e16, "small": 5e-324},
+    {"nested": [[[{"k": None}]]], "uni": "\U0001f600", "ctrl": "\x00\x1f"},
+]
+
+
+@pytest.mark.parametrize("value", VALUES)
+def test_canonical_json_has_the_values_of_the_stdlib_encoding(backend: str, value: Any) -> None:
+    encoded = _json.canonical(value)
+    expected = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    assert json.loads(encoded) == json.loads(expected)
+    assert list(json.loads(encoded)) == sorted(value)  # sorted keys
+    if backend == "stdlib":
+        assert encoded == expected.encode()
+
+
+class Label(str):
+    pass
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_canonical_json_refuses_nan_and_infinities(backend: str, bad: float) -> None:
+    with pytest.raises(ValueError, match="not JSON compliant"):
+        _json.canonical({"ok": None, "value": [1, bad]})
+
+
+def test_canonical_json_writes_subclasses_as_their_base_and_refuses_other_types(
+    backend: str,
+) -> None:
+    assert json.loads(_json.canonical({"k": Label("v")})) == {"k": "v"}
+    with pytest.raises(TypeError):
+        _json.canonical({"k": object()})
+    assert json.loads(_json.canonical({3: "int key"})) == {"3": "int key"}
+
+
+def _load(session: Session, data: dict[str, Any]) -> Reading:
+    return session._loaded(Reading, "db", data)
+
+
+def test_a_loaded_document_is_not_dirty_though_its_stored_json_differs(session: Session) -> None:
+    # Stored as another program wrote it: 45 for the float 45.0, no tags, no note.
+    data = {"_id": "r1", "_rev": "1-a", "type": "fast_reading", "label": "x", "value": 45}
+    obj = _load(session, data)
+    assert session.state_of(obj) is ObjectState.PERSISTENT
+    assert not session.is_modified(obj)
+    assert session.dirty == []
+    assert session._plan(session._entry(obj)) is None  # nothing to write
+
+
+def test_the_snapshot_of_a_loaded_document_is_its_state_when_read(session: Session) -> None:
+    data = {"_id": "r2", "_rev": "1-a", "type": "fast_reading", "label": "x", "tags": ["a"]}
+    obj = _load(session, data)
+    data["tags"].append("changed-after-load")  # the caller's dict is not the snapshot
+    data["label"] = "changed-after-load"
+    assert not session.is_modified(obj)
+    obj.tags.append("b")  # a nested change in place
+    assert session.is_modified(obj)
+    assert session.dirty == [obj]
+
+
+def test_rollback_restores_a_lazily_snapshotted_document(session: Session) -> None:
+    data = {"_id": "r3", "_rev": "1-a", "type": "fast_reading", "label": "x", "tags": ["a"]}
+    obj = _load(session, data)
+    obj.label = "y"
+    obj.tags.append("b")
+    session.rollback()
+    assert obj == from_json(data, Reading)
+    assert obj.rev == "1-a"
+    assert not session.is_modified(obj)
+
+
+def test_reloading_a_clean_document_takes_the_new_state_lazily(session: Session) -> None:
+    first = {"_id": "r4", "_rev": "1-a", "type": "fast_reading", "label": "x"}
+    obj = _load(session, first)
+    second = {"_id": "r4", "_rev": "2-b", "type": "fast_reading", "label": "z", "value": 1.5}
+    assert _load(session, second) is obj
+    assert (obj.label, obj.value, obj.rev) == ("z", 1.5, "2-b")
+    assert not session.is_modified(obj)
+    obj.value = 2.5
+    assert session.is_modified(obj)
