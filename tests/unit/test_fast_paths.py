@@ -6,15 +6,19 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import uuid
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cloudant_odm import Document, ObjectState, Session, field
-from cloudant_odm.client import CloudantV1, NoAuthAuthenticator, _json
-from cloudant_odm.models import from_json
+from cloudant_odm.client import CloudantV1, NoAuthAuthenticator, _json, follower
+from cloudant_odm.client.models import ChangesResultItem
+from cloudant_odm.models import from_json, ids
 from cloudant_odm.models.ids import random_key
 
 
@@ -58,6 +62,37 @@ def test_random_key_is_a_uuid4_hex() -> None:
         parsed = uuid.UUID(key)
         assert parsed.version == 4
         assert parsed.variant == uuid.RFC_4122
+    for key in list(keys)[:200]:
+        assert uuid.UUID(key).version == 4  # every key of every batch, not only the first
+    assert all(uuid.UUID(k).variant == uuid.RFC_4122 for k in keys)
+
+
+def test_random_keys_from_threads_are_all_distinct() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        batches = list(pool.map(lambda _: [random_key() for _ in range(700)], range(8)))
+    keys = [k for batch in batches for k in batch]
+    assert len(set(keys)) == len(keys) == 5600
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
+def test_a_forked_child_never_reuses_the_parents_keys() -> None:
+    random_key()  # the parent now holds keys made ahead
+    ahead = list(ids._keys)
+    assert ahead
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: send its next keys and leave at once
+        os.close(read)
+        os.write(write, ",".join(random_key() for _ in range(50)).encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        child_keys = pipe.read().split(",")
+    os.waitpid(pid, 0)
+    assert len(child_keys) == 50
+    assert not set(child_keys) & set(ahead)
 
 
 VALUES: list[Any] = [
@@ -141,3 +176,61 @@ def test_reloading_a_clean_document_takes_the_new_state_lazily(session: Session)
     assert not session.is_modified(obj)
     obj.value = 2.5
     assert session.is_modified(obj)
+
+
+# -- changes rows ------------------------------------------------------------------------
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+_changes = st.lists(
+    st.one_of(
+        st.fixed_dictionaries({"rev": st.text(min_size=1, max_size=8)}),
+        st.dictionaries(st.sampled_from(["rev", "x"]), _json_values, max_size=2),
+        _json_values,
+    ),
+    max_size=3,
+)
+_rows = st.dictionaries(
+    st.sampled_from(["changes", "id", "seq", "deleted", "doc", "other"]),
+    st.one_of(_changes, _json_values),
+    max_size=6,
+)
+
+
+def _outcome(decode: Any, row: Any) -> Any:
+    try:
+        return decode(row)
+    except ValueError as exc:
+        return ("ValueError", str(exc))
+
+
+@given(_rows)
+@settings(max_examples=400, deadline=None)
+def test_changes_rows_decode_as_the_generic_from_dict_does(row: dict[str, Any]) -> None:
+    def generic(value: Any) -> ChangesResultItem:
+        return ChangesResultItem.from_dict(value)
+
+    fast = _outcome(follower._to_item, row)
+    slow = _outcome(generic, row)
+    if isinstance(slow, tuple):  # the follower words its errors itself
+        assert isinstance(fast, tuple), (row, fast)
+    else:
+        assert fast == slow
+        assert fast.changes == slow.changes
+        assert fast._extra == slow._extra
+
+
+def test_a_usual_changes_row_is_built_directly() -> None:
+    row = {"seq": "3-x", "id": "a", "changes": [{"rev": "1-b"}], "doc": {"_id": "a"}}
+    item = follower._usual_item(row)
+    assert item == ChangesResultItem.from_dict(row)
+    assert item is not None
+    assert item.changes[0].rev == "1-b"
+    assert item.doc == {"_id": "a"}
+    assert follower._usual_item({**row, "other": 1}) is None  # kept in _extra by from_dict
+    assert follower._usual_item({**row, "changes": [{"rev": "1-b", "x": 1}]}) is None
