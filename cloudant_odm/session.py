@@ -28,7 +28,7 @@ import requests
 from cloudant_odm.client import CloudantV1, ConflictError, NotFoundError
 from cloudant_odm.client._json import canonical
 from cloudant_odm.errors import BulkWriteError, SessionError, WriteFailure, document_error
-from cloudant_odm.models import Document, from_json, to_json
+from cloudant_odm.models import Document, converter, from_json
 from cloudant_odm.models.document import PARTIAL
 from cloudant_odm.models.ids import check_id
 
@@ -105,9 +105,13 @@ def _encode(body: dict[str, Any], doc_id: str | None) -> bytes:
 
 def _canonical(obj: Document) -> tuple[bytes, str | None]:
     """The snapshot bytes of ``obj`` (its JSON without ``_rev``) and its rev."""
-    body = to_json(obj)
+    # to_json() without its argument check: every object here is a tracked Document.
+    body: dict[str, Any] = converter.unstructure(obj, obj.__class__)
     rev = body.pop("_rev", None)
-    return _encode(body, obj.id), rev
+    try:
+        return canonical(body), rev
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise ValueError(f"Document {obj.id!r} can't be written as JSON: {exc}") from exc
 
 
 def _with_rev(core: bytes, rev: str | None) -> bytes:
@@ -447,9 +451,10 @@ class Session:
         written: list[_Entry] = []
         for item in batch:
             entry = item[0]
-            result = by_id.get(entry.obj.id, {})
-            if result.get("rev") and not result.get("error"):
-                self._written(item, result["rev"])
+            result = by_id.get(entry.obj.id) or {}
+            rev = result.get("rev")
+            if rev and not result.get("error"):
+                self._written(item, rev)
                 written.append(entry)
             elif result.get("error") == "conflict":
                 conflicted.append(item)
@@ -462,9 +467,9 @@ class Session:
             else:
                 conflict = {"error": "conflict", "reason": "Document update conflict."}
                 failures.append(self._failure(item[0], conflict))
-        self._take_stubs(
-            db, [e for e in written if e.state is ObjectState.PERSISTENT and _has_inline(e.obj)]
-        )
+        persistent = ObjectState.PERSISTENT
+        inline = [e for e in written if e.state is persistent and _has_inline(e.obj)]
+        self._take_stubs(db, inline)
         return len(written)
 
     def _take_stubs(self, db: str, entries: Sequence[_Entry]) -> None:

@@ -81,6 +81,8 @@ class DocumentOptions:
         by ``:``. For a partitioned model with ``partition_from``, the value of that field
         and ``:`` are put in front; otherwise the result must already be ``partition:key``.
         """
+        if self.id_factory is None and not self.id_from and not self.partitioned:
+            return ids.random_key()  # 32 hex digits: always a valid id, nothing to check
         if self.id_factory is not None:
             key = self.id_factory(doc)
         elif self.id_from:
