@@ -1,0 +1,44 @@
+"""benchmarks/run.py still runs: a quick pass of every workload with the libraries that
+need no extra packages (raw HTTP and the ODM). Nothing is timed or compared here; the
+run checks its own counts and checksums and exits non-zero when one is wrong."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from _server import ServerConfig
+
+RUN = Path(__file__).resolve().parents[2] / "benchmarks" / "run.py"
+
+
+def test_quick_benchmark_run_of_raw_and_odm(server_config: ServerConfig, tmp_path: Path) -> None:
+    if server_config.auth_type not in ("NOAUTH", "BASIC"):
+        pytest.skip("benchmarks/run.py speaks basic auth or none")
+    env = dict(os.environ, CLOUDANT_URL=server_config.url)
+    out = tmp_path / "results.json"
+    done = subprocess.run(
+        [sys.executable, str(RUN), "--quick", "--libs", "raw,odm", "--out", str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    report = json.loads(out.read_text())
+    assert set(report["workloads"]) == {
+        "insert",
+        "read",
+        "query",
+        "changes",
+        "memory",
+        "documents",
+    }
+    for name in ("insert", "read", "query", "changes"):
+        assert set(report["workloads"][name]["results"]) == {"raw", "odm"}
+    assert "| odm |" in out.with_suffix(".md").read_text()
