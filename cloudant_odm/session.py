@@ -28,7 +28,7 @@ import requests
 from cloudant_odm.client import CloudantV1, ConflictError, NotFoundError
 from cloudant_odm.client._json import canonical
 from cloudant_odm.errors import BulkWriteError, SessionError, WriteFailure, document_error
-from cloudant_odm.models import Document, converter, from_json
+from cloudant_odm.models import Document, from_json, to_json
 from cloudant_odm.models.document import PARTIAL
 from cloudant_odm.models.ids import check_id
 
@@ -80,13 +80,10 @@ class _Entry:
 
     def settled(self) -> bytes | None:
         """The snapshot as canonical JSON bytes (settling a ``_Loaded`` one first)."""
-        snapshot = self.snapshot
-        if snapshot.__class__ is _Loaded:
-            assert isinstance(snapshot, _Loaded)
-            loaded = from_json(marshal.loads(snapshot.frozen), type(self.obj))
-            snapshot = self.snapshot = _canonical(loaded)[0]
-        assert not isinstance(snapshot, _Loaded)
-        return snapshot
+        if isinstance(self.snapshot, _Loaded):
+            loaded = from_json(marshal.loads(self.snapshot.frozen), type(self.obj))
+            self.snapshot = _canonical(loaded)[0]
+        return self.snapshot
 
 
 def _loaded_snapshot(data: dict[str, Any], obj: Document) -> bytes | _Loaded:
@@ -105,13 +102,9 @@ def _encode(body: dict[str, Any], doc_id: str | None) -> bytes:
 
 def _canonical(obj: Document) -> tuple[bytes, str | None]:
     """The snapshot bytes of ``obj`` (its JSON without ``_rev``) and its rev."""
-    # to_json() without its argument check: every object here is a tracked Document.
-    body: dict[str, Any] = converter.unstructure(obj, obj.__class__)
+    body = to_json(obj)
     rev = body.pop("_rev", None)
-    try:
-        return canonical(body), rev
-    except (ValueError, TypeError, RecursionError) as exc:
-        raise ValueError(f"Document {obj.id!r} can't be written as JSON: {exc}") from exc
+    return _encode(body, obj.id), rev
 
 
 def _with_rev(core: bytes, rev: str | None) -> bytes:
@@ -467,9 +460,9 @@ class Session:
             else:
                 conflict = {"error": "conflict", "reason": "Document update conflict."}
                 failures.append(self._failure(item[0], conflict))
-        persistent = ObjectState.PERSISTENT
-        inline = [e for e in written if e.state is persistent and _has_inline(e.obj)]
-        self._take_stubs(db, inline)
+        self._take_stubs(
+            db, [e for e in written if e.state is ObjectState.PERSISTENT and _has_inline(e.obj)]
+        )
         return len(written)
 
     def _take_stubs(self, db: str, entries: Sequence[_Entry]) -> None:
