@@ -46,7 +46,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
@@ -429,6 +429,32 @@ def _nothing() -> None:
     pass
 
 
+def start_key_pages(
+    fetch: Callable[[str | None], list[Any]], page: int, row_id: Callable[[Any], str]
+) -> Iterator[list[Any]]:
+    """The pages of ``_all_docs``: ``fetch(start_key)`` asks for ``page + 1`` rows, and
+    the extra row's id is where the next page starts."""
+    start: str | None = None
+    while True:
+        rows = fetch(start)
+        yield rows[:page]
+        if len(rows) <= page:
+            return
+        start = row_id(rows[page])
+
+
+def tally_dicts(pages: Iterator[list[Any]]) -> tuple[int, int]:
+    """(count, sum of n) of the item documents in rows that are dicts."""
+    count = total = 0
+    for rows in pages:
+        for row in rows:
+            doc = row["doc"]
+            if doc.get("type") == "item":
+                count += 1
+                total += doc["n"]
+    return count, total
+
+
 def paging_reader(
     lib: str, server: Server, db: str, page: int, ctx: Context | None, *, track: bool
 ) -> Callable[[], tuple[int, int]]:
@@ -440,47 +466,32 @@ def paging_reader(
 
         def run() -> tuple[int, int]:
             conn = server.connection()
-            count = total = 0
-            start: str | None = None
-            while True:
+
+            def fetch(start: str | None) -> list[Any]:
                 query = {"include_docs": "true", "limit": page + 1}
                 if start is not None:
                     query["start_key"] = json.dumps(start)
                 conn.request("GET", f"/{db}/_all_docs?{urlencode(query)}", headers=headers)
-                rows = json.loads(conn.getresponse().read())["rows"]
-                for row in rows[:page]:
-                    doc = row["doc"]
-                    if doc.get("type") == "item":
-                        count += 1
-                        total += doc["n"]
-                if len(rows) <= page:
-                    break
-                start = rows[page]["id"]
-            conn.close()
-            return count, total
+                rows: list[Any] = json.loads(conn.getresponse().read())["rows"]
+                return rows
+
+            try:
+                return tally_dicts(start_key_pages(fetch, page, lambda row: row["id"]))
+            finally:
+                conn.close()
 
         return run
 
     if lib == "client":
         client = odm_client(server)
 
+        def fetch_dicts(start: str | None) -> list[Any]:
+            result = client.post_all_docs(db, include_docs=True, limit=page + 1, start_key=start)
+            rows: list[Any] = result.get_result()["rows"]
+            return rows
+
         def run() -> tuple[int, int]:
-            count = total = 0
-            start: str | None = None
-            while True:
-                result = client.post_all_docs(
-                    db, include_docs=True, limit=page + 1, start_key=start
-                ).get_result()
-                rows = result["rows"]
-                for row in rows[:page]:
-                    doc = row["doc"]
-                    if doc.get("type") == "item":
-                        count += 1
-                        total += doc["n"]
-                if len(rows) <= page:
-                    break
-                start = rows[page]["id"]
-            return count, total
+            return tally_dicts(start_key_pages(fetch_dicts, page, lambda row: row["id"]))
 
         return run
 
@@ -505,22 +516,21 @@ def paging_reader(
 
         client = sdk_client(server)
 
+        def fetch_models(start: str | None) -> list[Any]:
+            result = client.post_all_docs(
+                db=db, include_docs=True, limit=page + 1, start_key=start
+            ).get_result()
+            rows: list[Any] = AllDocsResult.from_dict(result).rows
+            return rows
+
         def run() -> tuple[int, int]:
             count = total = 0
-            start: str | None = None
-            while True:
-                result = client.post_all_docs(
-                    db=db, include_docs=True, limit=page + 1, start_key=start
-                ).get_result()
-                rows = AllDocsResult.from_dict(result).rows
-                for row in rows[:page]:
+            for rows in start_key_pages(fetch_models, page, lambda row: row.id):
+                for row in rows:
                     doc = row.doc
                     if getattr(doc, "type", None) == "item":
                         count += 1
                         total += doc.n
-                if len(rows) <= page:
-                    break
-                start = rows[page].id
             return count, total
 
         return run
@@ -552,6 +562,13 @@ def query_run(lib: str, ctx: Context) -> tuple[Callable[[], tuple[int, int]], Ca
     Item = ctx.Item
 
     if lib in ("raw", "client", "sdk", "couchdb"):
+        # Results as dicts (raw, client); the SDK and couchdb-python replace these two.
+        def docs_of(result: dict[str, Any]) -> list[Any]:
+            return list(result["docs"])
+
+        def n_of(doc: Any) -> int:
+            return int(doc["n"])
+
         if lib == "raw":
             headers = server.headers
             conn_box: list[http.client.HTTPConnection] = []
@@ -564,24 +581,12 @@ def query_run(lib: str, ctx: Context) -> tuple[Callable[[], tuple[int, int]], Ca
                 result: dict[str, Any] = json.loads(conn.getresponse().read())
                 return result
 
-            def docs_of(result: dict[str, Any]) -> list[Any]:
-                return list(result["docs"])
-
-            def n_of(doc: Any) -> int:
-                return int(doc["n"])
-
         elif lib == "client":
             client = odm_client(server)
 
             def find(body: dict[str, Any]) -> dict[str, Any]:
                 result: dict[str, Any] = client.post_find(db, **body).get_result()
                 return result
-
-            def docs_of(result: dict[str, Any]) -> list[Any]:
-                return list(result["docs"])
-
-            def n_of(doc: Any) -> int:
-                return int(doc["n"])
 
         elif lib == "sdk":
             from ibmcloudant.cloudant_v1 import FindResult
