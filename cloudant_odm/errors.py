@@ -4,12 +4,13 @@ failures; these add what only a unit of work can know."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import attrs
 
-from cloudant_odm.client.errors import ApiException, exception_class
+from cloudant_odm.client.errors import ApiException, NotFoundError, exception_class
 
 if TYPE_CHECKING:
     from cloudant_odm.models import Document
@@ -22,6 +23,9 @@ __all__ = [
     "SessionError",
     "WriteFailure",
     "document_error",
+    "is_missing_document",
+    "naming_not_found",
+    "not_found",
 ]
 
 # CouchDB's per-document ``error`` values in a _bulk_docs result -> the HTTP status the
@@ -95,3 +99,46 @@ def document_error(doc_id: str, sent_rev: str | None, error: str, reason: str) -
     exc.doc_id = doc_id
     exc.rev = sent_rev
     return exc
+
+
+# The reasons of a 404 that mean the document itself is not there (CouchDB and PouchDB
+# alike). Any other 404 reason on a document request is about the database or the
+# design document: a missing database ("Database does not exist.", PouchDB's
+# "no_db_file") must never read as a missing document.
+_MISSING_DOCUMENT = frozenset({"missing", "deleted"})
+_MISSING_DATABASE = frozenset({"Database does not exist.", "no_db_file"})
+
+
+def is_missing_document(exc: NotFoundError) -> bool:
+    """Whether a 404 says the document is missing (or deleted) in a database that exists."""
+    return exc.reason in _MISSING_DOCUMENT
+
+
+def not_found(exc: NotFoundError, db: str, doc_id: str | None = None) -> NotFoundError:
+    """``exc`` again, with a message that names the database (and the document)."""
+    if exc.reason in _MISSING_DATABASE:
+        what = f"database {db!r} does not exist"
+    elif doc_id is not None and exc.reason in _MISSING_DOCUMENT:
+        what = f"document {doc_id!r} not found in database {db!r}"
+    else:
+        what = f"not found in database {db!r}"
+    named = type(exc)(
+        exc.status_code,
+        f"{what} ({exc.message})",
+        exc.http_response,
+        error=exc.error,
+        reason=exc.reason,
+    )
+    named.doc_id = doc_id
+    return named
+
+
+@contextmanager
+def naming_not_found(db: str, doc_id: str | None = None) -> Iterator[None]:
+    """Re-raise a ``NotFoundError`` from the block with the database (and document) named."""
+    try:
+        yield
+    except NotFoundError as exc:
+        if exc.message.startswith(("database ", "document ", "not found in database ")):
+            raise  # named already, by an inner block
+        raise not_found(exc, db, doc_id) from exc

@@ -19,7 +19,8 @@ import enum
 import json
 import logging
 import marshal
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import weakref
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import IO, Any, TypeVar
 
 import attrs
@@ -27,8 +28,16 @@ import requests
 
 from cloudant_odm.client import CloudantV1, ConflictError, NotFoundError
 from cloudant_odm.client._json import canonical
-from cloudant_odm.errors import BulkWriteError, SessionError, WriteFailure, document_error
-from cloudant_odm.models import Document, from_json, to_json
+from cloudant_odm.errors import (
+    BulkWriteError,
+    SessionError,
+    WriteFailure,
+    document_error,
+    is_missing_document,
+    naming_not_found,
+    not_found,
+)
+from cloudant_odm.models import Document, DocumentValidationError, from_json, to_json
 from cloudant_odm.models.document import PARTIAL
 from cloudant_odm.models.ids import check_id
 
@@ -121,12 +130,22 @@ def _generation(rev: str | None) -> int:
     return int(head) if head.isdigit() else 0
 
 
+#: ``Session(databases=...)``: database name -> the name to use instead, as a mapping
+#: or a function.
+DatabaseMap = Mapping[str, str] | Callable[[str], str]
+
+
 class Session:
     """A unit of work over one client: ``add``, ``get``, ``delete``, then ``commit``.
 
     ``with Session(client, db="orders") as s:`` commits when the block ends normally and
     rolls back (nothing pending is written) when it raises. Not thread-safe: use one
     session per thread or task, as with SQLAlchemy.
+
+    Which database a class's documents go to (:meth:`db_for`): the session's ``db`` if
+    given, else the class's ``Meta.db``; then ``databases`` renames it, for a test
+    database or a database per tenant without touching the classes:
+    ``Session(client, databases=lambda name: f"tenant42-{name}")``.
     """
 
     def __init__(
@@ -134,17 +153,28 @@ class Session:
         client: CloudantV1,
         db: str | None = None,
         *,
+        databases: DatabaseMap | None = None,
         batch_bytes: int = DEFAULT_BATCH_BYTES,
         batch_size: int | None = None,
     ) -> None:
         if batch_bytes <= 0 or (batch_size is not None and batch_size <= 0):
             raise ValueError("batch_bytes and batch_size must be positive")
+        if db is not None and (not isinstance(db, str) or not db):
+            raise TypeError(f"Session(db=...) takes a database name, got {db!r}")
+        if databases is not None and not (callable(databases) or isinstance(databases, Mapping)):
+            raise TypeError(
+                "Session(databases=...) takes a mapping of database names or a function, "
+                f"got {type(databases).__name__}"
+            )
         self.client = client
         self.db = db
+        self.databases = databases
         self.batch_bytes = batch_bytes
         self.batch_size = batch_size
         self._by_key: dict[tuple[str, str], _Entry] = {}
         self._by_obj: dict[int, _Entry] = {}
+        # Objects this session stored or loaded and no longer tracks (weakly held).
+        self._detached: weakref.WeakValueDictionary[int, Document] = weakref.WeakValueDictionary()
 
     # -- context manager ----------------------------------------------------------
 
@@ -154,8 +184,11 @@ class Session:
     def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
         if exc_type is None:
             self.commit()
-        else:
+            return
+        try:
             self.rollback()
+        except Exception:  # the block's own exception is the one to see
+            log.exception("rollback after an error in a `with Session` block failed")
 
     def __repr__(self) -> str:
         return f"<Session db={self.db!r} objects={len(self._by_obj)}>"
@@ -163,20 +196,35 @@ class Session:
     # -- state --------------------------------------------------------------------
 
     def db_for(self, model: type[Document]) -> str:
-        """The database a model's documents live in: its ``Meta.db``, else the session's."""
-        db = model._options.db or self.db
+        """The database ``model``'s documents live in, in this session: the session's
+        ``db`` if given, else the class's ``Meta.db``, renamed by ``databases``."""
+        db = self.db or model._options.db
         if not db:
             raise SessionError(
                 f"No database for {model.__name__}: give Session(client, db=...) "
                 "or set Meta.db on the class"
             )
-        return db
+        if self.databases is None:
+            return db
+        renamed = (
+            self.databases.get(db, db)
+            if isinstance(self.databases, Mapping)
+            else self.databases(db)
+        )
+        if not isinstance(renamed, str) or not renamed:
+            raise SessionError(
+                f"Session(databases=...) gave {renamed!r} for database {db!r} "
+                f"({model.__name__}); expected a database name"
+            )
+        return renamed
 
     def state_of(self, obj: Document) -> ObjectState:
         entry = self._by_obj.get(id(obj))
-        if entry is None:
-            return ObjectState.TRANSIENT
-        return entry.state
+        if entry is not None:
+            return entry.state
+        if self._detached.get(id(obj)) is obj:
+            return ObjectState.DETACHED
+        return ObjectState.TRANSIENT
 
     def __contains__(self, obj: object) -> bool:
         return id(obj) in self._by_obj
@@ -196,16 +244,17 @@ class Session:
 
     @property
     def dirty(self) -> list[Document]:
-        """Persistent objects whose JSON differs from their snapshot."""
+        """Persistent objects whose JSON differs from their snapshot (or that hold a
+        value that can't be stored, which flush will refuse)."""
         return [
             e.obj
             for e in self._by_obj.values()
-            if e.state is ObjectState.PERSISTENT and _canonical(e.obj)[0] != e.settled()
+            if e.state is ObjectState.PERSISTENT and _changed(e)
         ]
 
     def is_modified(self, obj: Document) -> bool:
         entry = self._entry(obj)
-        return entry.state is not ObjectState.PERSISTENT or _canonical(obj)[0] != entry.settled()
+        return entry.state is not ObjectState.PERSISTENT or _changed(entry)
 
     def _entry(self, obj: Document) -> _Entry:
         entry = self._by_obj.get(id(obj))
@@ -227,11 +276,14 @@ class Session:
         entry = _Entry(obj, db, state, snapshot)
         self._by_key[key] = entry
         self._by_obj[id(obj)] = entry
+        self._detached.pop(id(obj), None)
 
-    def _forget(self, entry: _Entry) -> None:
+    def _forget(self, entry: _Entry, *, detach: bool = False) -> None:
         assert entry.obj.id is not None
         self._by_key.pop((entry.db, entry.obj.id), None)
         self._by_obj.pop(id(entry.obj), None)
+        if detach:  # it was stored: DETACHED, where a never-stored object is TRANSIENT
+            self._detached[id(entry.obj)] = entry.obj
 
     def _loaded(self, model: type[D], db: str, data: dict[str, Any]) -> D:
         """Turn JSON from the server into the identity map's object for that id: a
@@ -304,11 +356,12 @@ class Session:
 
     def expunge(self, obj: Document) -> None:
         """Stop tracking ``obj`` (it becomes detached); pending changes to it are dropped."""
-        self._forget(self._entry(obj))
+        entry = self._entry(obj)
+        self._forget(entry, detach=entry.state is not ObjectState.PENDING)
 
     def expunge_all(self) -> None:
-        self._by_key.clear()
-        self._by_obj.clear()
+        for entry in list(self._by_obj.values()):
+            self._forget(entry, detach=entry.state is not ObjectState.PENDING)
 
     close = expunge_all
 
@@ -325,8 +378,10 @@ class Session:
             return _as_model(known.obj, model)
         try:
             data = self.client.get_document(db, doc_id, conflicts=conflicts or None).get_result()
-        except NotFoundError:
-            return None
+        except NotFoundError as exc:
+            if is_missing_document(exc):
+                return None
+            raise not_found(exc, db, doc_id) from exc  # no database: not "no document"
         return self._loaded(model, db, data)
 
     def get_many(self, model: type[D], ids: Sequence[str]) -> list[D | None]:
@@ -335,7 +390,8 @@ class Session:
         db = self.db_for(model)
         missing = [i for i in dict.fromkeys(ids) if (db, i) not in self._by_key]
         if missing:
-            rows = self.client.post_all_docs(db, keys=missing, include_docs=True).get_result()
+            with naming_not_found(db):
+                rows = self.client.post_all_docs(db, keys=missing, include_docs=True).get_result()
             for row in rows["rows"]:
                 doc = row.get("doc")
                 if doc is not None and "error" not in row:
@@ -353,7 +409,8 @@ class Session:
         """Reload ``obj`` from the server, discarding its unwritten changes."""
         entry = self._entry(obj)
         assert obj.id is not None
-        data = self.client.get_document(entry.db, obj.id).get_result()
+        with naming_not_found(entry.db, obj.id):
+            data = self.client.get_document(entry.db, obj.id).get_result()
         fresh = from_json(data, type(obj))
         _copy_fields(fresh, obj)
         entry.snapshot = _canonical(obj)[0]
@@ -382,7 +439,8 @@ class Session:
                 continue
             entry.state = ObjectState.PERSISTENT
             snapshot = entry.settled()
-            if snapshot is not None and _canonical(entry.obj)[0] != snapshot:
+            # _changed(): an object holding a value that can't be dumped is restored too.
+            if snapshot is not None and _changed(entry):
                 data = json.loads(snapshot)
                 data["_rev"] = entry.obj.rev
                 _copy_fields(from_json(data, type(entry.obj)), entry.obj)
@@ -438,7 +496,8 @@ class Session:
         self, db: str, batch: list[tuple[_Entry, bytes, bytes | None]], failures: list[WriteFailure]
     ) -> int:
         body = b'{"docs":[' + b",".join(element for _, element, _ in batch) + b"]}"
-        results = self.client.post_bulk_docs(db, body).get_result()
+        with naming_not_found(db):
+            results = self.client.post_bulk_docs(db, body).get_result()
         by_id = {r.get("id"): r for r in results}
         conflicted: list[tuple[_Entry, bytes, bytes | None]] = []
         written: list[_Entry] = []
@@ -473,7 +532,8 @@ class Session:
         if not entries:
             return
         ids = [e.obj.id for e in entries]
-        rows = self.client.post_all_docs(db, keys=ids, include_docs=True).get_result()["rows"]
+        with naming_not_found(db):
+            rows = self.client.post_all_docs(db, keys=ids, include_docs=True).get_result()["rows"]
         stored = {r["id"]: r["doc"] for r in rows if r.get("doc")}
         for entry in entries:
             obj = entry.obj
@@ -492,7 +552,8 @@ class Session:
         if not items:
             return []
         ids = [item[0].obj.id for item in items]
-        rows = self.client.post_all_docs(db, keys=ids, include_docs=True).get_result()["rows"]
+        with naming_not_found(db):
+            rows = self.client.post_all_docs(db, keys=ids, include_docs=True).get_result()["rows"]
         by_id = {row["id"]: row for row in rows if "id" in row}
         outcome: list[tuple[tuple[_Entry, bytes, bytes | None], str | None]] = []
         for item in items:
@@ -513,7 +574,7 @@ class Session:
         entry, _, core = item
         if entry.state is ObjectState.DELETED:
             entry.obj.rev = rev
-            self._forget(entry)
+            self._forget(entry, detach=True)
             return
         entry.obj.rev = rev
         entry.snapshot = core
@@ -555,7 +616,8 @@ class Session:
                 obj = _as_model(known.obj, model)
                 self.refresh(obj)
             else:
-                data = self.client.get_document(db, doc_id).get_result()
+                with naming_not_found(db, doc_id):
+                    data = self.client.get_document(db, doc_id).get_result()
                 obj = self._loaded(model, db, data)
             change(obj)
             try:
@@ -582,9 +644,11 @@ class Session:
         check_id(doc_id, model=model.__name__, partitioned=model._options.partitioned)
         core, _ = _canonical(obj)
         try:
-            result = self.client.put_document(db, doc_id, core).get_result()
+            with naming_not_found(db, doc_id):
+                result = self.client.put_document(db, doc_id, core).get_result()
         except ConflictError:
-            data = self.client.get_document(db, doc_id).get_result()
+            with naming_not_found(db, doc_id):
+                data = self.client.get_document(db, doc_id).get_result()
             return self._loaded(model, db, data), False
         obj.rev = result["rev"]
         self._register(obj, db, ObjectState.PERSISTENT, core)
@@ -692,6 +756,16 @@ class Session:
             raise KeyError(f"{type(obj).__name__} {obj.id!r} has no attachment {name!r}")
         del attachments[name]
         obj.meta = attrs.evolve(obj.meta, attachments=attachments or None)
+
+
+def _changed(entry: _Entry) -> bool:
+    """Whether the object's JSON differs from its snapshot. An object holding a value
+    that can't be stored has changed (its snapshot was stored)."""
+    try:
+        core = _canonical(entry.obj)[0]
+    except (DocumentValidationError, ValueError):
+        return True
+    return core != entry.settled()
 
 
 def _has_inline(obj: Document) -> bool:

@@ -14,7 +14,7 @@ import contextlib
 import os
 from decimal import Decimal
 
-from cloudant_odm import Document, Index, Session, View
+from cloudant_odm import Document, Index, Session, View, field
 from cloudant_odm.client import CloudantV1, PreconditionFailedError
 from cloudant_odm.design import sync
 
@@ -30,7 +30,7 @@ def release(totals_by: str) -> type[Document]:
             doc_type = "order"
 
         customer: str
-        total: Decimal = Decimal("0")
+        total: Decimal = field(default=Decimal("0"), places=2)
         status: str = "new"
 
         # Map function generated from field names: only "order" documents, total summed.

@@ -26,7 +26,7 @@ class Address:
 
 class Order(Document):
     customer: str
-    total: Decimal = Decimal("0")
+    total: Decimal = field(default=Decimal("0"), places=2)
     status: str = "new"
     created: datetime = field(factory=lambda: datetime.now(timezone.utc))
     tags: list[str] = field(factory=list)

@@ -8,14 +8,14 @@ import contextlib
 import os
 from decimal import Decimal
 
-from cloudant_odm import Document, Session
+from cloudant_odm import Document, Session, field
 from cloudant_odm.changes import Checkpoint, follow
 from cloudant_odm.client import CloudantV1, PreconditionFailedError
 
 
 class Order(Document):
     customer: str
-    total: Decimal = Decimal("0")
+    total: Decimal = field(default=Decimal("0"), places=2)
 
 
 client = CloudantV1.new_instance()

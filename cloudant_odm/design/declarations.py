@@ -509,6 +509,12 @@ class View(Declaration):
         return self._key is not None
 
     @property
+    def value_field(self) -> str | None:
+        """The attribute path of the emitted value, for ``View.emit(value="total")``
+        (None for any other value): its rows' values load as that field does."""
+        return self._value if isinstance(self._value, str) else None
+
+    @property
     def map(self) -> str:
         """The map function's source (generated for ``View.emit`` views)."""
         if self._map is not None:

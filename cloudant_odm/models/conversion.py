@@ -46,6 +46,12 @@ from cattrs.errors import (
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 from cattrs.strategies import configure_union_passthrough
 
+from cloudant_odm.models.checks import (
+    class_checker,
+    decimal_as_number,
+    decimal_errors,
+    type_name,
+)
 from cloudant_odm.models.document import Document, Embedded, _Model
 from cloudant_odm.models.errors import (
     DocumentDefinitionError,
@@ -54,7 +60,7 @@ from cloudant_odm.models.errors import (
     join_path,
     prefixed,
 )
-from cloudant_odm.models.fields import FieldNote, json_key
+from cloudant_odm.models.fields import DecimalStorage, FieldNote, decimal_storage, json_key
 from cloudant_odm.models.meta import META_KEYS, DocumentMeta
 from cloudant_odm.models.registry import registry
 
@@ -174,28 +180,72 @@ def _load_enum(value: Any, tp: type[Enum]) -> Enum:
 
 
 def _load_decimal(value: Any, _: Any) -> Decimal:
-    if value.__class__ is str:  # how we store them: the fast path
-        try:
-            number = Decimal(value)
-        except InvalidOperation:
-            raise ValueError(f"invalid Decimal {value!r}") from None
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        # Numbers written by other programs. repr() of a float is its shortest exact
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        # How we store them: JSON numbers. repr() of a float is its shortest exact
         # decimal form: 0.1 -> Decimal('0.1'), not 0.1000000000000000055...
         number = Decimal(repr(value) if isinstance(value, float) else value)
     elif isinstance(value, str):
-        return _load_decimal(str(value), _)
+        # Written as text by earlier versions, or by a field(as_string=True).
+        try:
+            number = Decimal(str(value))
+        except InvalidOperation:
+            raise ValueError(f"invalid Decimal {value!r}") from None
     else:
-        raise TypeError(f"expected a decimal string, got {_type_name(value)}")
+        raise TypeError(f"expected a number or a decimal string, got {_type_name(value)}")
     if number.is_finite():
         return number
     raise ValueError(f"invalid Decimal {value!r}: not a finite number")
 
 
-def _dump_decimal(value: Decimal) -> str:
-    if not value.is_finite():
-        raise ValueError(f"can't store Decimal {value}: not a finite number")
-    return str(value)
+def _dump_decimal(value: Decimal) -> int | float:
+    number = decimal_as_number(value)
+    if number is None:
+        # Only reached past the write checks (a Decimal inside an Any value, say).
+        errors = decimal_errors(value, None) or [("", f"can't store Decimal {value}")]
+        raise ValueError(errors[0][1])
+    return number
+
+
+def _decimal_hooks(
+    cls: type, attribute: attrs.Attribute[Any], storage: DecimalStorage
+) -> tuple[StructureHook, UnstructureHook]:
+    """Load and dump hooks for a Decimal field declared with ``places`` / ``as_string``."""
+    if _strip_optional(attribute.type) is not Decimal:
+        raise DocumentDefinitionError(
+            f"{cls.__qualname__}.{attribute.name}: field(places=..., as_string=...) applies "
+            f"to Decimal fields, not {type_name(attribute.type)}"
+        )
+    quantum = storage.quantum
+    places = storage.places
+
+    def load_decimal_field(value: Any, tp: Any) -> Any:
+        if value is None and tp is not Decimal:
+            return None
+        number = _load_decimal(value, Decimal)
+        if quantum is None:
+            return number
+        try:
+            exact = number.quantize(quantum)
+        except InvalidOperation:
+            exact = None
+        if exact is None or exact != number:
+            raise ValueError(f"{value!r} has more than {places} decimal places")
+        return exact
+
+    def dump_decimal_field(value: Any) -> Any:
+        if value is None:
+            return None
+        return str(value) if storage.as_string else _dump_decimal(value)
+
+    return load_decimal_field, dump_decimal_field
+
+
+def _strip_optional(tp: Any) -> Any:
+    if get_origin(tp) in (Union, types.UnionType):
+        args = [a for a in get_args(tp) if a is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return tp
 
 
 def _naive(kind: str, text: str) -> ValueError:
@@ -572,7 +622,15 @@ def _renames(cls: type) -> dict[str, Any]:
     for attribute in attrs.fields(cls):
         _register_str_enums(attribute.type)
         key = json_key(attribute)
-        if key != attribute.name:
+        storage = decimal_storage(attribute)
+        if storage is not None:
+            load, dump = _decimal_hooks(cls, attribute, storage)
+            overrides[attribute.name] = override(
+                rename=None if key == attribute.name else key,
+                struct_hook=load,
+                unstruct_hook=dump,
+            )
+        elif key != attribute.name:
             overrides[attribute.name] = override(rename=key)
     return overrides
 
@@ -746,6 +804,11 @@ def _keep_unknown(
         obj.meta = DocumentMeta.from_json(meta)
 
 
+def _id_of(obj: Any) -> str | None:
+    doc_id = obj.__dict__.get("id")
+    return doc_id if isinstance(doc_id, str) else None
+
+
 def _doc_id(value: Mapping[str, Any]) -> str | None:
     doc_id = value.get("_id")
     return doc_id if isinstance(doc_id, str) else None
@@ -764,6 +827,7 @@ def _document_unstructure_hook(cls: type[Document]) -> UnstructureHook:
     type_field, doc_type, abstract = options.type_field, options.doc_type, options.abstract
     policy = _document_policy(cls)
     model = cls.__name__
+    check = class_checker(cls)
 
     def dump_document(obj: Any) -> dict[str, Any]:
         if obj.__class__ is not cls:
@@ -773,6 +837,11 @@ def _document_unstructure_hook(cls: type[Document]) -> UnstructureHook:
             raise DocumentValidationError(
                 model, obj.id, [("", f"{model} is abstract; save one of its subclasses")]
             )
+        # What is written must load back: values are checked against the declared types
+        # first (cattrs would dump "gift" for a list[str] as ["g", "i", "f", "t"]).
+        bad = check(obj)
+        if bad:
+            raise DocumentValidationError(model, _id_of(obj), bad)
         out: dict[str, Any] = {}
         if obj.id is not None:
             out["_id"] = obj.id

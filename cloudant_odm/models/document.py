@@ -11,12 +11,13 @@ from __future__ import annotations
 import sys
 import weakref
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar, get_args
 
 import attrs
 
 from cloudant_odm.models.errors import DocumentDefinitionError
-from cloudant_odm.models.fields import field, json_key
+from cloudant_odm.models.fields import decimal_storage, field, json_key
 from cloudant_odm.models.ids import SEPARATOR
 from cloudant_odm.models.meta import EMPTY_META, DocumentMeta
 from cloudant_odm.models.options import (
@@ -85,6 +86,7 @@ def _own_keys(
                 "give the field another name and set field(key=...) for its JSON key"
             )
         keys[attribute.name] = json_key(attribute)
+        _check_decimal_options(cls, attribute)
     by_key: dict[str, str] = {}
     for name, key in keys.items():
         if key in by_key:
@@ -93,6 +95,17 @@ def _own_keys(
             )
         by_key[key] = name
     return keys
+
+
+def _check_decimal_options(cls: type, attribute: attrs.Attribute[Any]) -> None:
+    tp = attribute.type
+    if decimal_storage(attribute) is None or isinstance(tp, str) or tp is None:
+        return  # a string annotation is checked when the converter first resolves it
+    if tp is not Decimal and set(get_args(tp)) != {Decimal, type(None)}:
+        raise DocumentDefinitionError(
+            f"{cls.__qualname__}.{attribute.name}: field(places=..., as_string=...) applies "
+            f"to Decimal fields, not {getattr(tp, '__name__', tp)}"
+        )
 
 
 class Embedded(_Model):
@@ -156,8 +169,7 @@ class _ManagerAccess:
     def __get__(self, instance: None, owner: type[_D]) -> Manager[_D]:
         if instance is not None:
             raise AttributeError(
-                f"objects is reached through the class ({owner.__name__}.objects), "
-                "not an instance"
+                f"objects is reached through the class ({owner.__name__}.objects), not an instance"
             )
         from cloudant_odm.query.manager import Manager
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import attrs
@@ -12,12 +13,30 @@ from cloudant_odm.models.errors import add_note
 if TYPE_CHECKING:
     from attrs import Attribute
 
-__all__ = ["field", "json_key"]
+__all__ = ["DecimalStorage", "decimal_storage", "field", "json_key"]
 
 _T = TypeVar("_T")
 
 # Where the JSON key is kept in attrs metadata; namespaced so it can't clash with the user's.
 KEY = "cloudant_odm.key"
+# Where a Decimal field's storage options are kept (field(places=..., as_string=...)).
+DECIMAL = "cloudant_odm.decimal"
+
+
+class DecimalStorage:
+    """How a ``Decimal`` field is stored: ``field(places=2)``, ``field(as_string=True)``."""
+
+    __slots__ = ("as_string", "places", "quantum")
+
+    def __init__(self, places: int | None, as_string: bool) -> None:
+        self.places = places
+        self.as_string = as_string
+        #: ``Decimal("0.01")`` for two places: what values are quantized to on load.
+        self.quantum = Decimal(1).scaleb(-places) if places is not None else None
+
+    def __repr__(self) -> str:
+        return f"DecimalStorage(places={self.places!r}, as_string={self.as_string!r})"
+
 
 Validator = Callable[[Any, "Attribute[Any]", Any], Any]
 
@@ -54,6 +73,8 @@ def field(
     default: None = ...,
     validator: Validator | list[Validator] | None = ...,
     key: str | None = ...,
+    places: int | None = ...,
+    as_string: bool = ...,
     repr: bool = ...,
     eq: bool = ...,
     metadata: Mapping[Any, Any] | None = ...,
@@ -66,6 +87,8 @@ def field(
     default: _T,
     validator: Validator | list[Validator] | None = ...,
     key: str | None = ...,
+    places: int | None = ...,
+    as_string: bool = ...,
     repr: bool = ...,
     eq: bool = ...,
     metadata: Mapping[Any, Any] | None = ...,
@@ -78,6 +101,8 @@ def field(
     factory: Callable[[], _T],
     validator: Validator | list[Validator] | None = ...,
     key: str | None = ...,
+    places: int | None = ...,
+    as_string: bool = ...,
     repr: bool = ...,
     eq: bool = ...,
     metadata: Mapping[Any, Any] | None = ...,
@@ -90,6 +115,8 @@ def field(
     factory: Callable[[], Any] | None = None,
     validator: Validator | list[Validator] | None = None,
     key: str | None = None,
+    places: int | None = None,
+    as_string: bool = False,
     repr: bool = True,
     eq: bool = True,
     metadata: Mapping[Any, Any] | None = None,
@@ -103,6 +130,13 @@ def field(
     :param key: the JSON key when it differs from the attribute name
         (``key="createdAt"``). It is not called ``alias`` because type checkers read
         ``alias`` as the ``__init__`` parameter name (PEP 681).
+    :param places: for a ``Decimal`` field, the number of decimal places it holds
+        (``places=2`` for money): a value with more is refused on save, values are
+        quantized to it on load (``9.5`` stored loads as ``Decimal("9.50")``), and so are
+        the sums a view returns over the field.
+    :param as_string: for a ``Decimal`` field, store it as a JSON string instead of a
+        number: exact to any number of digits, but the server can't compare it as a
+        number, so range queries and sorting on the field are refused.
     :param repr: include the field in ``repr()``.
     :param eq: compare the field in ``==``.
     :param metadata: extra attrs metadata, for your own tools.
@@ -114,6 +148,12 @@ def field(
     meta = dict(metadata or {})
     if key is not None:
         meta[KEY] = key
+    if places is not None and (
+        not isinstance(places, int) or isinstance(places, bool) or not 0 <= places <= 30
+    ):
+        raise TypeError(f"field(places=...) must be an int from 0 to 30, got {places!r}")
+    if places is not None or as_string:
+        meta[DECIMAL] = DecimalStorage(places, bool(as_string))
     if isinstance(validator, list):
         validator = attrs.validators.and_(*validator)
     return attrs.field(
@@ -130,3 +170,9 @@ def json_key(attribute: Attribute[Any]) -> str:
     """The JSON key an attrs attribute is stored under."""
     key: str = attribute.metadata.get(KEY, attribute.name)
     return key
+
+
+def decimal_storage(attribute: Attribute[Any]) -> DecimalStorage | None:
+    """The ``places`` / ``as_string`` options of a Decimal field, or None."""
+    found: DecimalStorage | None = attribute.metadata.get(DECIMAL)
+    return found

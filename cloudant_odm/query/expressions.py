@@ -5,9 +5,9 @@ knows its JSON path and its Python type. Comparing it makes a :class:`Condition`
 conditions combine into :class:`And`, :class:`Or` and :class:`Not`; every expression
 compiles to a Mango selector with :meth:`Expression.to_selector`.
 
-Values go through the document converter, so a comparison uses what is stored: a
-datetime its ISO 8601 string, a Decimal its string, an Enum its value, a nested attrs
-object its JSON object.
+Values are checked against the field's type, then go through the document converter,
+so a comparison uses what is stored: a datetime its ISO 8601 string, a Decimal its JSON
+number, an Enum its value, a nested attrs object its JSON object.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import re
 import types
-import warnings
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
@@ -24,9 +23,11 @@ from typing import Any, ClassVar, Generic, NoReturn, TypeVar, Union, overload
 
 import attrs
 
+from cloudant_odm.models.checks import decimal_as_number, type_checker, type_name
 from cloudant_odm.models.conversion import _document_policy, _policy, converter
 from cloudant_odm.models.document import Document
-from cloudant_odm.models.fields import json_key
+from cloudant_odm.models.errors import join_path
+from cloudant_odm.models.fields import decimal_storage, json_key
 from cloudant_odm.models.registry import registry
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "QueryWarning",
     "Raw",
     "SortKey",
+    "check_model",
     "col",
     "type_selector",
 ]
@@ -118,6 +120,10 @@ class Condition(Expression):
     @property
     def relative(self) -> bool:
         return self.field._relative
+
+    def resolve(self, model: type[Document]) -> Expression:
+        check_model(self.field, model)
+        return self
 
     def to_selector(self) -> dict[str, Any]:
         test = {self.operator: self.value}
@@ -391,7 +397,7 @@ class Field(Generic[T]):
     elements are indexed (``Order.lines[0].sku``) or matched with ``elem_match``.
     """
 
-    __slots__ = ("_display", "_keys", "_model", "_names", "_relative", "_type")
+    __slots__ = ("_attribute", "_display", "_keys", "_model", "_names", "_relative", "_type")
     # Comparisons return conditions, so fields can't be dict keys or set members.
     __hash__: ClassVar[None]  # type: ignore[assignment]
 
@@ -404,12 +410,15 @@ class Field(Generic[T]):
         *,
         relative: bool = False,
         display: str | None = None,
+        attribute: attrs.Attribute[Any] | None = None,
     ) -> None:
         self._model = model
         self._keys = keys  # JSON path
         self._names = names  # attribute path, for messages
         self._type = value_type
         self._relative = relative
+        # The declared attribute this field stands for (its options: Decimal storage).
+        self._attribute = attribute
         owner = model.__name__ if model is not None else ""
         self._display = display or ".".join(p for p in (owner, *names) if p)
 
@@ -470,10 +479,12 @@ class Field(Generic[T]):
         if name not in members:
             kind = getattr(target, "__name__", repr(target))
             raise AttributeError(f"{self._display} ({kind}) has no field {name!r}")
-        key, value_type = members[name]
-        return self._make(key, name, value_type)
+        key, value_type, attribute = members[name]
+        return self._make(key, name, value_type, attribute)
 
-    def _make(self, key: str, name: str, value_type: Any) -> Field[Any]:
+    def _make(
+        self, key: str, name: str, value_type: Any, attribute: attrs.Attribute[Any] | None = None
+    ) -> Field[Any]:
         return Field(
             self._model,
             (*self._keys, key),
@@ -481,6 +492,7 @@ class Field(Generic[T]):
             value_type,
             relative=self._relative,
             display=f"{self._display}.{name}",
+            attribute=attribute,
         )
 
     def __getattr__(self, name: str) -> Field[Any]:
@@ -538,13 +550,12 @@ class Field(Generic[T]):
         return Condition(self, operator, value)
 
     def _ordered(self, operator: str, value: Any) -> Condition:
-        if _strip_optional(self._type) is Decimal:
-            warnings.warn(
-                f"{self._display} is a Decimal, stored as a JSON string: {operator} compares "
-                'text ("10" sorts before "9"). Store a float or int copy for range queries, '
-                "or use a view that emits a number",
-                QueryWarning,
-                stacklevel=3,
+        storage = decimal_storage(self._attribute) if self._attribute is not None else None
+        if storage is not None and storage.as_string:
+            raise TypeError(
+                f"{self._display} is a Decimal stored as text (field(as_string=True)): the "
+                f"server would compare it as text, not as a number, so {operator} is refused; "
+                "store it as a number (the default) to compare it"
             )
         return self._condition(operator, self._dump(value))
 
@@ -636,7 +647,7 @@ class Field(Generic[T]):
         parts: list[Expression] = []
         for condition in conditions:
             _check_expression(condition)
-            parts.append(condition)
+            parts.append(condition if self._model is None else condition.resolve(self._model))
         parts.extend(lookup(self._model, key, value, base=item) for key, value in lookups.items())
         if not parts:
             raise TypeError(f"{self._display}.{name}() needs at least one condition")
@@ -726,24 +737,24 @@ def _resolved(cls: type) -> type:
     return cls
 
 
-def _members(tp: Any) -> dict[str, tuple[str, Any]]:
-    """Attribute name -> (JSON key, type) of an attrs class; {} for anything else."""
+def _members(tp: Any) -> dict[str, tuple[str, Any, attrs.Attribute[Any]]]:
+    """Attribute name -> (JSON key, type, attribute) of an attrs class; {} for anything else."""
     if not (isinstance(tp, type) and attrs.has(tp)):
         return {}
     cached = _MEMBER_CACHE.get(tp)
     if cached is not None:
         return cached
-    members: dict[str, tuple[str, Any]] = {}
+    members: dict[str, tuple[str, Any, attrs.Attribute[Any]]] = {}
     for attribute in attrs.fields(_resolved(tp)):
         if _is_document(tp) and attribute.name in _NOT_QUERYABLE:
             continue
         key = _META_FIELDS.get(attribute.name) if _is_document(tp) else None
-        members[attribute.name] = (key or json_key(attribute), attribute.type)
+        members[attribute.name] = (key or json_key(attribute), attribute.type, attribute)
     _MEMBER_CACHE[tp] = members
     return members
 
 
-_MEMBER_CACHE: weakref.WeakKeyDictionary[type, dict[str, tuple[str, Any]]] = (
+_MEMBER_CACHE: weakref.WeakKeyDictionary[type, dict[str, tuple[str, Any, attrs.Attribute[Any]]]] = (
     weakref.WeakKeyDictionary()
 )
 
@@ -762,25 +773,58 @@ def _int(value: Any, name: str) -> int:
     return value
 
 
-_SCALARS = (str, int, float, bool, type(None))
-
-
 def dump_value(value: Any, value_type: Any, field: Field[Any] | None = None) -> Any:
     """``value`` as stored in JSON for a field of ``value_type``, through the document
-    converter (so it compares with what the documents hold)."""
+    converter (so it compares with what the documents hold).
+
+    The value must be one the field can hold (``TypeError`` / ``ValueError`` otherwise,
+    naming the field): a condition no stored document could meet is a mistake. Numbers
+    compare across ``int`` and ``float`` as in Python; a ``Decimal`` field takes a
+    ``Decimal`` or an ``int``, not a ``float`` (``Decimal("0.1") != 0.1`` in Python).
+    """
     where = field._display if field is not None else "value"
     if isinstance(value, (Field, Expression, SortKey)):
         raise TypeError(
             f"{where}: Mango compares a field with constant values only, not with {value!r}"
         )
-    if value is None or (value.__class__ in _SCALARS and not _needs_conversion(value_type)):
-        return value
     target = _strip_optional(value_type)
-    if target is Decimal and isinstance(value, (int, float)) and not isinstance(value, bool):
-        # Stored as a string: compare the same string ("3", not 3).
-        value = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    if target is Any or target is object:
+        return _unstructure(value, where, field)
+    if value is None:
+        if target is value_type:
+            raise TypeError(
+                f"{where}: expected {type_name(value_type)}, got None (the field can't "
+                f"hold None; {where}.exists(False) finds documents without it)"
+            )
+        return None
+    if target in (int, float) and value.__class__ in (int, float):
+        value_type = float  # an int field compares with 2.5 as in Python
+    if target is Decimal:
+        if value.__class__ is int:
+            value = Decimal(value)
+        elif isinstance(value, float):
+            raise TypeError(
+                f"{where} is a Decimal: compare it with a Decimal, not float {value!r} "
+                f"(Decimal({str(value)!r}) != {value!r} in Python)"
+            )
+    errors = type_checker(value_type)(value)
+    if errors:
+        problems = "; ".join(f"{join_path(where, p)}: {m}" for p, m in errors)
+        raise TypeError(problems)
+    if target is Decimal:
+        attribute = field._attribute if field is not None else None
+        storage = decimal_storage(attribute) if attribute is not None else None
+        if storage is not None and storage.as_string:
+            return str(value)
+        return decimal_as_number(value)
+    return _unstructure(value, where, field)
+
+
+def _unstructure(value: Any, where: str, field: Field[Any] | None) -> Any:
+    if value is None or value.__class__ in _SCALARS:
+        return value
     if isinstance(value, Enum):
-        return dump_value(value.value, Any, field)
+        return _unstructure(value.value, where, field)
     model = field._model if field is not None else None
     token = _policy.set(_document_policy(model)) if model is not None else None
     try:
@@ -792,8 +836,19 @@ def dump_value(value: Any, value_type: Any, field: Field[Any] | None = None) -> 
             _policy.reset(token)
 
 
-def _needs_conversion(value_type: Any) -> bool:
-    return _strip_optional(value_type) is Decimal
+_SCALARS = (str, int, float, bool)
+
+
+def check_model(field: Field[Any], model: type[Document]) -> None:
+    """Refuse a field of a class unrelated to the one queried (``Customer.name`` in an
+    ``Order`` query would silently match orders by a key they may not even have)."""
+    owner = field._model
+    if owner is None or issubclass(model, owner) or issubclass(owner, model):
+        return
+    raise TypeError(
+        f"{field._display} is a field of {owner.__name__}, and this query is over "
+        f"{model.__name__}: use {model.__name__}'s own fields"
+    )
 
 
 # --- the type field --------------------------------------------------------------------

@@ -25,6 +25,7 @@ from cloudant_odm.errors import (
     SessionError,
     WriteFailure,
     document_error,
+    naming_not_found,
 )
 from cloudant_odm.models import Document
 from cloudant_odm.models.errors import DocumentTypeError
@@ -395,10 +396,12 @@ class QuerySet(Generic[D]):
         if bookmark is not None:
             request["bookmark"] = bookmark
         try:
-            if self._partition is not None:
-                result = client.post_partition_find(db, self._partition, **request).get_result()
-            else:
-                result = client.post_find(db, **request).get_result()
+            with naming_not_found(db):
+                if self._partition is not None:
+                    result = client.post_partition_find(db, self._partition, **request)
+                else:
+                    result = client.post_find(db, **request)
+            result = result.get_result()
         except BadRequestError as exc:
             if "sort" in request and _is_sort_error(exc):
                 raise _SortError(exc) from exc
@@ -467,10 +470,11 @@ class QuerySet(Generic[D]):
         """_all_docs pages (with documents), paged by id."""
 
         def fetch(request: dict[str, Any]) -> list[dict[str, Any]]:
-            if self._partition is not None:
-                result = client.post_partition_all_docs(db, self._partition, **request)
-            else:
-                result = client.post_all_docs(db, **request)
+            with naming_not_found(db):
+                if self._partition is not None:
+                    result = client.post_partition_all_docs(db, self._partition, **request)
+                else:
+                    result = client.post_all_docs(db, **request)
             rows: list[dict[str, Any]] = result.get_result()["rows"]
             return rows
 
@@ -663,7 +667,9 @@ class QuerySet(Generic[D]):
                 found[doc_id] = obj
         for start in range(0, len(wanted), _KEYS_PER_REQUEST):
             keys = wanted[start : start + _KEYS_PER_REQUEST]
-            rows = client.post_all_docs(db, keys=keys, include_docs=True).get_result()["rows"]
+            with naming_not_found(db):
+                response = client.post_all_docs(db, keys=keys, include_docs=True)
+            rows = response.get_result()["rows"]
             for row in rows:
                 doc = row.get("doc")
                 if doc and "error" not in row and is_of(self.model, doc, doc_types):
@@ -704,10 +710,11 @@ class QuerySet(Generic[D]):
         body["limit"] = (
             self._page_size if self._limit is None else min(self._limit, self._page_size)
         )
-        if self._partition is not None:
-            result = client.post_partition_explain(db, self._partition, **body).get_result()
-        else:
-            result = client.post_explain(db, **body).get_result()
+        with naming_not_found(db):
+            if self._partition is not None:
+                result = client.post_partition_explain(db, self._partition, **body).get_result()
+            else:
+                result = client.post_explain(db, **body).get_result()
         explained: dict[str, Any] = result
         return explained
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import attrs
 
+from cloudant_odm.errors import naming_not_found
 from cloudant_odm.models import Document
 from cloudant_odm.query.context import current_session
 from cloudant_odm.query.errors import QueryError
@@ -227,7 +228,8 @@ class _Search(Generic[D]):
                 return client.post_partition_search(db, self.partition, ddoc, name, **request)
             return client.post_search(db, ddoc, name, **request)
 
-        result: dict[str, Any] = retry_on_design_update(call).get_result()
+        with naming_not_found(db):
+            result: dict[str, Any] = retry_on_design_update(call).get_result()
         types = model_doc_types(model)
 
         def hits(rows: Sequence[Mapping[str, Any]]) -> list[SearchHit[D]]:

@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Generic, NoReturn, Protocol, TypeVar
 
 import attrs
 
 from cloudant_odm.client import NotFoundError
+from cloudant_odm.errors import naming_not_found
 from cloudant_odm.models import Document
 from cloudant_odm.models.conversion import _document_policy, _policy, converter
+from cloudant_odm.models.fields import decimal_storage
 from cloudant_odm.query.context import current_session
 from cloudant_odm.query.errors import QueryError
-from cloudant_odm.query.expressions import dump_value, model_doc_types
+from cloudant_odm.query.expressions import _strip_optional, dump_value, model_doc_types
 from cloudant_odm.query.loading import is_of, load
 from cloudant_odm.query.paging import (
     DEFAULT_PAGE_SIZE,
@@ -166,6 +169,8 @@ def query_view(
     if not isinstance(page_size, int) or page_size < 1:
         raise ValueError(f"page_size must be an int >= 1, got {page_size!r}")
     grouped = reducing and (bool(group) or group_level is not None)
+    if value_type is None or value_type is Decimal:
+        value_type = _decimal_values(view, reducing) or value_type
     return ViewQuery(
         view,
         session,
@@ -179,6 +184,48 @@ def query_view(
         value_type=value_type,
         track=track,
     )
+
+
+@attrs.frozen
+class _DecimalValues:
+    """Row values of a view over one Decimal field: Decimals, at the field's places."""
+
+    quantum: Decimal | None
+
+    def load(self, value: Any) -> Any:
+        if value is None:
+            return None
+        number: Decimal = converter.structure(value, Decimal)
+        return number.quantize(self.quantum) if self.quantum is not None else number
+
+
+def _decimal_values(view: ViewSource[Any], reducing: bool) -> _DecimalValues | None:
+    """For a view emitting one Decimal field (its map rows, or their ``_sum``): a loader
+    giving Decimals, rounded to the field's ``places`` when it declares them. The server
+    sums JSON numbers as doubles (``4164.449999999999``); rounded to the places every
+    addend had, the sum is exact again (while it is below 2**53 units of the last place).
+    """
+    if reducing and view.reduce != "_sum":
+        return None
+    path: str | None = getattr(view, "value_field", None)  # View.emit declarations have it
+    attribute = _attribute_at(view.model, path) if path else None
+    if attribute is None or _strip_optional(attribute.type) is not Decimal:
+        return None
+    storage = decimal_storage(attribute)
+    return _DecimalValues(storage.quantum if storage is not None else None)
+
+
+def _attribute_at(model: type[Document], path: str) -> attrs.Attribute[Any] | None:
+    cls: Any = model
+    attribute: attrs.Attribute[Any] | None = None
+    for name in path.split("."):
+        if not (isinstance(cls, type) and attrs.has(cls)):
+            return None
+        attribute = attrs.fields_dict(attrs.resolve_types(cls)).get(name)
+        if attribute is None:
+            return None
+        cls = _strip_optional(attribute.type)
+    return attribute
 
 
 class ViewQuery(Generic[D]):
@@ -230,7 +277,8 @@ class ViewQuery(Generic[D]):
                     return client.post_partition_view(db, self._partition, ddoc, name, **request)
                 return client.post_view(db, ddoc, name, **request)
 
-            rows: list[dict[str, Any]] = retry_on_design_update(call).get_result()["rows"]
+            with naming_not_found(db):
+                rows: list[dict[str, Any]] = retry_on_design_update(call).get_result()["rows"]
             return rows
 
         return fetch
@@ -249,7 +297,9 @@ class ViewQuery(Generic[D]):
             try:
                 if self._key_type is not None:
                     key = converter.structure(key, self._key_type)
-                if self._value_type is not None:
+                if isinstance(self._value_type, _DecimalValues):
+                    value = self._value_type.load(value)
+                elif self._value_type is not None:
                     value = converter.structure(value, self._value_type)
             finally:
                 _policy.reset(token)

@@ -18,11 +18,12 @@ import subprocess
 import tempfile
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-__all__ = ["LocalServer", "ensure_installed", "launcher_dir"]
+__all__ = ["LocalServer", "ensure_installed", "launcher_dir", "new_database_name"]
 
 START_TIMEOUT = float(os.environ.get("COUCH_SERVER_START_TIMEOUT", "30"))
 _PACKAGED = Path(__file__).resolve().parent / "couch-server"
@@ -178,3 +179,8 @@ class LocalServer:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+def new_database_name(prefix: str = "test") -> str:
+    """A unique, valid database name."""
+    return f"{prefix}-{uuid.uuid4().hex[:16]}"

@@ -272,7 +272,7 @@ def test_to_json_maps_id_and_rev_and_writes_the_type() -> None:
     assert to_json(doc) == {
         "type": "shipment",
         "customer": "bob",
-        "total": "0",
+        "total": 0,
         "status": "new",
         "tags": [],
         "shipping": None,
@@ -336,7 +336,7 @@ class Kitchen(Document):
     number: int
     ratio: float
     flag: bool
-    amount: Decimal
+    amount: Decimal = field(places=3)
     moment: datetime
     day: date
     clock: time
@@ -367,7 +367,7 @@ KITCHEN_JSON = {
     "number": -7,
     "ratio": 0.5,
     "flag": True,
-    "amount": "12.340",
+    "amount": 12.34,
     "moment": "2024-05-01T10:00:00.000001+02:00",
     "day": "2024-02-29",
     "clock": "23:59:58.123456",
@@ -388,8 +388,8 @@ KITCHEN_JSON = {
     "anything": {"free": ["form", 1, None]},
     "root": {
         "branch": {
-            "leaf": {"at": "2020-01-01T00:00:00.000000+00:00", "amount": "1E+3"},
-            "leaves": [{"at": "2021-06-30T12:30:00.500000-05:00", "amount": "-0.01"}],
+            "leaf": {"at": "2020-01-01T00:00:00.000000+00:00", "amount": 1000},
+            "leaves": [{"at": "2021-06-30T12:30:00.500000-05:00", "amount": -0.01}],
         }
     },
     "nested": [{"k": [{"city": "Oslo", "street": "Main"}]}],
@@ -399,7 +399,7 @@ KITCHEN_JSON = {
 def test_every_field_type_loads() -> None:
     doc = from_json(KITCHEN_JSON, Kitchen)
     assert doc.amount == Decimal("12.340")
-    assert str(doc.amount) == "12.340"  # trailing zeros kept
+    assert str(doc.amount) == "12.340"  # quantized to the field's places
     assert doc.moment == datetime(2024, 5, 1, 10, 0, 0, 1, tzinfo=PLUS2)
     assert doc.moment.utcoffset() == timedelta(hours=2)
     assert doc.day == date(2024, 2, 29)
@@ -435,11 +435,54 @@ def test_datetime_formats() -> None:
     assert to_json(doc)["moment"] == "2024-05-01T10:00:00.000000+00:00"
 
 
-def test_decimal_is_stored_as_a_string_and_read_from_numbers() -> None:
-    assert to_json(Shipment(customer="x", total=Decimal("9.50")))["total"] == "9.50"
-    for raw, expected in [(0.1, "0.1"), (3, "3"), ("1.10", "1.10")]:
+def test_decimal_is_stored_as_a_json_number_and_read_from_numbers_and_strings() -> None:
+    # A number, so that the server compares and sorts it as Python does.
+    assert to_json(Shipment(customer="x", total=Decimal("9.50")))["total"] == 9.5
+    assert to_json(Shipment(customer="x", total=Decimal("12")))["total"] == 12
+    assert to_json(Shipment(customer="x", total=Decimal("-1E+20")))["total"] == -1e20
+    # Documents written by earlier versions hold strings: they still load.
+    for raw, expected in [(0.1, "0.1"), (3, "3"), ("1.10", "1.10"), (1e20, "1E+20")]:
         doc = from_json({"type": "shipment", "customer": "x", "total": raw}, Shipment)
         assert str(doc.total) == expected
+
+
+class Priced(Document):
+    price: Decimal = field(places=2)
+    exact: Decimal | None = field(default=None, as_string=True)
+    maybe: Decimal | None = field(default=None, places=1)
+
+
+def test_places_quantize_on_load_and_refuse_more_digits_on_save() -> None:
+    doc = from_json({"type": "priced", "price": 9.5}, Priced)
+    assert str(doc.price) == "9.50"
+    assert from_json({"type": "priced", "price": 3}, Priced).price.as_tuple().exponent == -2
+    with pytest.raises(DocumentValidationError, match=r"price: Decimal\('9.555'\) has more than 2"):
+        to_json(Priced(price=Decimal("9.555")))
+    with pytest.raises(DocumentValidationError, match=r"price: 9.555 has more than 2"):
+        from_json({"type": "priced", "price": 9.555}, Priced)
+    assert to_json(Priced(price=Decimal("9.5000")))["price"] == 9.5  # the same value: fine
+    assert to_json(Priced(price=Decimal(1), maybe=None))["maybe"] is None
+    assert from_json({"type": "priced", "price": 1, "maybe": None}, Priced).maybe is None
+
+
+def test_as_string_keeps_every_digit() -> None:
+    many = Decimal("12345678901234567890.123456789")
+    body = to_json(Priced(price=Decimal(1), exact=many))
+    assert body["exact"] == "12345678901234567890.123456789"
+    assert from_json(body, Priced).exact == many
+    # The same value in a number field is refused: a double can't hold it.
+    with pytest.raises(DocumentValidationError, match="as_string=True"):
+        to_json(Shipment(customer="x", total=many))
+
+
+def test_decimal_options_are_for_decimal_fields_only() -> None:
+    with pytest.raises(TypeError, match="places"):
+        field(places=-1)
+
+    with pytest.raises(DocumentDefinitionError, match=r"Wrong.count: .* Decimal fields, not int"):
+
+        class Wrong(Document):
+            count: int = field(default=0, places=2)
 
 
 def test_non_finite_decimals_are_refused() -> None:
@@ -962,7 +1005,7 @@ def test_models_can_opt_in_to_naive_datetimes_at_any_depth() -> None:
     data = {
         "type": "localstamp",
         "at": "2024-01-01T10:00:00.000000",
-        "leaf": {"at": "2024-01-02T00:00:00.000000", "amount": "1"},
+        "leaf": {"at": "2024-01-02T00:00:00.000000", "amount": 1},
     }
     doc = from_json(data, LocalStamp)
     assert doc.at.tzinfo is None

@@ -76,9 +76,16 @@ offsets = st.integers(min_value=-23 * 60 - 59, max_value=23 * 60 + 59).map(
 )
 aware_datetimes = st.datetimes(timezones=offsets)
 finite_floats = st.floats(allow_nan=False, allow_infinity=False)
-decimals = st.decimals(allow_nan=False, allow_infinity=False)
+# Integers every JSON reader holds exactly (larger ones are refused on save).
+exact_ints = st.integers(min_value=-(2**53 - 1), max_value=2**53 - 1)
+# Decimals a JSON number stores exactly: every double's shortest form, money, integers.
+decimals = (
+    finite_floats.map(lambda f: Decimal(repr(f)))
+    | st.decimals(places=2, min_value=-(10**12), max_value=10**12)
+    | exact_ints.map(Decimal)
+)
 
-json_scalars = st.none() | st.booleans() | st.integers() | finite_floats | st.text()
+json_scalars = st.none() | st.booleans() | exact_ints | finite_floats | st.text()
 json_values = st.recursive(
     json_scalars,
     lambda children: (
@@ -111,7 +118,7 @@ def documents(cls: type[Sample]) -> st.SearchStrategy[Sample]:
         "rev": st.none() | st.from_regex(r"[1-9][0-9]*-[0-9a-f]{32}", fullmatch=True),
         "extra": st.dictionaries(extra_keys(KNOWN_KEYS), json_values, max_size=4),
         "name": st.text(),
-        "count": st.integers(),
+        "count": exact_ints,
         "ratio": finite_floats,
         "flag": st.booleans(),
         "amount": decimals,
@@ -125,18 +132,18 @@ def documents(cls: type[Sample]) -> st.SearchStrategy[Sample]:
         "size": st.sampled_from(Size),
         "grade": st.sampled_from(["a", "b", 1]),
         "tags": st.lists(st.text()),
-        "counts": st.dictionaries(st.text(), st.integers()),
-        "by_number": st.dictionaries(st.integers(), st.text(), max_size=3),
+        "counts": st.dictionaries(st.text(), exact_ints),
+        "by_number": st.dictionaries(exact_ints, st.text(), max_size=3),
         "series": st.lists(finite_floats, max_size=4).map(tuple),
-        "pair": st.tuples(st.text(), st.integers()),
+        "pair": st.tuples(st.text(), exact_ints),
         "labels": st.sets(st.text(), max_size=4),
-        "numbers": st.frozensets(st.integers(), max_size=4),
+        "numbers": st.frozensets(exact_ints, max_size=4),
         "where": st.none() | points,
         "notes": st.lists(notes, max_size=2),
         "renamed": st.text(),
     }
     if cls is Special:
-        fields["level"] = st.integers()
+        fields["level"] = exact_ints
     return st.builds(cls, **fields)
 
 

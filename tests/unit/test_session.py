@@ -118,7 +118,7 @@ def test_updates_send_the_rev_and_deletes_send_deleted(client: CloudantV1) -> No
     }
     assert docs[1] == {"_id": "b", "_rev": "1-b", "_deleted": True, "type": "item"}
     assert a.rev == "4-0000"
-    assert s.state_of(b) is ObjectState.TRANSIENT
+    assert s.state_of(b) is ObjectState.DETACHED  # it was stored: no longer tracked
     assert b not in s
 
 

@@ -1,0 +1,538 @@
+"""Write checks: is a Python value one its declared type can store and read back?
+
+cattrs' unstructure hooks trust the declared types: a ``str`` given for a ``list[str]``
+is dumped as a list of its characters, an ``int`` for a ``str`` field as a number that
+the same class then refuses to load. Before a document is dumped, its values are checked
+here against the declared types, with the rules the loaders use (``conversion.py``), so
+that what is written is exactly what loads back.
+
+One checker is made per type (and per class), cached, and returns None for a good value,
+or ``(path, message)`` pairs naming every bad one. The good path builds no strings.
+"""
+
+from __future__ import annotations
+
+import math
+import types
+from collections.abc import Callable, Mapping, MutableMapping, MutableSequence, MutableSet, Sequence
+from collections.abc import Set as AbstractSet
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from enum import Enum
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+import attrs
+
+from cloudant_odm.models.errors import prefixed
+from cloudant_odm.models.fields import DecimalStorage, decimal_storage
+
+__all__ = [
+    "MAX_EXACT_INT",
+    "Errors",
+    "attribute_checker",
+    "class_checker",
+    "decimal_as_number",
+    "decimal_errors",
+    "describe",
+    "type_checker",
+    "type_name",
+]
+
+Errors = list[tuple[str, str]]
+Check = Callable[[Any], "Errors | None"]
+
+#: The largest integer every JSON reader holds exactly (2**53 - 1): beyond it,
+#: JavaScript (CouchDB's views, PouchDB) and many JSON libraries round to a double.
+MAX_EXACT_INT = 2**53 - 1
+
+# Document attributes that are not values of the document's JSON body.
+_NOT_CHECKED = frozenset({"extra", "meta"})
+
+
+# --- naming types and values -----------------------------------------------------------
+
+
+def type_name(tp: Any) -> str:
+    """``list[str]``, ``Decimal | None``, ``Literal['a', 'b']``: a type as people write it."""
+    if tp is Any:
+        return "Any"
+    if tp is None or tp is type(None):
+        return "None"
+    origin = get_origin(tp)
+    if origin is Annotated:
+        return type_name(get_args(tp)[0])
+    if origin is Union or isinstance(tp, types.UnionType):
+        return " | ".join(type_name(a) for a in get_args(tp))
+    if origin is Literal:
+        return f"Literal[{', '.join(repr(a) for a in get_args(tp))}]"
+    if origin is not None:
+        args = get_args(tp)
+        base = getattr(origin, "__name__", repr(origin))
+        if not args:
+            return str(base)
+        return f"{base}[{', '.join('...' if a is Ellipsis else type_name(a) for a in args)}]"
+    if isinstance(tp, type):
+        return tp.__name__
+    return repr(tp)
+
+
+def describe(value: Any) -> str:
+    """``str 'gift'``, ``int 5``, ``None``: a given value, shortened, with its class."""
+    if value is None:
+        return "None"
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"{type(value).__name__} {text}"
+
+
+def _expected(tp: Any, value: Any) -> Errors:
+    return [("", f"expected {type_name(tp)}, got {describe(value)}")]
+
+
+# --- scalars ---------------------------------------------------------------------------
+
+
+def _exact(cls: type, tp: Any) -> Check:
+    def check_exact(value: Any) -> Errors | None:
+        return None if value.__class__ is cls else _expected(tp, value)
+
+    return check_exact
+
+
+def _instance(cls: type | tuple[type, ...], tp: Any) -> Check:
+    def check_instance(value: Any) -> Errors | None:
+        return None if isinstance(value, cls) else _expected(tp, value)
+
+    return check_instance
+
+
+def _int_range(value: int) -> Errors | None:
+    if -MAX_EXACT_INT <= value <= MAX_EXACT_INT:
+        return None
+    return [
+        (
+            "",
+            f"int {value} is beyond ±{MAX_EXACT_INT} (2**53 - 1), the range JSON numbers "
+            "hold exactly for every reader (JavaScript views, PouchDB); store it in a str "
+            "field, or a Decimal field with as_string=True",
+        )
+    ]
+
+
+def _check_int(tp: Any) -> Check:
+    def check_int(value: Any) -> Errors | None:
+        if value.__class__ is int or (isinstance(value, int) and not isinstance(value, bool)):
+            return _int_range(value)
+        return _expected(tp, value)
+
+    return check_int
+
+
+def _check_float(tp: Any) -> Check:
+    def check_float(value: Any) -> Errors | None:
+        if value.__class__ is float or (isinstance(value, float) and not isinstance(value, bool)):
+            if math.isfinite(value):
+                return None
+            return [("", f"float {value!r} can't be stored: JSON has no NaN or infinity")]
+        if isinstance(value, int) and not isinstance(value, bool):
+            return _int_range(value)
+        return _expected(tp, value)
+
+    return check_float
+
+
+def decimal_as_number(value: Decimal) -> int | float | None:
+    """The JSON number that stores ``value`` exactly, or None if there is none.
+
+    A Decimal is stored as the double whose shortest decimal form has the same value:
+    integers within ±2**53 as integers, and any value of at most 15 significant digits
+    (more only where the double happens to be exact, as for ``0.5``).
+    """
+    if not value.is_finite():
+        return None
+    if value == value.to_integral_value():
+        whole = int(value)
+        if -MAX_EXACT_INT <= whole <= MAX_EXACT_INT:
+            return whole
+    number = float(value)
+    if not math.isfinite(number) or Decimal(repr(number)) != value:
+        return None
+    return number
+
+
+def decimal_errors(value: Decimal, storage: DecimalStorage | None) -> Errors | None:
+    if not value.is_finite():
+        return [("", f"Decimal {value} can't be stored: not a finite number")]
+    if storage is not None and storage.quantum is not None:
+        try:
+            fits = value == value.quantize(storage.quantum)
+        except InvalidOperation:
+            fits = False
+        if not fits:
+            return [("", f"{value!r} has more than {storage.places} decimal places")]
+    if (storage is None or not storage.as_string) and decimal_as_number(value) is None:
+        return [
+            (
+                "",
+                f"{value!r} can't be stored exactly as a JSON number (more significant "
+                "digits than a double holds, 15 in general); declare the field with "
+                "field(as_string=True) to store it as text",
+            )
+        ]
+    return None
+
+
+def _check_decimal(tp: Any, storage: DecimalStorage | None) -> Check:
+    def check_decimal(value: Any) -> Errors | None:
+        if value.__class__ is not Decimal and not isinstance(value, Decimal):
+            return _expected(tp, value)
+        return decimal_errors(value, storage)
+
+    return check_decimal
+
+
+def _check_date(tp: Any) -> Check:
+    def check_date(value: Any) -> Errors | None:
+        # A datetime is a date, but is stored with its time, which a date field can't load.
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return None
+        return _expected(tp, value)
+
+    return check_date
+
+
+def _check_literal(tp: Any) -> Check:
+    allowed = {(type(choice), choice) for choice in get_args(tp)}
+
+    def check_literal(value: Any) -> Errors | None:
+        try:
+            if (value.__class__, value) in allowed:
+                return None
+        except TypeError:  # unhashable
+            pass
+        return _expected(tp, value)
+
+    return check_literal
+
+
+def _check_json(value: Any) -> Errors | None:
+    """Any JSON value (a field typed ``Any``): what the JSON encoder writes as given."""
+    cls = value.__class__
+    if cls is str or cls is bool or value is None:
+        return None
+    if cls is int:
+        return _int_range(value)
+    if cls is float:
+        return _check_float(float)(value)
+    if isinstance(value, (list, tuple)):
+        return _items(value, _check_json)
+    if isinstance(value, dict):
+        errors: Errors = []
+        for key, item in value.items():
+            if not isinstance(key, str):
+                errors.append((f"[{key!r}]", f"JSON object keys are strings, got {describe(key)}"))
+                continue
+            found = _check_json(item)
+            if found:
+                errors.extend(prefixed(f"[{key!r}]", found))
+        return errors or None
+    # Subclasses (a str or int Enum, say) are written as their base.
+    if isinstance(value, str):
+        return None
+    if isinstance(value, int):
+        return _int_range(int(value))
+    if isinstance(value, float):
+        return _check_json(float(value))
+    return [("", f"expected a JSON value, got {describe(value)}")]
+
+
+# --- containers ------------------------------------------------------------------------
+
+
+def _items(values: Any, check: Check) -> Errors | None:
+    errors: Errors | None = None
+    for index, item in enumerate(values):
+        found = check(item)
+        if found:
+            errors = errors or []
+            errors.extend(prefixed(f"[{index}]", found))
+    return errors
+
+
+def _element_check(tp: Any) -> tuple[Check, type | None]:
+    element = get_args(tp)[0] if get_args(tp) else Any
+    exact = element if element in (str, bool) else None
+    return type_checker(element), exact
+
+
+def _check_sequence(tp: Any, kinds: tuple[type[Any], ...]) -> Check:
+    element, exact = _element_check(tp)
+
+    def check_sequence(value: Any) -> Errors | None:
+        if not isinstance(value, kinds) or isinstance(value, (str, bytes)):
+            return _expected(tp, value)
+        if exact is not None:
+            for item in value:
+                if item.__class__ is not exact:
+                    break
+            else:
+                return None
+        return _items(value, element)
+
+    return check_sequence
+
+
+def _check_fixed_tuple(tp: Any) -> Check:
+    args = [a for a in get_args(tp) if a != ()]
+    checks = [type_checker(a) for a in args]
+
+    def check_fixed_tuple(value: Any) -> Errors | None:
+        if not isinstance(value, (tuple, list)):
+            return _expected(tp, value)
+        if len(value) != len(checks):
+            return [("", f"expected {len(checks)} items ({type_name(tp)}), got {len(value)}")]
+        errors: Errors | None = None
+        for index, (check, item) in enumerate(zip(checks, value, strict=True)):
+            found = check(item)
+            if found:
+                errors = errors or []
+                errors.extend(prefixed(f"[{index}]", found))
+        return errors
+
+    return check_fixed_tuple
+
+
+def _check_mapping(tp: Any) -> Check:
+    args = get_args(tp)
+    key_type, value_type = args if len(args) == 2 else (str, Any)
+    key_check = type_checker(key_type)
+    value_check = type_checker(value_type)
+    plain_keys = key_type is str or key_type is Any
+
+    def check_mapping(value: Any) -> Errors | None:
+        if not isinstance(value, Mapping):
+            return _expected(tp, value)
+        errors: Errors | None = None
+        for key, item in value.items():
+            where = f"[{key!r}]"
+            if plain_keys:
+                bad_key = None if isinstance(key, str) else _expected(str, key)
+            else:
+                bad_key = key_check(key)
+            if bad_key:
+                errors = errors or []
+                errors.extend((where, f"key: {message}") for _, message in bad_key)
+            found = value_check(item)
+            if found:
+                errors = errors or []
+                errors.extend(prefixed(where, found))
+        return errors
+
+    return check_mapping
+
+
+def _check_union(tp: Any) -> Check:
+    members = [a for a in get_args(tp) if a is not type(None)]
+    optional = len(members) < len(get_args(tp))
+    checks = [type_checker(m) for m in members]
+
+    if len(checks) == 1:
+        only = checks[0]
+
+        def check_optional(value: Any) -> Errors | None:
+            if value is None:
+                return None
+            found = only(value)
+            if found and found[0][0] == "" and len(found) == 1 and "expected" in found[0][1]:
+                return _expected(tp, value)  # "expected str | None", not "expected str"
+            return found
+
+        return check_optional
+
+    def check_union(value: Any) -> Errors | None:
+        if value is None and optional:
+            return None
+        best: Errors | None = None
+        for check in checks:
+            found = check(value)
+            if not found:
+                return None
+            if found[0][0] != "" or "expected" not in found[0][1]:
+                best = found  # the right kind of value, with a problem inside
+        return best or _expected(tp, value)
+
+    return check_union
+
+
+# --- attrs classes ---------------------------------------------------------------------
+
+
+def _check_attrs(tp: type) -> Check:
+    def check_attrs(value: Any) -> Errors | None:
+        if not isinstance(value, tp):
+            return _expected(tp, value)
+        return class_checker(type(value))(value)
+
+    return check_attrs
+
+
+_CLASS_CHECKERS: dict[type, Check] = {}
+
+
+def class_checker(cls: type) -> Check:
+    """The checker of every declared field of an attrs class (a Document's too)."""
+    found = _CLASS_CHECKERS.get(cls)
+    if found is not None:
+        return found
+    # str and bool fields are tested inline (a class test, no call); the rest by checker.
+    inline: list[tuple[str, type, Check]] = []
+    fields: list[tuple[str, Check]] = []
+
+    def check_class(obj: Any) -> Errors | None:
+        errors: Errors | None = None
+        for name, exact, check in inline:
+            value = getattr(obj, name, _MISSING)
+            if value.__class__ is not exact and value is not _MISSING:
+                found = check(value)
+                if found:
+                    errors = errors or []
+                    errors.extend(prefixed(name, found))
+        for name, check in fields:
+            value = getattr(obj, name, _MISSING)
+            if value is not _MISSING:  # built without __init__: nothing to check
+                found = check(value)
+                if found:
+                    errors = errors or []
+                    errors.extend(prefixed(name, found))
+        return errors
+
+    # Placed before the fields are read, so a recursive class finds itself.
+    _CLASS_CHECKERS[cls] = check_class
+    attrs.resolve_types(cls)
+    for attribute in attrs.fields(cls):
+        if attribute.name in _NOT_CHECKED:
+            continue
+        check = attribute_checker(attribute)
+        if attribute.type is str or attribute.type is bool:
+            inline.append((attribute.name, attribute.type, check))
+        else:
+            fields.append((attribute.name, check))
+    return check_class
+
+
+_MISSING: Any = object()
+
+
+def attribute_checker(attribute: attrs.Attribute[Any]) -> Check:
+    """The checker for one declared field, with its field options (Decimal storage)."""
+    storage = decimal_storage(attribute)
+    if storage is None:
+        return type_checker(attribute.type)
+    tp = attribute.type
+    check = _check_decimal(tp, storage)
+    if _strip_optional(tp) is not tp:
+
+        def check_optional_decimal(value: Any) -> Errors | None:
+            return None if value is None else check(value)
+
+        return check_optional_decimal
+    return check
+
+
+def _strip_optional(tp: Any) -> Any:
+    if get_origin(tp) is Union or isinstance(tp, types.UnionType):
+        args = [a for a in get_args(tp) if a is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return tp
+
+
+# --- dispatch --------------------------------------------------------------------------
+
+_LISTS = (list, Sequence, MutableSequence)
+_SETS = (set, frozenset, AbstractSet, MutableSet)
+_MAPPINGS = (dict, Mapping, MutableMapping)
+
+_TYPE_CHECKERS: dict[Any, Check] = {}
+
+
+def _no_check(value: Any) -> Errors | None:
+    return None
+
+
+def type_checker(tp: Any) -> Check:
+    """The checker for values of ``tp`` (cached)."""
+    try:
+        return _TYPE_CHECKERS[tp]
+    except KeyError:
+        pass
+    except TypeError:  # an unhashable type argument
+        return _make_checker(tp)
+    check = _make_checker(tp)
+    _TYPE_CHECKERS[tp] = check
+    return check
+
+
+def _make_checker(tp: Any) -> Check:
+    if tp is Any or tp is object:
+        return _check_json
+    origin = get_origin(tp)
+    if origin is Annotated:
+        return type_checker(get_args(tp)[0])
+    if origin is Union or isinstance(tp, types.UnionType):
+        return _check_union(tp)
+    if origin is Literal:
+        return _check_literal(tp)
+    if origin is not None:
+        if origin in _LISTS:
+            return _check_sequence(tp, (list, tuple))
+        if origin in _SETS:
+            return _check_sequence(tp, (set, frozenset))
+        if origin is tuple:
+            args = get_args(tp)
+            if len(args) == 2 and args[1] is Ellipsis:
+                return _check_sequence(tp, (tuple, list))
+            return _check_fixed_tuple(tp)
+        if origin in _MAPPINGS:
+            return _check_mapping(tp)
+        return _no_check  # another generic: the converter decides
+    if tp is str:
+        return _instance(str, tp)  # a str Enum or subclass is written as its text
+    if tp is bool:
+        return _exact(bool, tp)
+    if tp is int:
+        return _check_int(tp)
+    if tp is float:
+        return _check_float(tp)
+    if tp is Decimal:
+        return _check_decimal(tp, None)
+    if tp is date:
+        return _check_date(tp)
+    if tp in _LISTS:
+        return _check_sequence(tp, (list, tuple))
+    if tp in _SETS:
+        return _check_sequence(tp, (set, frozenset))
+    if tp is tuple:
+        return _check_sequence(tp, (tuple, list))
+    if tp in _MAPPINGS:
+        return _check_mapping(tp)
+    if tp is bytes:
+        return _instance((bytes, bytearray), tp)
+    if isinstance(tp, type):
+        if attrs.has(tp):
+            return _check_attrs(tp)
+        if issubclass(tp, Enum):
+            return _instance(tp, tp)
+        if issubclass(tp, bool):
+            return _instance(tp, tp)
+        if issubclass(tp, int):
+            base = _check_int(tp)
+            return lambda value: base(value) if isinstance(value, int) else _expected(tp, value)
+        if issubclass(tp, str):  # class UserId(str): loaded as UserId(text)
+            return _instance(str, tp)
+        if issubclass(tp, float):
+            return _check_float(tp)
+        # datetime, time, UUID, and types registered with register_type(): instances.
+        return _instance(tp, tp)
+    return _no_check  # a TypeVar, a NewType, a string annotation: the converter decides
