@@ -17,9 +17,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 
+from mypy.errorcodes import ErrorCode
 from mypy.nodes import TypeInfo, Var
-from mypy.plugin import AttributeContext, Plugin
-from mypy.types import Instance, Type
+from mypy.plugin import AttributeContext, MethodContext, Plugin
+from mypy.subtypes import is_subtype
+from mypy.types import AnyType, Instance, NoneType, Type, UnionType, get_proper_type
 
 __all__ = ["CloudantOdmPlugin", "plugin"]
 
@@ -29,7 +31,22 @@ FIELD = "cloudant_odm.query.expressions.Field"
 _NOT_FIELDS = frozenset({"extra", "meta"})
 
 
+#: Reported for a comparison whose value the field can't hold (``Order.customer == 5``);
+#: the same mistake raises TypeError at run time.
+QUERY_VALUE = ErrorCode("query-value", "A query value the field can't hold", "cloudant_odm")
+
+_COMPARISONS = frozenset({"__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__"})
+# Numbers compare across these at run time, as in Python (a Decimal field takes an int).
+_NUMBERS = frozenset({"builtins.int", "builtins.float", "decimal.Decimal"})
+
+
 class CloudantOdmPlugin(Plugin):
+    def get_method_hook(self, fullname: str) -> Callable[[MethodContext], Type] | None:
+        owner, _, method = fullname.rpartition(".")
+        if owner == FIELD and method in _COMPARISONS:
+            return _check_comparison
+        return None
+
     def get_class_attribute_hook(self, fullname: str) -> Callable[[AttributeContext], Type] | None:
         class_name, _, attribute = fullname.rpartition(".")
         if attribute in _NOT_FIELDS or attribute.startswith("_"):
@@ -62,6 +79,44 @@ def _field_type(field: TypeInfo, ctx: AttributeContext) -> Type:
     if ctx.is_lvalue:
         return ctx.default_attr_type  # Order.total = ... assigns a value, not a Field
     return Instance(field, [ctx.default_attr_type])
+
+
+def _check_comparison(ctx: MethodContext) -> Type:
+    """``Order.customer == 5``: the value's type must be one the field's type holds."""
+    field = get_proper_type(ctx.type)
+    if not (isinstance(field, Instance) and field.args and ctx.arg_types and ctx.arg_types[0]):
+        return ctx.default_return_type
+    expected, given = field.args[0], ctx.arg_types[0][0]
+    if not _comparable(given, expected):
+        ctx.api.fail(
+            f'The field holds "{expected}"; a query compares it with values of that type, '
+            f'not "{given}"',
+            ctx.context,
+            code=QUERY_VALUE,
+        )
+    return ctx.default_return_type
+
+
+def _comparable(given: Type, expected: Type) -> bool:
+    given_p, expected_p = get_proper_type(given), get_proper_type(expected)
+    if isinstance(given_p, AnyType) or isinstance(expected_p, AnyType):
+        return True
+    if is_subtype(given, expected):
+        return True
+    members = expected_p.items if isinstance(expected_p, UnionType) else [expected]
+    names = {
+        p.type.fullname
+        for p in map(get_proper_type, members)
+        if isinstance(p, Instance)
+    }
+    if isinstance(given_p, NoneType):
+        return False
+    if isinstance(given_p, Instance) and given_p.type.fullname in _NUMBERS:
+        # Any number with an int or float field; a Decimal field takes an int, not a float.
+        if given_p.type.fullname == "builtins.int":
+            return bool(names & _NUMBERS)
+        return bool(names & {"builtins.int", "builtins.float"})
+    return False
 
 
 def plugin(version: str) -> type[Plugin]:

@@ -37,7 +37,13 @@ from cloudant_odm.errors import (
     naming_not_found,
     not_found,
 )
-from cloudant_odm.models import Document, DocumentValidationError, from_json, to_json
+from cloudant_odm.models import (
+    Document,
+    DocumentTypeError,
+    DocumentValidationError,
+    from_json,
+    to_json,
+)
 from cloudant_odm.models.document import PARTIAL
 from cloudant_odm.models.ids import check_id
 
@@ -808,9 +814,11 @@ def _is_number(value: Any) -> bool:
 
 
 def _as_model(obj: Document, model: type[D]) -> D:
-    """``obj`` if it is a ``model``; loading an id as the wrong class is an error."""
+    """``obj`` if it is a ``model``; loading an id as the wrong class is an error (the
+    same one as when the document is read from the server)."""
     if not isinstance(obj, model):
-        raise SessionError(f"{obj.id!r} is a {type(obj).__name__}, not a {model.__name__}")
+        problem = f"is a {type(obj).__name__}, not a {model.__name__}"
+        raise DocumentTypeError(model.__name__, obj.id, [("", problem)])
     return obj
 
 

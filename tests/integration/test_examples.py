@@ -83,6 +83,34 @@ def test_the_four_examples_in_order(server_config: ServerConfig, examples_db: st
     assert "document was not found" in out
 
 
+def test_shop_example_shows_the_odm_end_to_end(
+    server_config: ServerConfig, examples_db: str
+) -> None:
+    lines = run_example("shop.py", server_config, examples_db).splitlines()
+    assert lines[0].startswith("deploy: ")
+    assert "created" in lines[0]
+    assert lines[1:] == [
+        "stored 2 customers and 3 orders",
+        "refused: tags: expected list[str], got str 'gift'",
+        "orders over 10: [('ann', '12.00'), ('bob', '47.50')]",
+        "paid orders: 2",
+        "total per customer: {'ann': '21.50', 'bob': '47.50'}",
+        "changes: 3 orders, 69.00 in all",
+    ]
+    again = run_example("shop.py", server_config, examples_db).splitlines()
+    assert again[0] == "deploy: 0 created, 0 updated, 2 unchanged, 0 removed"
+    assert again[1:] == lines[1:]  # the same documents: running it again changes nothing
+
+
+def test_quickstart_runs_the_odm_then_the_client(
+    server_config: ServerConfig, examples_db: str
+) -> None:
+    out = run_example("quickstart.py", server_config, examples_db)
+    assert out.startswith("=== the ODM: examples/shop.py\ndeploy: ")
+    assert "\n=== the endpoint client: examples/client/\n--- 1_create_db_and_doc.py\n" in out
+    assert "You have deleted the document." in out
+
+
 def test_session_example(server_config: ServerConfig, examples_db: str) -> None:
     lines = run_example("session.py", server_config, examples_db).splitlines()
     assert lines[0].startswith("stored ")

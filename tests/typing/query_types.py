@@ -94,6 +94,12 @@ def check_views_and_search(session: Session) -> None:
 
 
 def check_mistakes(session: Session) -> None:
+    # mypy itself types an == of values that can't be equal as a bool: a filter() error.
+    Order.objects.filter(Order.customer == 5)  # E: arg-type
+    Order.objects.filter(Order.total > 0.5)  # E: query-value
+    Order.objects.filter(Order.created < "2024-01-01")  # E: query-value
+    Order.objects.filter(Order.total > 3, Order.customer != "x", Order.created == None)  # noqa: E711
+    Order.objects.filter(PriorityOrder.level >= 2.5, Order.total <= Decimal("3"))
     Order.objects.filter(Order(customer="x").total > 3)  # E: arg-type
     Order(customer="x").objects  # noqa: B018  # E: arg-type
     Order.objects.filter(Order.total > 3).all().append(PriorityOrder(customer="x"))
