@@ -179,7 +179,8 @@ class Session:
         self.batch_size = batch_size
         self._by_key: dict[tuple[str, str], _Entry] = {}
         self._by_obj: dict[int, _Entry] = {}
-        # Objects this session stored or loaded and no longer tracks (weakly held).
+        # Objects expunged or deleted one by one (weakly held), to tell DETACHED from
+        # TRANSIENT. Not expunge_all(): marking every object would cost bulk loads.
         self._detached: weakref.WeakValueDictionary[int, Document] = weakref.WeakValueDictionary()
 
     # -- context manager ----------------------------------------------------------
@@ -282,7 +283,8 @@ class Session:
         entry = _Entry(obj, db, state, snapshot)
         self._by_key[key] = entry
         self._by_obj[id(obj)] = entry
-        self._detached.pop(id(obj), None)
+        if self._detached:
+            self._detached.pop(id(obj), None)
 
     def _forget(self, entry: _Entry, *, detach: bool = False) -> None:
         assert entry.obj.id is not None
@@ -366,8 +368,9 @@ class Session:
         self._forget(entry, detach=entry.state is not ObjectState.PENDING)
 
     def expunge_all(self) -> None:
-        for entry in list(self._by_obj.values()):
-            self._forget(entry, detach=entry.state is not ObjectState.PENDING)
+        """Forget every object (they are TRANSIENT to this session afterwards)."""
+        self._by_key.clear()
+        self._by_obj.clear()
 
     close = expunge_all
 
@@ -444,12 +447,20 @@ class Session:
                 self._forget(entry)
                 continue
             entry.state = ObjectState.PERSISTENT
-            snapshot = entry.settled()
-            # _changed(): an object holding a value that can't be dumped is restored too.
-            if snapshot is not None and _changed(entry):
-                data = json.loads(snapshot)
-                data["_rev"] = entry.obj.rev
-                _copy_fields(from_json(data, type(entry.obj)), entry.obj)
+            self._revert(entry)
+
+    def revert(self, obj: Document) -> None:
+        """Restore ``obj`` to what was last loaded or written (no request): its unwritten
+        changes are dropped, whatever it holds now. A deletion mark stays."""
+        self._revert(self._entry(obj))
+
+    def _revert(self, entry: _Entry) -> None:
+        snapshot = entry.settled()
+        # _changed(): an object holding a value that can't be dumped is restored too.
+        if snapshot is not None and _changed(entry):
+            data = json.loads(snapshot)
+            data["_rev"] = entry.obj.rev
+            _copy_fields(from_json(data, type(entry.obj)), entry.obj)
 
     def _write(self, entries: Sequence[_Entry]) -> None:
         by_db: dict[str, list[tuple[_Entry, bytes, bytes | None]]] = {}
@@ -625,12 +636,19 @@ class Session:
                 with naming_not_found(db, doc_id):
                     data = self.client.get_document(db, doc_id).get_result()
                 obj = self._loaded(model, db, data)
-            change(obj)
+            try:
+                change(obj)
+            except BaseException:
+                self.revert(obj)  # nothing of a change that failed stays behind
+                raise
             try:
                 self._write_one(obj)
             except ConflictError:
                 log.debug("update of %r conflicted; reading it again", doc_id)
                 continue
+            except BaseException:
+                self.revert(obj)  # refused (a value that can't be stored, ...): unchanged
+                raise
             return obj
         raise document_error(
             doc_id, None, "conflict", f"still conflicting after {max_retries} retries"

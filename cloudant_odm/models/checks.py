@@ -23,6 +23,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import attrs
 
+from cloudant_odm.models.document import Document
 from cloudant_odm.models.errors import prefixed
 from cloudant_odm.models.fields import DecimalStorage, decimal_storage
 
@@ -169,16 +170,20 @@ def decimal_as_number(value: Decimal) -> int | float | None:
     integers within ±2**53 as integers, and any value of at most 15 significant digits
     (more only where the double happens to be exact, as for ``0.5``).
     """
-    if not value.is_finite():
+    try:
+        number = float(value)
+    except ValueError:  # a signalling NaN
         return None
-    if value == value.to_integral_value():
-        whole = int(value)
-        if -MAX_EXACT_INT <= whole <= MAX_EXACT_INT:
-            return whole
-    number = float(value)
-    if float_errors(number) or Decimal(repr(number)) != value:
+    if number.is_integer() and -MAX_EXACT_INT <= number <= MAX_EXACT_INT:
+        return int(number) if number == value else None
+    if not math.isfinite(number) or (
+        number != 0.0 and -MIN_NORMAL_FLOAT < number < MIN_NORMAL_FLOAT
+    ):
         return None
-    return number
+    text = repr(number)  # the shortest form: the same text as the Decimal's, usually
+    if text == str(value) or Decimal(text) == value:
+        return number
+    return None
 
 
 def decimal_errors(value: Decimal, storage: DecimalStorage | None) -> Errors | None:
@@ -192,6 +197,16 @@ def decimal_errors(value: Decimal, storage: DecimalStorage | None) -> Errors | N
         if not fits:
             return [("", f"{value!r} has more than {storage.places} decimal places")]
     if (storage is None or not storage.as_string) and decimal_as_number(value) is None:
+        number = float(value)
+        if not math.isfinite(number) or (number != 0.0 and abs(number) < MIN_NORMAL_FLOAT):
+            return [
+                (
+                    "",
+                    f"{value!r} is outside the range a JSON number holds exactly (about "
+                    "2.2e-308 to 1.8e308 in size); declare the field with "
+                    "field(as_string=True) to store it as text",
+                )
+            ]
         return [
             (
                 "",
@@ -234,6 +249,51 @@ def _check_literal(tp: Any) -> Check:
         return _expected(tp, value)
 
     return check_literal
+
+
+def _check_extra(extra: dict[str, Any], document: bool) -> Errors | None:
+    """Unknown keys kept in ``extra`` (written back as they are): JSON values, and at a
+    document's top level no ``_`` keys, which are CouchDB's (``_deleted`` would delete
+    the document). Numbers are not held to the typed fields' range: these values are
+    usually what the server itself sent."""
+    errors: Errors | None = None
+    for key, item in extra.items():
+        where = f"[{key!r}]"
+        if not isinstance(key, str):
+            problem = f"JSON object keys are strings, got {describe(key)}"
+        elif document and key.startswith("_"):
+            problem = "keys starting with '_' are CouchDB's and can't be set through extra"
+        else:
+            found = _check_structure(item)
+            if not found:
+                continue
+            errors = errors or []
+            errors.extend(prefixed(where, found))
+            continue
+        errors = errors or []
+        errors.append((where, problem))
+    return errors
+
+
+def _check_structure(value: Any) -> Errors | None:
+    """A JSON value, numbers of any size (but finite)."""
+    if isinstance(value, (str, int, bool)) or value is None:
+        return None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else float_errors(value)
+    if isinstance(value, (list, tuple)):
+        return _items(value, _check_structure)
+    if isinstance(value, dict):
+        errors: Errors = []
+        for key, item in value.items():
+            if not isinstance(key, str):
+                errors.append((f"[{key!r}]", f"JSON object keys are strings, got {describe(key)}"))
+                continue
+            found = _check_structure(item)
+            if found:
+                errors.extend(prefixed(f"[{key!r}]", found))
+        return errors or None
+    return [("", f"expected a JSON value, got {describe(value)}")]
 
 
 def _check_json(value: Any) -> Errors | None:
@@ -298,7 +358,10 @@ def _check_sequence(tp: Any, kinds: tuple[type[Any], ...]) -> Check:
                     break
             else:
                 return None
-        return _items(value, element)
+        for item in value:
+            if element(item) is not None:
+                return _items(value, element)  # again, naming every bad item
+        return None
 
     return check_sequence
 
@@ -389,8 +452,27 @@ def _check_union(tp: Any) -> Check:
 
 
 def _check_attrs(tp: type) -> Check:
+    # A Document field is dumped as the class it holds; a nested attrs class as the
+    # declared one, so a subclass there would lose its own fields.
+    subclasses_kept = isinstance(tp, type) and issubclass(tp, Document)
+    own: list[Check] = []  # tp's class checker, found on first use (tp may be recursive)
+
     def check_attrs(value: Any) -> Errors | None:
-        if not isinstance(value, tp):
+        if value.__class__ is tp:
+            if not own:
+                own.append(class_checker(tp))
+            return own[0](value)
+        if not (subclasses_kept and isinstance(value, tp)):
+            if isinstance(value, tp):
+                return [
+                    (
+                        "",
+                        f"expected {type_name(tp)}, got its subclass {type(value).__name__}: "
+                        f"only {type_name(tp)}'s fields would be stored; declare the field "
+                        f"as {type(value).__name__}, or as a union of the classes with "
+                        "register_tagged_union()",
+                    )
+                ]
             return _expected(tp, value)
         return class_checker(type(value))(value)
 
@@ -401,23 +483,21 @@ _CLASS_CHECKERS: dict[type, Check] = {}
 
 
 def class_checker(cls: type) -> Check:
-    """The checker of every declared field of an attrs class (a Document's too)."""
+    """The checker of every declared field of an attrs class (a Document's too).
+
+    Two functions: ``check_fields`` runs every field's checker and collects the errors;
+    in front of it, a function generated for the class tests the usual values inline (a
+    class test for ``str``, a class and range test for ``int``, a loop of class tests
+    for ``list[str]``, ...) and calls ``check_fields`` only when one of them is not
+    plainly right. Saving pays for a few comparisons per field, not a call per value.
+    """
     found = _CLASS_CHECKERS.get(cls)
     if found is not None:
         return found
-    # str and bool fields are tested inline (a class test, no call); the rest by checker.
-    inline: list[tuple[str, type, Check]] = []
     fields: list[tuple[str, Check]] = []
 
-    def check_class(obj: Any) -> Errors | None:
+    def check_fields(obj: Any) -> Errors | None:
         errors: Errors | None = None
-        for name, exact, check in inline:
-            value = getattr(obj, name, _MISSING)
-            if value.__class__ is not exact and value is not _MISSING:
-                found = check(value)
-                if found:
-                    errors = errors or []
-                    errors.extend(prefixed(name, found))
         for name, check in fields:
             value = getattr(obj, name, _MISSING)
             if value is not _MISSING:  # built without __init__: nothing to check
@@ -427,25 +507,104 @@ def class_checker(cls: type) -> Check:
                     errors.extend(prefixed(name, found))
         if keeps_extra:
             extra = getattr(obj, "extra", None)
-            found = _check_json(extra) if extra else None  # unknown keys, written back
+            found = _check_extra(extra, is_document) if extra else None
             if found:
                 errors = errors or []
                 errors.extend(prefixed("extra", found))
         return errors
 
-    # Placed before the fields are read, so a recursive class finds itself.
-    _CLASS_CHECKERS[cls] = check_class
+    # Registered before the fields are read, so a recursive class finds itself.
+    _CLASS_CHECKERS[cls] = check_fields
     attrs.resolve_types(cls)
     keeps_extra = "extra" in attrs.fields_dict(cls)
+    is_document = issubclass(cls, Document)
     for attribute in attrs.fields(cls):
-        if attribute.name in _NOT_CHECKED:
-            continue
-        check = attribute_checker(attribute)
-        if attribute.type is str or attribute.type is bool:
-            inline.append((attribute.name, attribute.type, check))
-        else:
-            fields.append((attribute.name, check))
-    return check_class
+        if attribute.name not in _NOT_CHECKED:
+            fields.append((attribute.name, attribute_checker(attribute)))
+    fast = _generated_check(cls, fields, keeps_extra, is_document, check_fields)
+    _CLASS_CHECKERS[cls] = fast
+    return fast
+
+
+def _generated_check(
+    cls: type,
+    fields: list[tuple[str, Check]],
+    keeps_extra: bool,
+    is_document: bool,
+    check_fields: Check,
+) -> Check:
+    namespace: dict[str, Any] = {
+        "full": check_fields,
+        "check_extra": _check_extra,
+        "is_document": is_document,
+        "Decimal": Decimal,
+        "MAX": MAX_EXACT_INT,
+        "MIN": -MAX_EXACT_INT,
+    }
+    body: list[str] = []
+    attributes = attrs.fields_dict(cls)
+    # Documents and Embedded classes keep their values in __dict__: a dict lookup is
+    # cheaper than attribute access (which first looks for a descriptor on the class).
+    in_dict = "__slots__" not in vars(cls) and isinstance(cls, type) and not any(
+        "__slots__" in vars(base) for base in cls.__mro__[:-1]
+    )
+    load = "d[{name!r}]" if in_dict else "obj.{name}"
+    if in_dict:
+        body.append("d = obj.__dict__")
+    for index, (name, check) in enumerate(fields):
+        attribute = attributes[name]
+        body.append("v = " + load.format(name=name))
+        body.extend(_inline_test(attribute.type, decimal_storage(attribute), f"check{index}"))
+        namespace[f"check{index}"] = check
+    if keeps_extra:
+        body.append("v = " + load.format(name="extra"))
+        body.append("if v and check_extra(v, is_document) is not None: return full(obj)")
+    source = ["def check_class(obj):", "    try:"]
+    source.extend(f"        {line}" for line in body or ["pass"])
+    source.append("    except (AttributeError, KeyError):")  # built without __init__
+    source.append("        return full(obj)")
+    source.append("    return None")
+    exec("\n".join(source), namespace)  # code made here, from the field types alone
+    generated: Check = namespace["check_class"]
+    return generated
+
+
+_SCALAR_TESTS = {
+    str: "{v}.__class__ is str",
+    bool: "{v}.__class__ is bool",
+    int: "{v}.__class__ is int and MIN <= {v} <= MAX",
+    # Finite and not subnormal, in comparisons for the usual magnitudes.
+    float: (
+        "{v}.__class__ is float and -1e300 < {v} < 1e300 "
+        "and ({v} > 1e-300 or {v} < -1e-300 or {v} == 0.0)"
+    ),
+}
+
+
+def _inline_test(tp: Any, storage: DecimalStorage | None, check: str) -> list[str]:
+    """Lines that ``return full(obj)`` unless the value ``v`` is plainly right."""
+    bare = _strip_optional(tp)
+    optional = "v is None or " if bare is not tp else ""
+    if storage is not None and storage.places is not None:
+        # The dump writes the number (and refuses what a double can't hold exactly).
+        return [
+            f"if not ({optional}(v.__class__ is Decimal and v.is_finite() "
+            f"and v.as_tuple().exponent >= -{storage.places})): return full(obj)"
+        ]
+    if bare is Decimal:
+        return [f"if not ({optional}v.__class__ is Decimal): return full(obj)"]
+    scalar = _SCALAR_TESTS.get(bare)
+    if scalar is not None:
+        return [f"if not ({optional}({scalar.format(v='v')})): return full(obj)"]
+    element = get_args(bare)[0] if get_args(bare) else None
+    if get_origin(bare) is list and element in _SCALAR_TESTS and not optional:
+        item = _SCALAR_TESTS[element].format(v="x")
+        return [
+            "if v.__class__ is not list: return full(obj)",
+            "for x in v:",
+            f"    if not ({item}): return full(obj)",
+        ]
+    return [f"if {check}(v) is not None: return full(obj)"]
 
 
 _MISSING: Any = object()

@@ -27,7 +27,7 @@ from collections.abc import (
 )
 from collections.abc import Set as AbstractSet
 from contextvars import ContextVar
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timezone
 from decimal import Decimal, InvalidOperation
 from enum import Enum
 from typing import Any, Literal, NoReturn, TypeVar, Union, get_args, get_origin, overload
@@ -278,12 +278,20 @@ def _load_datetime(value: Any, _: Any) -> datetime:
 
 
 def _dump_datetime(value: datetime) -> str:
-    if (value.tzinfo is None or value.utcoffset() is None) and not (
-        _policy.get().allow_naive_datetime
-    ):
-        raise _naive("datetime", value.isoformat())
-    # Always six fractional digits: fixed-width strings sort in time order (within one
-    # UTC offset), which views and Mango range queries rely on.
+    offset = value.utcoffset()
+    if offset is None:
+        if not _policy.get().allow_naive_datetime:
+            raise _naive("datetime", value.isoformat())
+    elif offset:
+        # Stored in UTC: the server compares these strings as text, which is time order
+        # only within one offset. (Python compares aware datetimes by instant, so the
+        # loaded value == the saved one; the offset it was written with is not kept.)
+        try:
+            value = value.astimezone(timezone.utc)
+        except OverflowError:
+            raise ValueError(f"datetime {value.isoformat()} is out of range in UTC") from None
+    # Always six fractional digits: fixed-width strings sort in time order, which views
+    # and Mango range queries rely on.
     return value.isoformat("T", "microseconds")  # positional: measurably faster
 
 

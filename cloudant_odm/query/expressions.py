@@ -110,12 +110,21 @@ class Expression:
 class Condition(Expression):
     """One operator applied to one field: ``{"total": {"$gt": "10"}}``."""
 
-    __slots__ = ("field", "operator", "value")
+    __slots__ = ("also", "field", "operator", "value")
 
-    def __init__(self, field: Field[Any], operator: str, value: Any) -> None:
+    def __init__(
+        self,
+        field: Field[Any],
+        operator: str,
+        value: Any,
+        also: Mapping[str, Any] | None = None,
+    ) -> None:
         self.field = field
         self.operator = operator
         self.value = value  # already in its JSON form
+        # More operators on the same field, that make the condition mean what it means
+        # in Python (``{"$ne": None}`` beside a range on an optional field).
+        self.also = dict(also) if also else None
 
     @property
     def relative(self) -> bool:
@@ -127,6 +136,8 @@ class Condition(Expression):
 
     def to_selector(self) -> dict[str, Any]:
         test = {self.operator: self.value}
+        if self.also:
+            test.update(self.also)
         path = self.field._mango_path
         return {path: test} if path else test
 
@@ -557,6 +568,16 @@ class Field(Generic[T]):
                 f"server would compare it as text, not as a number, so {operator} is refused; "
                 "store it as a number (the default) to compare it"
             )
+        if value is None:
+            raise TypeError(
+                f"{self._display} {operator} None: None has no order (Python raises "
+                f"TypeError for it); use == None, or {self._display}.exists()"
+            )
+        target = self._type
+        if target is not Any and _strip_optional(target) is not target:
+            # The server sorts null before every number and string, so a range would
+            # match the documents holding None, which Python never orders.
+            return Condition(self, operator, self._dump(value), also={"$ne": None})
         return self._condition(operator, self._dump(value))
 
     # -- comparisons ----------------------------------------------------------------
@@ -581,11 +602,39 @@ class Field(Generic[T]):
 
     def in_(self, values: Sequence[Any]) -> Condition:
         """The field equals one of ``values`` (``$in``)."""
-        return self._condition("$in", [self._dump(v) for v in _as_list(values, "in_")])
+        return self._condition("$in", self._dump_all(values, "in_"))
 
     def not_in(self, values: Sequence[Any]) -> Condition:
         """The field equals none of ``values`` (``$nin``)."""
-        return self._condition("$nin", [self._dump(v) for v in _as_list(values, "not_in")])
+        return self._condition("$nin", self._dump_all(values, "not_in"))
+
+    def _dump_all(self, values: Sequence[Any], name: str) -> list[Any]:
+        items = _as_list(values, name)
+        if any(v is None for v in items):
+            # CouchDB 3.4 answers 500 (function_clause) for null in $in / $nin.
+            raise TypeError(
+                f"{self._display}.{name}() can't hold None (CouchDB fails on null in "
+                f"${name.rstrip('_')}); combine it with {self._display} == None using | "
+                "(or ~ and & for not_in)"
+            )
+        return [self._dump(v) for v in items]
+
+    def _require(self, kind: str, name: str) -> None:
+        """Refuse an operator that can't apply to this field's type (``regex`` on a
+        number, ``size`` on a str): it would silently match nothing."""
+        target = _strip_optional(self._type)
+        if target is Any or target is object:
+            return
+        fits = {
+            "str": isinstance(target, type) and issubclass(target, str),
+            "list": _is_sequence(target),
+            "int": isinstance(target, type) and issubclass(target, int),
+        }[kind]
+        if not fits:
+            raise TypeError(
+                f"{self._display}.{name}() applies to {kind} fields; "
+                f"{self._display} is {type_name(self._type)}"
+            )
 
     def exists(self, exists: bool = True) -> Condition:
         """The JSON member is present (even as null), or with ``False``, absent."""
@@ -593,6 +642,7 @@ class Field(Generic[T]):
 
     def regex(self, pattern: str | re.Pattern[str]) -> Condition:
         """The string field matches ``pattern`` (Erlang PCRE; ``(?i)`` for case-insensitive)."""
+        self._require("str", "regex")
         text = pattern.pattern if isinstance(pattern, re.Pattern) else pattern
         if not isinstance(text, str):
             raise TypeError(f"{self._display}.regex() takes a str pattern")
@@ -608,10 +658,12 @@ class Field(Generic[T]):
 
     def size(self, length: int) -> Condition:
         """The list field has exactly ``length`` elements (``$size``)."""
+        self._require("list", "size")
         return self._condition("$size", _int(length, "size"))
 
     def mod(self, divisor: int, remainder: int) -> Condition:
         """``field % divisor == remainder`` for an integer field (``$mod``)."""
+        self._require("int", "mod")
         divisor = _int(divisor, "mod")
         if divisor == 0:
             raise ValueError("mod() divisor must not be 0")
@@ -619,11 +671,13 @@ class Field(Generic[T]):
 
     def all_(self, values: Sequence[Any]) -> Condition:
         """The list field contains every one of ``values`` (``$all``)."""
+        self._require("list", "all_")
         element = self._element()
         return self._condition("$all", [self._dump(v, element) for v in _as_list(values, "all_")])
 
     def contains(self, value: Any) -> Condition:
         """The list field has an element equal to ``value``."""
+        self._require("list", "contains")
         return self._condition("$elemMatch", {"$eq": self._dump(value, self._element())})
 
     def elem_match(self, *conditions: Expression, **lookups: Any) -> Condition:
@@ -643,6 +697,7 @@ class Field(Generic[T]):
     def _element_selector(
         self, name: str, conditions: tuple[Expression, ...], lookups: Mapping[str, Any]
     ) -> dict[str, Any]:
+        self._require("list", name)
         item = self.item
         parts: list[Expression] = []
         for condition in conditions:

@@ -812,15 +812,15 @@ class QuerySet(Generic[D]):
         docs = self._find(client, db, body, len(batch), None).docs
         held = {i for i in batch if known(session, db, i) is not None}
         objs = [load(self.model, session, db, d, True) for d in docs]
-        for obj in objs:
-            if delete:
-                session.delete(obj)
-            else:
-                apply(obj)
         # Counted: the documents that now hold the change (one that already held the
         # values is not written, and is counted all the same, as a matched row).
         done = len(objs)
         try:
+            for obj in objs:
+                if delete:
+                    session.delete(obj)
+                else:
+                    apply(obj)
             session._write([session._entry(o) for o in objs])
         except BulkWriteError as exc:
             for failure in exc.failures:
@@ -841,6 +841,16 @@ class QuerySet(Generic[D]):
                     done += 1
                 elif obj.id in held:
                     _restore(session, obj)
+        except BaseException:
+            # The change raised, or was refused (a value that can't be stored): nothing
+            # was written, and no object keeps a part of it.
+            for obj in objs:
+                if obj in session:
+                    session.add(obj)  # unmarks a deletion
+                    session.revert(obj)
+                    if obj.id not in held:
+                        session.expunge(obj)
+            raise
         # Objects read only for this batch are let go, keeping memory flat; the ones the
         # session held before stay (written, or with the failure's changes pending).
         for obj in objs:

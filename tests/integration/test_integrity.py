@@ -175,10 +175,23 @@ def test_every_write_path_is_checked(
 
     with pytest.raises(DocumentValidationError, match="tags: expected list"):
         session.update(Order, "o-1", lambda o: setattr(o, "tags", "gift"))
-    session.rollback()
+    assert order.tags == ["a"]  # the refused change is not left behind
+    assert session.dirty == []
     with pytest.raises(DocumentValidationError, match="tags: expected list"):
         Order.objects.using(session).filter(Order.customer_id == "c").update(tags="gift")
-    session.rollback()
+    assert order.tags == ["a"]
+    assert session.dirty == []
+
+    def half_then_fail(o: Order) -> None:
+        o.customer_id = "half"
+        raise RuntimeError("the change failed")
+
+    with pytest.raises(RuntimeError):
+        session.update(Order, "o-1", half_then_fail)
+    with pytest.raises(RuntimeError):
+        Order.objects.using(session).filter(Order.customer_id == "c").update(half_then_fail)
+    assert order.customer_id == "c"
+    session.commit()  # nothing of the failed changes is written
     with pytest.raises(DocumentValidationError, match="customer_id: expected str"):
         session.get_or_create(Order, "o-2", {"customer_id": 5})
     with pytest.raises(DocumentValidationError, match="customer_id: expected str"):
@@ -363,3 +376,64 @@ def test_states_and_errors_the_session_docs_describe(session: Session) -> None:
     session.add(pending)
     session.expunge(pending)
     assert session.state_of(pending) is ObjectState.TRANSIENT
+
+
+# --- siblings found by a new user's review --------------------------------------------------
+
+
+class Event(Document, doc_type="ig-event"):
+    at: datetime
+    score: int | None = None
+    lines: list[Line] = field(factory=list)
+
+
+class ColouredLine(Line):
+    colour: str = "red"
+
+
+def test_datetime_ranges_compare_instants_whatever_the_offsets(session: Session) -> None:
+    from datetime import timedelta
+
+    zones = [timezone(timedelta(hours=h)) for h in (-5, 0, 2, 9)]
+    events = [
+        Event(id=f"e{n:02d}", at=(START + timedelta(hours=n)).astimezone(zones[n % 4]))
+        for n in range(24)
+    ]
+    with session:
+        session.add_all(events)
+    query = Event.objects.using(session)
+    for probe in (
+        (START + timedelta(hours=10, minutes=30)).astimezone(zones[0]),
+        (START + timedelta(hours=7)).astimezone(zones[3]),
+    ):
+        found = sorted(str(e.id) for e in query.filter(Event.at < probe))
+        assert found == sorted(str(e.id) for e in events if e.at < probe)
+        assert [e.id for e in query.filter(Event.at == probe)] == [
+            e.id for e in events if e.at == probe
+        ]
+
+
+def test_a_range_on_an_optional_field_never_matches_none(session: Session) -> None:
+    with session:
+        session.add_all(
+            [Event(id=f"e{n}", at=START, score=None if n % 3 == 0 else n) for n in range(9)]
+        )
+    query = Event.objects.using(session)
+    found = sorted(str(e.id) for e in query.filter(Event.score < 5))
+    assert found == ["e1", "e2", "e4"]  # None is never < 5 (Python can't even order it)
+    with pytest.raises(TypeError, match="None has no order"):
+        query.filter(Event.score > None)
+    with pytest.raises(TypeError, match="can't hold None"):
+        query.filter(Event.score.in_([None, 1]))
+
+
+def test_values_that_would_lose_data_are_refused(session: Session) -> None:
+    session.add(Event(at=START, lines=[ColouredLine(sku="x", colour="blue")]))
+    with pytest.raises(DocumentValidationError, match="got its subclass ColouredLine"):
+        session.flush()
+    session.rollback()
+    event = Event(id="e-1", at=START)
+    event.extra["_deleted"] = True
+    session.add(event)
+    with pytest.raises(DocumentValidationError, match=r"extra\['_deleted'\]: keys starting"):
+        session.flush()

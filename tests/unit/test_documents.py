@@ -368,7 +368,7 @@ KITCHEN_JSON = {
     "ratio": 0.5,
     "flag": True,
     "amount": 12.34,
-    "moment": "2024-05-01T10:00:00.000001+02:00",
+    "moment": "2024-05-01T08:00:00.000001+00:00",
     "day": "2024-02-29",
     "clock": "23:59:58.123456",
     "ident": "12345678-1234-5678-1234-567812345678",
@@ -389,7 +389,7 @@ KITCHEN_JSON = {
     "root": {
         "branch": {
             "leaf": {"at": "2020-01-01T00:00:00.000000+00:00", "amount": 1000},
-            "leaves": [{"at": "2021-06-30T12:30:00.500000-05:00", "amount": -0.01}],
+            "leaves": [{"at": "2021-06-30T17:30:00.500000+00:00", "amount": -0.01}],
         }
     },
     "nested": [{"k": [{"city": "Oslo", "street": "Main"}]}],
@@ -400,8 +400,8 @@ def test_every_field_type_loads() -> None:
     doc = from_json(KITCHEN_JSON, Kitchen)
     assert doc.amount == Decimal("12.340")
     assert str(doc.amount) == "12.340"  # quantized to the field's places
-    assert doc.moment == datetime(2024, 5, 1, 10, 0, 0, 1, tzinfo=PLUS2)
-    assert doc.moment.utcoffset() == timedelta(hours=2)
+    assert doc.moment == datetime(2024, 5, 1, 10, 0, 0, 1, tzinfo=PLUS2)  # the same instant
+    assert doc.moment.utcoffset() == timedelta(0)  # stored in UTC
     assert doc.day == date(2024, 2, 29)
     assert doc.clock == time(23, 59, 58, 123456)
     assert doc.ident == uuid.UUID("12345678-1234-5678-1234-567812345678")
@@ -412,7 +412,7 @@ def test_every_field_type_loads() -> None:
     assert doc.pair == (1, "x")
     assert doc.labels == {"a", "b", "c"}
     assert doc.frozen == frozenset({1, 2})
-    assert doc.root.branch.leaves[0].at.utcoffset() == timedelta(hours=-5)
+    assert doc.root.branch.leaves[0].at.utcoffset() == timedelta(0)
     assert doc.nested == [{"k": [Address(city="Oslo", street="Main")]}]
 
 
@@ -1015,16 +1015,23 @@ def test_models_can_opt_in_to_naive_datetimes_at_any_depth() -> None:
         from_json({"type": "stamp", "at": "2024-01-01T10:00:00"}, Stamp)
 
 
-def test_timezone_and_microseconds_are_kept() -> None:
+def test_datetimes_are_stored_in_utc_to_the_microsecond() -> None:
     moment = datetime(
         2024, 3, 31, 1, 59, 59, 999999, tzinfo=timezone(timedelta(hours=-9, minutes=-30))
     )
     doc = Stamp(at=moment)
-    assert to_json(doc)["at"] == "2024-03-31T01:59:59.999999-09:30"
+    # In UTC, so that the stored strings sort in time order whatever offsets were given.
+    assert to_json(doc)["at"] == "2024-03-31T11:29:59.999999+00:00"
     again = roundtrip(doc)
-    assert again == doc
+    assert again == doc  # aware datetimes compare by instant
     assert isinstance(again, Stamp)
-    assert again.at.utcoffset() == moment.utcoffset()
+    assert again.at.utcoffset() == timedelta(0)
+    # Offsets written by other programs (or earlier versions) still load as written.
+    loaded = from_json({"type": "stamp", "at": "2024-03-31T01:59:59.999999-09:30"}, Stamp)
+    assert loaded.at == moment
+    assert loaded.at.utcoffset() == moment.utcoffset()
+    with pytest.raises(DocumentValidationError, match="out of range in UTC"):
+        to_json(Stamp(at=datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=1)))))
 
 
 # --- partitions and ids ------------------------------------------------------------------
