@@ -277,53 +277,42 @@ def _check_extra(extra: dict[str, Any], document: bool) -> Errors | None:
 
 def _check_structure(value: Any) -> Errors | None:
     """A JSON value, numbers of any size (but finite)."""
-    if isinstance(value, (str, int, bool)) or value is None:
-        return None
-    if isinstance(value, float):
-        return None if math.isfinite(value) else float_errors(value)
-    if isinstance(value, (list, tuple)):
-        return _items(value, _check_structure)
-    if isinstance(value, dict):
-        errors: Errors = []
-        for key, item in value.items():
-            if not isinstance(key, str):
-                errors.append((f"[{key!r}]", f"JSON object keys are strings, got {describe(key)}"))
-                continue
-            found = _check_structure(item)
-            if found:
-                errors.extend(prefixed(f"[{key!r}]", found))
-        return errors or None
-    return [("", f"expected a JSON value, got {describe(value)}")]
+    return _json_errors(value, exact_numbers=False)
 
 
 def _check_json(value: Any) -> Errors | None:
-    """Any JSON value (a field typed ``Any``): what the JSON encoder writes as given."""
-    cls = value.__class__
-    if cls is str or cls is bool or value is None:
+    """Any JSON value (a field typed ``Any``): what the JSON encoder writes as given,
+    numbers within what every reader holds exactly."""
+    return _json_errors(value, exact_numbers=True)
+
+
+def _json_errors(value: Any, exact_numbers: bool) -> Errors | None:
+    if isinstance(value, str) or value is None:  # a str Enum is written as its text
         return None
-    if cls is int:
-        return _int_range(value)
-    if cls is float:
-        return float_errors(value)
+    if isinstance(value, (int, float)):  # bool, int and float, and their subclasses
+        if isinstance(value, bool):
+            return None
+        if isinstance(value, int):
+            return _int_range(int(value)) if exact_numbers else None
+        if exact_numbers or not math.isfinite(value):
+            return float_errors(float(value))
+        return None
+    errors: Errors = []
     if isinstance(value, (list, tuple)):
-        return _items(value, _check_json)
+        for index, item in enumerate(value):
+            found = _json_errors(item, exact_numbers)
+            if found:
+                errors.extend(prefixed(f"[{index}]", found))
+        return errors or None
     if isinstance(value, dict):
-        errors: Errors = []
         for key, item in value.items():
             if not isinstance(key, str):
                 errors.append((f"[{key!r}]", f"JSON object keys are strings, got {describe(key)}"))
                 continue
-            found = _check_json(item)
+            found = _json_errors(item, exact_numbers)
             if found:
                 errors.extend(prefixed(f"[{key!r}]", found))
         return errors or None
-    # Subclasses (a str or int Enum, say) are written as their base.
-    if isinstance(value, str):
-        return None
-    if isinstance(value, int):
-        return _int_range(int(value))
-    if isinstance(value, float):
-        return _check_json(float(value))
     return [("", f"expected a JSON value, got {describe(value)}")]
 
 
@@ -545,8 +534,10 @@ def _generated_check(
     attributes = attrs.fields_dict(cls)
     # Documents and Embedded classes keep their values in __dict__: a dict lookup is
     # cheaper than attribute access (which first looks for a descriptor on the class).
-    in_dict = "__slots__" not in vars(cls) and isinstance(cls, type) and not any(
-        "__slots__" in vars(base) for base in cls.__mro__[:-1]
+    in_dict = (
+        "__slots__" not in vars(cls)
+        and isinstance(cls, type)
+        and not any("__slots__" in vars(base) for base in cls.__mro__[:-1])
     )
     load = "d[{name!r}]" if in_dict else "obj.{name}"
     if in_dict:
