@@ -16,6 +16,7 @@ import importlib
 import importlib.util
 import json
 import os
+import re
 import sys
 import time
 import traceback
@@ -33,6 +34,7 @@ from cloudant_odm.client import (
     NoAuthAuthenticator,
     get_authenticator_from_environment,
 )
+from cloudant_odm.client.auth import redact_url
 from cloudant_odm.design import (
     DeployError,
     Generated,
@@ -70,7 +72,16 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
-        self.exit(EXIT_FAILED, f"{self.prog}: error: {message}\n")
+        # argparse quotes the arguments it refuses: a --url with a password among them.
+        self.exit(EXIT_FAILED, f"{self.prog}: error: {_redacted(message)}\n")
+
+
+_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/\s@]*@")
+
+
+def _redacted(text: str) -> str:
+    """``text`` with the ``user:password@`` part of every URL in it removed."""
+    return _USERINFO.sub(r"\g<scheme>", text)
 
 
 # --- shared pieces ---------------------------------------------------------------------
@@ -169,7 +180,7 @@ class _UsageError(Exception):
 
 
 def _err(message: str) -> None:
-    print(f"{PROG}: error: {message}", file=sys.stderr)
+    print(f"{PROG}: error: {_redacted(message)}", file=sys.stderr)
 
 
 def _load(args: argparse.Namespace) -> tuple[list[ModuleType], Generated] | int:
@@ -365,7 +376,7 @@ def run_sync(args: argparse.Namespace) -> int:
     try:
         db = _database(args, modules)
         client = _make_client(args)
-        print(f'Database "{db}" at {client.service_url}:')
+        print(f'Database "{db}" at {redact_url(client.service_url or "")}:')
         plan = sync(client, db, generated, strategy=args.strategy, dry_run=True, prune=args.prune)
         print_report(plan, diffs=not args.quiet)
         if args.dry_run:

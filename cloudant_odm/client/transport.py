@@ -209,7 +209,9 @@ class Transport:
             )
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"The service URL must be http(s)://host[:port][/path], got {url!r}")
+            raise ValueError(
+                f"The service URL must be http(s)://host[:port][/path], got {redact_url(url)!r}"
+            )
         self.service_url = url.rstrip("/")
         self._attach()
 
@@ -295,8 +297,8 @@ class Transport:
             body = _gzip(body)
             all_headers["Content-Encoding"] = "gzip"
         kwargs: dict[str, Any] = {"timeout": DEFAULT_TIMEOUT, "verify": self.verify}
-        kwargs.update(options or {})
         kwargs.update(self.http_config)
+        kwargs.update(options or {})  # a per-call option wins over the client's default
         stream = bool(kwargs.pop("stream", False))
         request = requests.Request(
             method, self.service_url + path, params=params, headers=all_headers, data=body

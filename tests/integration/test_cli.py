@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from _server import ServerConfig
@@ -275,3 +276,32 @@ def test_cli_page_shows_the_current_help(tmp_path: Path) -> None:
     for command in ((), ("sync",), ("check",), ("rollback",), ("changes",)):
         shown = cli(*command, "--help", cwd=tmp_path, env={"COLUMNS": "80"}).stdout
         assert f"```text\n{shown}```" in page, f"docs/cli.md is out of date for {command}"
+
+
+def test_no_subcommand_prints_credentials_from_the_url(
+    tmp_path: Path, server_config: ServerConfig, db_name: str
+) -> None:
+    """Dry runs are meant for CI logs: a password in --url or CLOUDANT_URL never shows."""
+    secret = "Pa55-in-the-URL"
+    parts = urlsplit(server_config.url)
+    with_password = urlunsplit(parts._replace(netloc=f"deployer:{secret}@{parts.netloc}"))
+    write_models(tmp_path, db=db_name)
+    runs = [
+        ("check", "shop_models"),
+        ("sync", "shop_models", "--dry-run"),
+        ("sync", "shop_models"),
+        ("rollback", "--db", db_name),
+        ("changes", "shop_models", "--one-off", "--limit", "1"),
+    ]
+    for args in runs:
+        for how in ("flag", "environment"):
+            if how == "flag":
+                done = cli(*args, "--url", with_password, cwd=tmp_path, config=server_config)
+            else:
+                env = {"CLOUDANT_URL": with_password, "CLOUDANT_AUTH_TYPE": "NOAUTH"}
+                done = cli(*args, cwd=tmp_path, env=env)
+            shown = done.stdout + done.stderr
+            assert secret not in shown, (args, how, shown)
+    bad = cli("sync", "shop_models", "--url", f"ftp://u:{secret}@host", cwd=tmp_path)
+    assert bad.returncode == 1
+    assert secret not in bad.stdout + bad.stderr
