@@ -34,7 +34,7 @@ from cloudant_odm.client import (
     NoAuthAuthenticator,
     get_authenticator_from_environment,
 )
-from cloudant_odm.client.auth import redact_url
+from cloudant_odm.client.errors import redact_url
 from cloudant_odm.design import (
     DeployError,
     Generated,

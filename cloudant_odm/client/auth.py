@@ -25,12 +25,11 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any, ClassVar, NamedTuple, TypeGuard
-from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
 from cloudant_odm._version import __version__
-from cloudant_odm.client.errors import ApiException, error_from_response
+from cloudant_odm.client.errors import ApiException, error_from_response, redact_url
 
 __all__ = [
     "Authenticator",
@@ -77,14 +76,6 @@ def _badly_quoted(value: str | None) -> bool:
     if not value:
         return False
     return value[0] in '{}"' or value[-1] in '{}"'
-
-
-def redact_url(url: str) -> str:
-    """The URL without a ``user:password@`` part, for log lines."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 def _user_agent(kind: str) -> str:

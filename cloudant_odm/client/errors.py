@@ -11,7 +11,7 @@ import json
 import socket
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 import urllib3.exceptions
@@ -33,7 +33,19 @@ __all__ = [
     "UnauthorizedError",
     "connection_failure",
     "error_from_response",
+    "redact_url",
 ]
+
+def redact_url(url: str) -> str:
+    """The URL without a ``user:password@`` part, for log lines and errors."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+# Request headers that carry credentials: never pickled with an exception.
+_SECRET_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization", "x-auth-token"})
 
 # Headers that carry a request id for support tickets, best first.
 _TRACE_HEADERS = ("x-request-id", "x-couch-request-id")
@@ -75,6 +87,13 @@ class ApiException(Exception):
     def code(self) -> int:
         """The status code under the SDK's older name."""
         return self.status_code
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled (multiprocessing, task queues) without the request's credentials: the
+        # response keeps its status, headers and body; its request keeps method and URL
+        # (redacted), not the Authorization / Cookie headers or the body sent.
+        state = {**self.__dict__, "http_response": _without_secrets(self.http_response)}
+        return (_unpickle, (type(self),), state)
 
     def __str__(self) -> str:
         text = f"Error: {self.message}, Status code: {self.status_code}"
@@ -138,6 +157,36 @@ def exception_class(status_code: int) -> type[ApiException]:
     if status_code >= 500:
         return ServiceUnavailableError
     return _BY_STATUS.get(status_code, ApiException)
+
+
+def _unpickle(cls: type[ApiException]) -> ApiException:
+    return cls.__new__(cls)
+
+
+def _without_secrets(response: requests.Response | None) -> requests.Response | None:
+    if response is None:
+        return None
+    safe = requests.Response()
+    safe.status_code = response.status_code
+    safe.headers = requests.structures.CaseInsensitiveDict(
+        (k, v) for k, v in response.headers.items() if k.lower() != "set-cookie"
+    )
+    content = response.__dict__.get("_content")  # False while a stream was never read
+    safe._content = content if isinstance(content, bytes) else b""
+    safe.encoding = response.encoding
+    safe.reason = response.reason
+    safe.url = redact_url(response.url or "")
+    safe.elapsed = response.elapsed
+    sent = response.request
+    if sent is not None:
+        request = requests.PreparedRequest()
+        request.method = sent.method
+        request.url = redact_url(sent.url or "")
+        request.headers = requests.structures.CaseInsensitiveDict(
+            (k, v) for k, v in sent.headers.items() if k.lower() not in _SECRET_HEADERS
+        )
+        safe.request = request
+    return safe
 
 
 def error_from_response(response: requests.Response) -> ApiException:

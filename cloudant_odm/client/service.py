@@ -12,8 +12,9 @@ from typing import Any
 import requests
 
 from cloudant_odm.client._operations import Op
-from cloudant_odm.client.auth import Authenticator, redact_url
+from cloudant_odm.client.auth import Authenticator
 from cloudant_odm.client.config import get_authenticator_from_environment, service_config
+from cloudant_odm.client.errors import redact_url
 from cloudant_odm.client.transport import DetailedResponse, Transport
 
 __all__ = ["CloudantV1"]

@@ -33,8 +33,13 @@ from urllib3.exceptions import MaxRetryError, ProtocolError
 from urllib3.util.retry import Retry
 
 from cloudant_odm._version import __version__
-from cloudant_odm.client.auth import Authenticator, redact_url
-from cloudant_odm.client.errors import ApiException, connection_failure, error_from_response
+from cloudant_odm.client.auth import Authenticator
+from cloudant_odm.client.errors import (
+    ApiException,
+    connection_failure,
+    error_from_response,
+    redact_url,
+)
 
 if TYPE_CHECKING:
     from typing_extensions import Self

@@ -226,3 +226,42 @@ def test_real_session_login_failed_request_and_failed_login(
     assert cookie not in text
     assert PASSWORD not in text
     assert COOKIE not in text
+
+
+def test_a_pickled_error_carries_no_credentials() -> None:
+    """An ApiException sent through multiprocessing or a task queue is pickled: its
+    response's request must not take the Authorization / Cookie headers along."""
+    import pickle
+
+    import requests
+
+    from cloudant_odm.client import ConflictError
+    from cloudant_odm.client.errors import error_from_response
+
+    secret = "s3cr3t-pa55word"
+    request = requests.Request(
+        "PUT",
+        f"http://admin:{secret}@127.0.0.1:5984/orders/o-1",
+        headers={"Authorization": f"Basic {secret}", "Cookie": f"AuthSession={secret}"},
+        data=f'{{"password": "{secret}"}}',
+    ).prepare()
+    response = requests.Response()
+    response.status_code = 409
+    response._content = b'{"error":"conflict","reason":"Document update conflict."}'
+    response.headers = requests.structures.CaseInsensitiveDict(
+        {"X-Couch-Request-ID": "abc123", "Set-Cookie": f"AuthSession={secret}"}
+    )
+    response.url = request.url or ""
+    response.request = request
+    error = error_from_response(response)
+
+    data = pickle.dumps(error)
+    assert secret.encode() not in data
+    again = pickle.loads(data)
+    assert isinstance(again, ConflictError)
+    assert (again.status_code, again.error, again.reason) == (409, "conflict", error.reason)
+    assert again.trace == "abc123"
+    assert str(again) == str(error)
+    assert again.http_response.json()["error"] == "conflict"
+    assert again.http_response.request.method == "PUT"
+    assert again.http_response.request.url == "http://127.0.0.1:5984/orders/o-1"
