@@ -327,8 +327,9 @@ class JWTTokenManager(TokenManager):
 
     def _send(self, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
         kwargs.setdefault("timeout", self._timeout())
-        response = requests.request(method, url, **kwargs)
-        if not response.ok:
+        # No redirects: the API key would be re-sent (in the body) to wherever they point.
+        response = requests.request(method, url, allow_redirects=False, **kwargs)
+        if not 200 <= response.status_code < 300:
             raise error_from_response(response)
         try:
             body = response.json()
@@ -883,8 +884,11 @@ class _SessionCookieManager(TokenManager):
             timeout=self._timeout(),
             proxies=self.http_config.get("proxies"),
             verify=verify,
+            # No redirects: the password would be re-sent to wherever they point, and a
+            # cookie set there adopted.
+            allow_redirects=False,
         )
-        if not response.ok:
+        if not 200 <= response.status_code < 300:
             logger.debug("Login to %s failed with status %s", redact_url(url), response.status_code)
             raise error_from_response(response)
         spec = _session_cookie(response)

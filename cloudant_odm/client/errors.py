@@ -36,6 +36,7 @@ __all__ = [
     "redact_url",
 ]
 
+
 def redact_url(url: str) -> str:
     """The URL without a ``user:password@`` part, for log lines and errors."""
     parts = urlsplit(url)
@@ -191,6 +192,16 @@ def _without_secrets(response: requests.Response | None) -> requests.Response | 
 
 def error_from_response(response: requests.Response) -> ApiException:
     """Build the typed exception for a non-2xx response, reading CouchDB's error body."""
+    location = response.headers.get("Location")
+    if 300 <= response.status_code < 400 and response.status_code != 304 and location:
+        # Redirects are never followed: credentials, cookies and documents go only to
+        # the configured service URL, and a write that was redirected was not stored.
+        refused = (
+            f"redirected to {redact_url(location)}; redirects are not followed (only the "
+            "configured service URL gets credentials and documents): use that URL"
+        )
+        cls = exception_class(response.status_code)
+        return cls(response.status_code, refused, response, error="redirect", reason=refused)
     error, reason, message = _parse_error_body(response)
     cls = exception_class(response.status_code)
     return cls(response.status_code, message, response, error=error, reason=reason)

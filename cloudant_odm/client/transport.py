@@ -408,7 +408,11 @@ class Transport:
                 proxies=settings["proxies"],
             )
         else:
-            response = self.session.send(prepared, timeout=timeout, **settings)
+            # Never to another origin with our credentials and body (requests drops the
+            # Authorization header on a host change, but re-sends the body).
+            response = self.session.send(
+                prepared, timeout=timeout, allow_redirects=False, **settings
+            )
         self.authenticator.on_response(response)
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
