@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gzip
 import http.cookiejar
+import ipaddress
 import json
 import logging
 import platform
@@ -164,6 +165,15 @@ def _pooled_adapter() -> HTTPAdapter:
     return HTTPAdapter(pool_connections=4, pool_maxsize=POOL_SIZE, max_retries=_no_retry())
 
 
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a host name
+        return False
+
+
 class Transport:
     """Sends requests for one client. Thread-safe: state changes take a lock, and
     ``requests.Session`` with a pooled adapter is shared across threads."""
@@ -176,6 +186,7 @@ class Transport:
         self.gzip_requests = True
         self.verify = True
         self._retry: Retry | None = None
+        self._warned_plain_http = False
         self._lock = threading.Lock()
         # Mounted once; retries are switched by replacing max_retries, which each send
         # reads, so threads sending meanwhile never see a half-mounted session.
@@ -219,6 +230,22 @@ class Transport:
             )
         self.service_url = url.rstrip("/")
         self._attach()
+        self._warn_plain_http(parts.scheme, parts.hostname)
+
+    def _warn_plain_http(self, scheme: str, host: str) -> None:
+        """Credentials over plain http to another machine can be read on the way: say so,
+        once per client (loopback, as for a local test server, is fine)."""
+        if scheme != "http" or self._warned_plain_http or _is_loopback(host):
+            return
+        if self.authenticator.authentication_type() == self.authenticator.AUTHTYPE_NOAUTH:
+            return
+        self._warned_plain_http = True
+        log.warning(
+            "credentials (%s) go to %s over plain http: anyone on the network path can read "
+            "them; use https",
+            self.authenticator.authentication_type(),
+            host,
+        )
 
     def set_http_config(self, config: Mapping[str, Any]) -> None:
         new = dict(config)

@@ -265,3 +265,25 @@ def test_a_pickled_error_carries_no_credentials() -> None:
     assert again.http_response.json()["error"] == "conflict"
     assert again.http_response.request.method == "PUT"
     assert again.http_response.request.url == "http://127.0.0.1:5984/orders/o-1"
+
+
+def test_credentials_over_plain_http_to_another_host_warn_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from cloudant_odm.client import BasicAuthenticator, CloudantV1, NoAuthAuthenticator
+
+    def warnings_for(client: CloudantV1, url: str) -> list[str]:
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="cloudant_odm"):
+            client.set_service_url(url)
+        return [r.getMessage() for r in caplog.records if "plain http" in r.getMessage()]
+
+    client = CloudantV1(BasicAuthenticator("admin", "pw"))
+    found = warnings_for(client, "http://db.example.com:5984")
+    assert len(found) == 1
+    assert "db.example.com" in found[0]
+    assert "pw" not in found[0].replace("plain", "")
+    assert warnings_for(client, "http://other.example.com") == []  # once per client
+    for url in ("https://db.example.com", "http://127.0.0.1:5984", "http://localhost:5984"):
+        assert warnings_for(CloudantV1(BasicAuthenticator("admin", "pw")), url) == []
+    assert warnings_for(CloudantV1(NoAuthAuthenticator()), "http://db.example.com") == []
