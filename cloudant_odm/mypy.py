@@ -104,11 +104,7 @@ def _comparable(given: Type, expected: Type) -> bool:
     if is_subtype(given, expected):
         return True
     members = expected_p.items if isinstance(expected_p, UnionType) else [expected]
-    names = {
-        p.type.fullname
-        for p in map(get_proper_type, members)
-        if isinstance(p, Instance)
-    }
+    names = {p.type.fullname for p in map(get_proper_type, members) if isinstance(p, Instance)}
     if isinstance(given_p, NoneType):
         return False
     if isinstance(given_p, Instance) and given_p.type.fullname in _NUMBERS:

@@ -36,6 +36,7 @@ __all__ = [
     "decimal_errors",
     "describe",
     "float_errors",
+    "strip_optional",
     "type_checker",
     "type_name",
 ]
@@ -574,7 +575,7 @@ _SCALAR_TESTS = {
 
 def _inline_test(tp: Any, storage: DecimalStorage | None, check: str) -> list[str]:
     """Lines that ``return full(obj)`` unless the value ``v`` is plainly right."""
-    bare = _strip_optional(tp)
+    bare = strip_optional(tp)
     optional = "v is None or " if bare is not tp else ""
     if storage is not None and storage.places is not None:
         # The dump writes the number (and refuses what a double can't hold exactly).
@@ -608,7 +609,7 @@ def attribute_checker(attribute: attrs.Attribute[Any]) -> Check:
         return type_checker(attribute.type)
     tp = attribute.type
     check = _check_decimal(tp, storage)
-    if _strip_optional(tp) is not tp:
+    if strip_optional(tp) is not tp:
 
         def check_optional_decimal(value: Any) -> Errors | None:
             return None if value is None else check(value)
@@ -617,7 +618,8 @@ def attribute_checker(attribute: attrs.Attribute[Any]) -> Check:
     return check
 
 
-def _strip_optional(tp: Any) -> Any:
+def strip_optional(tp: Any) -> Any:
+    """``X | None`` -> ``X``; any other type as it is."""
     if get_origin(tp) is Union or isinstance(tp, types.UnionType):
         args = [a for a in get_args(tp) if a is not type(None)]
         if len(args) == 1:

@@ -50,6 +50,7 @@ from cloudant_odm.models.checks import (
     class_checker,
     decimal_as_number,
     decimal_errors,
+    strip_optional,
     type_name,
 )
 from cloudant_odm.models.document import Document, Embedded, _Model
@@ -210,7 +211,7 @@ def _decimal_hooks(
     cls: type, attribute: attrs.Attribute[Any], storage: DecimalStorage
 ) -> tuple[StructureHook, UnstructureHook]:
     """Load and dump hooks for a Decimal field declared with ``places`` / ``as_string``."""
-    if _strip_optional(attribute.type) is not Decimal:
+    if strip_optional(attribute.type) is not Decimal:
         raise DocumentDefinitionError(
             f"{cls.__qualname__}.{attribute.name}: field(places=..., as_string=...) applies "
             f"to Decimal fields, not {type_name(attribute.type)}"
@@ -238,14 +239,6 @@ def _decimal_hooks(
         return str(value) if storage.as_string else _dump_decimal(value)
 
     return load_decimal_field, dump_decimal_field
-
-
-def _strip_optional(tp: Any) -> Any:
-    if get_origin(tp) in (Union, types.UnionType):
-        args = [a for a in get_args(tp) if a is not type(None)]
-        if len(args) == 1:
-            return args[0]
-    return tp
 
 
 def _naive(kind: str, text: str) -> ValueError:
