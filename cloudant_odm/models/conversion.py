@@ -50,8 +50,6 @@ from cloudant_odm.models.checks import (
     class_checker,
     decimal_as_number,
     decimal_errors,
-    strip_optional,
-    type_name,
 )
 from cloudant_odm.models.document import Document, Embedded, _Model
 from cloudant_odm.models.errors import (
@@ -61,7 +59,13 @@ from cloudant_odm.models.errors import (
     join_path,
     prefixed,
 )
-from cloudant_odm.models.fields import DecimalStorage, FieldNote, decimal_storage, json_key
+from cloudant_odm.models.fields import (
+    DecimalStorage,
+    FieldNote,
+    check_decimal_storage,
+    decimal_storage,
+    json_key,
+)
 from cloudant_odm.models.meta import META_KEYS, DocumentMeta
 from cloudant_odm.models.registry import registry
 
@@ -211,11 +215,7 @@ def _decimal_hooks(
     cls: type, attribute: attrs.Attribute[Any], storage: DecimalStorage
 ) -> tuple[StructureHook, UnstructureHook]:
     """Load and dump hooks for a Decimal field declared with ``places`` / ``as_string``."""
-    if strip_optional(attribute.type) is not Decimal:
-        raise DocumentDefinitionError(
-            f"{cls.__qualname__}.{attribute.name}: field(places=..., as_string=...) applies "
-            f"to Decimal fields, not {type_name(attribute.type)}"
-        )
+    check_decimal_storage(cls, attribute)  # again: a string annotation is resolved now
     quantum = storage.quantum
     places = storage.places
 

@@ -11,13 +11,12 @@ from __future__ import annotations
 import sys
 import weakref
 from collections.abc import Callable
-from decimal import Decimal
-from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar, get_args
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar
 
 import attrs
 
 from cloudant_odm.models.errors import DocumentDefinitionError
-from cloudant_odm.models.fields import decimal_storage, field, json_key
+from cloudant_odm.models.fields import check_decimal_storage, field, json_key
 from cloudant_odm.models.ids import SEPARATOR
 from cloudant_odm.models.meta import EMPTY_META, DocumentMeta
 from cloudant_odm.models.options import (
@@ -86,7 +85,7 @@ def _own_keys(
                 "give the field another name and set field(key=...) for its JSON key"
             )
         keys[attribute.name] = json_key(attribute)
-        _check_decimal_options(cls, attribute)
+        check_decimal_storage(cls, attribute)
     by_key: dict[str, str] = {}
     for name, key in keys.items():
         if key in by_key:
@@ -95,17 +94,6 @@ def _own_keys(
             )
         by_key[key] = name
     return keys
-
-
-def _check_decimal_options(cls: type, attribute: attrs.Attribute[Any]) -> None:
-    tp = attribute.type
-    if decimal_storage(attribute) is None or isinstance(tp, str) or tp is None:
-        return  # a string annotation is checked when the converter first resolves it
-    if tp is not Decimal and set(get_args(tp)) != {Decimal, type(None)}:
-        raise DocumentDefinitionError(
-            f"{cls.__qualname__}.{attribute.name}: field(places=..., as_string=...) applies "
-            f"to Decimal fields, not {getattr(tp, '__name__', tp)}"
-        )
 
 
 class Embedded(_Model):

@@ -4,16 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, get_args, overload
 
 import attrs
 
-from cloudant_odm.models.errors import add_note
+from cloudant_odm.models.errors import DocumentDefinitionError, add_note
 
 if TYPE_CHECKING:
     from attrs import Attribute
 
-__all__ = ["DecimalStorage", "decimal_storage", "field", "json_key"]
+__all__ = [
+    "DecimalStorage",
+    "check_decimal_storage",
+    "decimal_storage",
+    "field",
+    "json_key",
+]
 
 _T = TypeVar("_T")
 
@@ -176,3 +182,19 @@ def decimal_storage(attribute: Attribute[Any]) -> DecimalStorage | None:
     """The ``places`` / ``as_string`` options of a Decimal field, or None."""
     found: DecimalStorage | None = attribute.metadata.get(DECIMAL)
     return found
+
+
+def check_decimal_storage(cls: type, attribute: Attribute[Any]) -> DecimalStorage | None:
+    """The field's Decimal options, refused on a field that is not ``Decimal`` or
+    ``Decimal | None``. A string annotation (not resolved yet) passes here; the converter
+    calls this again once it has resolved the types."""
+    storage = decimal_storage(attribute)
+    tp = attribute.type
+    if storage is None or tp is None or isinstance(tp, str):
+        return storage
+    if tp is not Decimal and set(get_args(tp)) != {Decimal, type(None)}:
+        raise DocumentDefinitionError(
+            f"{cls.__qualname__}.{attribute.name}: field(places=..., as_string=...) applies "
+            f"to Decimal fields, not {getattr(tp, '__name__', tp)}"
+        )
+    return storage
