@@ -14,16 +14,20 @@ from __future__ import annotations
 
 import contextlib
 import re
-import types
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from enum import Enum
-from typing import Any, ClassVar, Generic, NoReturn, TypeVar, Union, overload
+from typing import Any, ClassVar, Generic, NoReturn, TypeVar, overload
 
 import attrs
 
-from cloudant_odm.models.checks import decimal_as_number, type_checker, type_name
+from cloudant_odm.models.checks import (
+    decimal_as_number,
+    strip_optional,
+    type_checker,
+    type_name,
+)
 from cloudant_odm.models.conversion import _document_policy, _policy, converter
 from cloudant_odm.models.document import Document
 from cloudant_odm.models.errors import join_path
@@ -470,10 +474,10 @@ class Field(Generic[T]):
         return self._type
 
     def _has_member(self, name: str) -> bool:
-        return name in _members(_strip_optional(self._type))
+        return name in _members(strip_optional(self._type))
 
     def _child(self, name: str) -> Field[Any]:
-        target = _strip_optional(self._type)
+        target = strip_optional(self._type)
         if target is Any or target is object:
             return self._make(name, name, Any)
         if _is_document(target) and name in _NOT_QUERYABLE:
@@ -516,7 +520,7 @@ class Field(Generic[T]):
             return self._child(key)
         if not isinstance(key, int) or isinstance(key, bool) or key < 0:
             raise TypeError(f"{self._display}[...] takes a field name or an index >= 0")
-        target = _strip_optional(self._type)
+        target = strip_optional(self._type)
         element = _element_type(target) if _is_sequence(target) else Any
         return Field(
             self._model,
@@ -531,7 +535,7 @@ class Field(Generic[T]):
     def item(self) -> Field[Any]:
         """An element of this list, for conditions inside :meth:`elem_match` and
         :meth:`all_match`: ``Order.lines.elem_match(Order.lines.item.sku == "a")``."""
-        target = _strip_optional(self._type)
+        target = strip_optional(self._type)
         element = _element_type(target) if _is_sequence(target) else Any
         return Field(self._model, (), (), element, relative=True, display=f"{self._display}[*]")
 
@@ -554,7 +558,7 @@ class Field(Generic[T]):
         return dump_value(value, self._type if value_type is None else value_type, self)
 
     def _element(self) -> Any:
-        target = _strip_optional(self._type)
+        target = strip_optional(self._type)
         return _element_type(target) if _is_sequence(target) else Any
 
     def _condition(self, operator: str, value: Any) -> Condition:
@@ -574,7 +578,7 @@ class Field(Generic[T]):
                 f"TypeError for it); use == None, or {self._display}.exists()"
             )
         target = self._type
-        if target is not Any and _strip_optional(target) is not target:
+        if target is not Any and strip_optional(target) is not target:
             # The server sorts null before every number and string, so a range would
             # match the documents holding None, which Python never orders.
             return Condition(self, operator, self._dump(value), also={"$ne": None})
@@ -622,7 +626,7 @@ class Field(Generic[T]):
     def _require(self, kind: str, name: str) -> None:
         """Refuse an operator that can't apply to this field's type (``regex`` on a
         number, ``size`` on a str): it would silently match nothing."""
-        target = _strip_optional(self._type)
+        target = strip_optional(self._type)
         if target is Any or target is object:
             return
         fits = {
@@ -749,19 +753,6 @@ def _origin(tp: Any) -> Any:
     return getattr(tp, "__origin__", None)
 
 
-def _is_union(tp: Any) -> bool:
-    return _origin(tp) is Union or isinstance(tp, types.UnionType)
-
-
-def _strip_optional(tp: Any) -> Any:
-    """``X | None`` -> ``X``; other unions stay as they are."""
-    if _is_union(tp):
-        args = [a for a in tp.__args__ if a is not type(None)]
-        if len(args) == 1:
-            return args[0]
-    return tp
-
-
 def _is_mapping(origin: Any) -> bool:
     return isinstance(origin, type) and issubclass(origin, Mapping)
 
@@ -842,7 +833,7 @@ def dump_value(value: Any, value_type: Any, field: Field[Any] | None = None) -> 
         raise TypeError(
             f"{where}: Mango compares a field with constant values only, not with {value!r}"
         )
-    target = _strip_optional(value_type)
+    target = strip_optional(value_type)
     if target is Any or target is object:
         return _unstructure(value, where, field)
     if value is None:

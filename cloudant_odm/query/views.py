@@ -17,11 +17,12 @@ import attrs
 from cloudant_odm.client import NotFoundError
 from cloudant_odm.errors import naming_not_found
 from cloudant_odm.models import Document
+from cloudant_odm.models.checks import strip_optional
 from cloudant_odm.models.conversion import _document_policy, _policy, converter
 from cloudant_odm.models.fields import decimal_storage
 from cloudant_odm.query.context import current_session
 from cloudant_odm.query.errors import QueryError
-from cloudant_odm.query.expressions import _strip_optional, dump_value, model_doc_types
+from cloudant_odm.query.expressions import dump_value, model_doc_types
 from cloudant_odm.query.loading import is_of, load
 from cloudant_odm.query.paging import (
     DEFAULT_PAGE_SIZE,
@@ -209,7 +210,7 @@ def _decimal_values(view: ViewSource[Any], reducing: bool) -> _DecimalValues | N
         return None
     path: str | None = getattr(view, "value_field", None)  # View.emit declarations have it
     attribute = _attribute_at(view.model, path) if path else None
-    if attribute is None or _strip_optional(attribute.type) is not Decimal:
+    if attribute is None or strip_optional(attribute.type) is not Decimal:
         return None
     storage = decimal_storage(attribute)
     return _DecimalValues(storage.quantum if storage is not None else None)
@@ -224,7 +225,7 @@ def _attribute_at(model: type[Document], path: str) -> attrs.Attribute[Any] | No
         attribute = attrs.fields_dict(attrs.resolve_types(cls)).get(name)
         if attribute is None:
             return None
-        cls = _strip_optional(attribute.type)
+        cls = strip_optional(attribute.type)
     return attribute
 
 
