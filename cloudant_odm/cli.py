@@ -16,7 +16,6 @@ import importlib
 import importlib.util
 import json
 import os
-import re
 import sys
 import time
 import traceback
@@ -34,7 +33,7 @@ from cloudant_odm.client import (
     NoAuthAuthenticator,
     get_authenticator_from_environment,
 )
-from cloudant_odm.client.errors import redact_url
+from cloudant_odm.client.errors import redact_text, redact_url
 from cloudant_odm.design import (
     DeployError,
     Generated,
@@ -73,15 +72,7 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         # argparse quotes the arguments it refuses: a --url with a password among them.
-        self.exit(EXIT_FAILED, f"{self.prog}: error: {_redacted(message)}\n")
-
-
-_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/\s@]*@")
-
-
-def _redacted(text: str) -> str:
-    """``text`` with the ``user:password@`` part of every URL in it removed."""
-    return _USERINFO.sub(r"\g<scheme>", text)
+        self.exit(EXIT_FAILED, f"{self.prog}: error: {redact_text(message)}\n")
 
 
 # --- shared pieces ---------------------------------------------------------------------
@@ -180,7 +171,7 @@ class _UsageError(Exception):
 
 
 def _err(message: str) -> None:
-    print(f"{PROG}: error: {_redacted(message)}", file=sys.stderr)
+    print(f"{PROG}: error: {redact_text(message)}", file=sys.stderr)
 
 
 def _load(args: argparse.Namespace) -> tuple[list[ModuleType], Generated] | int:

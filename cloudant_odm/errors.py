@@ -130,6 +130,7 @@ def not_found(exc: NotFoundError, db: str, doc_id: str | None = None) -> NotFoun
         reason=exc.reason,
     )
     named.doc_id = doc_id
+    named.database = db
     return named
 
 
@@ -139,6 +140,6 @@ def naming_not_found(db: str, doc_id: str | None = None) -> Iterator[None]:
     try:
         yield
     except NotFoundError as exc:
-        if exc.message.startswith(("database ", "document ", "not found in database ")):
+        if exc.database is not None:
             raise  # named already, by an inner block
         raise not_found(exc, db, doc_id) from exc

@@ -40,7 +40,6 @@ from cloudant_odm.errors import (
 from cloudant_odm.models import (
     Document,
     DocumentTypeError,
-    DocumentValidationError,
     from_json,
     to_json,
 )
@@ -787,7 +786,7 @@ def _changed(entry: _Entry) -> bool:
     that can't be stored has changed (its snapshot was stored)."""
     try:
         core = _canonical(entry.obj)[0]
-    except (DocumentValidationError, ValueError):
+    except ValueError:  # DocumentValidationError, or not JSON
         return True
     return core != entry.settled()
 

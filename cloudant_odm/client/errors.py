@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -33,6 +34,7 @@ __all__ = [
     "UnauthorizedError",
     "connection_failure",
     "error_from_response",
+    "redact_text",
     "redact_url",
 ]
 
@@ -43,6 +45,15 @@ def redact_url(url: str) -> str:
     if "@" not in parts.netloc:
         return url
     return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/\s@]*@")
+
+
+def redact_text(text: str) -> str:
+    """``text`` with the ``user:password@`` part of every URL in it removed (for messages
+    that quote URLs among other words, as argparse's do)."""
+    return _USERINFO.sub(r"\g<scheme>", text)
 
 
 # Request headers that carry credentials: never pickled with an exception.
@@ -76,6 +87,8 @@ class ApiException(Exception):
         #: For an error about one document of a bulk request: its id and the rev sent.
         self.doc_id: str | None = None
         self.rev: str | None = None
+        #: The database a 404 was about, where the ODM knows it (it names it in message).
+        self.database: str | None = None
         self.message = message or _status_text(code, http_response)
         headers = http_response.headers if http_response is not None else {}
         self.global_transaction_id: str | None = headers.get("X-Global-Transaction-ID")
