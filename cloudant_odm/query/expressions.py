@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import re
 import weakref
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from enum import Enum
@@ -65,7 +66,7 @@ class QueryWarning(UserWarning):
 # --- expressions -----------------------------------------------------------------------
 
 
-class Expression:
+class Expression(ABC):
     """A boolean expression over documents, compiled to a Mango selector.
 
     Combine with ``&``, ``|`` and ``~``. ``bool()`` raises: Python's ``and``, ``or``,
@@ -74,9 +75,9 @@ class Expression:
 
     __slots__ = ()
 
+    @abstractmethod
     def to_selector(self) -> dict[str, Any]:
         """The Mango selector (a JSON object) this expression stands for."""
-        raise NotImplementedError
 
     def resolve(self, model: type[Document]) -> Expression:
         """Bind keyword lookups (``Q(status="new")``) to ``model``'s fields."""
