@@ -140,8 +140,11 @@ class Server:
         parts = urlsplit(self.url)
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
         self.https = parts.scheme == "https"
-        user = os.environ.get("CLOUDANT_USERNAME") or parts.username
-        password = os.environ.get("CLOUDANT_PASSWORD") or parts.password
+        if self.local is not None:  # its generated admin
+            user, password = self.local.username, self.local.password
+        else:
+            user = os.environ.get("CLOUDANT_USERNAME") or parts.username
+            password = os.environ.get("CLOUDANT_PASSWORD") or parts.password
         self.auth = (user, password) if user and password else None
         self.headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if self.auth:
@@ -1127,8 +1130,7 @@ def compare(before: dict[str, Any], after: dict[str, Any], reference: str = "sdk
                 continue
             a, b = was[key], row[key]
             ratios = [
-                f"{value / ref:.2f}" if ref else "—"
-                for value, ref in ((a, old_ref), (b, new_ref))
+                f"{value / ref:.2f}" if ref else "—" for value, ref in ((a, old_ref), (b, new_ref))
             ]
             out.append(
                 f"| {name} | {lib} | {a:.2f} | {b:.2f} | {100 * (b - a) / a:+.0f} % "

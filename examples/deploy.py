@@ -3,7 +3,8 @@ view and sync again (move-and-switch: queries never wait for the rebuild).
 
 Run against the server in CLOUDANT_URL (with CLOUDANT_AUTH_TYPE and credentials):
 
-    CLOUDANT_URL=http://127.0.0.1:5984 CLOUDANT_AUTH_TYPE=NOAUTH python examples/deploy.py
+    CLOUDANT_URL=http://127.0.0.1:5984 CLOUDANT_AUTH_TYPE=BASIC CLOUDANT_USERNAME=admin \
+        CLOUDANT_PASSWORD=... python examples/deploy.py
 
 The same deploy from a shell (or CI) is ``cloudant-odm sync myapp.models --db orders``.
 """

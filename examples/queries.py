@@ -3,7 +3,8 @@ reduce and group, bulk update and delete.
 
 Run against the server in CLOUDANT_URL (with CLOUDANT_AUTH_TYPE and credentials):
 
-    CLOUDANT_URL=http://127.0.0.1:5984 CLOUDANT_AUTH_TYPE=NOAUTH python examples/queries.py
+    CLOUDANT_URL=http://127.0.0.1:5984 CLOUDANT_AUTH_TYPE=BASIC CLOUDANT_USERNAME=admin \
+        CLOUDANT_PASSWORD=... python examples/queries.py
 """
 
 from __future__ import annotations

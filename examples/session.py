@@ -2,7 +2,8 @@
 
 Run against the server in CLOUDANT_URL (with CLOUDANT_AUTH_TYPE and credentials):
 
-    CLOUDANT_URL=http://127.0.0.1:5984 CLOUDANT_AUTH_TYPE=NOAUTH python examples/session.py
+    CLOUDANT_URL=http://127.0.0.1:5984 CLOUDANT_AUTH_TYPE=BASIC CLOUDANT_USERNAME=admin \
+        CLOUDANT_PASSWORD=... python examples/session.py
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ from the class declarations, a unit of work, typed queries, a view and typed cha
 Run by the README's first command (scripts/example), or against the server in
 CLOUDANT_URL (with CLOUDANT_AUTH_TYPE and credentials):
 
-    CLOUDANT_URL=http://127.0.0.1:5984 CLOUDANT_AUTH_TYPE=NOAUTH python examples/shop.py
+    CLOUDANT_URL=http://127.0.0.1:5984 CLOUDANT_AUTH_TYPE=BASIC CLOUDANT_USERNAME=admin \
+        CLOUDANT_PASSWORD=... python examples/shop.py
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Follow typed changes with a checkpoint: run it twice and the second run reads only
 what changed since the first.
 
-    CLOUDANT_URL=http://127.0.0.1:5984 CLOUDANT_AUTH_TYPE=NOAUTH python examples/typed_changes.py
+    CLOUDANT_URL=http://127.0.0.1:5984 CLOUDANT_AUTH_TYPE=BASIC CLOUDANT_USERNAME=admin \
+        CLOUDANT_PASSWORD=... python examples/typed_changes.py
 """
 
 import contextlib

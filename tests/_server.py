@@ -6,10 +6,11 @@ Which server (first match wins):
    credentials from ``CLOUDANT_AUTH_TYPE`` / ``CLOUDANT_USERNAME`` /
    ``CLOUDANT_PASSWORD`` / ``CLOUDANT_APIKEY`` / ``CLOUDANT_BEARER_TOKEN``.
 2. ``CLOUDANT_TEST_SERVER_URL`` set: an already running local test server
-   (``scripts/couch-server/couch-server start`` or ``... run -- pytest``), no auth.
+   (``scripts/couch-server/couch-server start`` or ``... run -- pytest``), as the admin
+   in ``CLOUDANT_TEST_SERVER_USERNAME`` / ``CLOUDANT_TEST_SERVER_PASSWORD``.
 3. Otherwise the local PouchDB test server is started here
-   (``node scripts/couch-server/server.js --memory --port 0``) and stopped at the
-   end of the session.
+   (``node scripts/couch-server/server.js --memory --port 0``) with a random admin,
+   and stopped at the end of the session.
 
 What PouchDB Server does not support is listed once, in :data:`POUCHDB_GAPS`
 (details and exact responses: ``docs/compatibility.md``); tests say which of those
@@ -27,6 +28,8 @@ from typing import Any
 
 import pytest
 import requests
+
+from cloudant_odm.client import BasicAuthenticator, CloudantV1
 
 # Re-exported: tests start extra servers with it (the launcher logic ships in the package).
 from cloudant_odm.testing.server import LocalServer as LocalServer
@@ -53,8 +56,9 @@ POUCHDB_GAPS: dict[str, str] = {
     "search": "no Lucene search: _search, _search_info, _search_analyze",
     "geo": "no geospatial indexes (_geo)",
     "partitions": "no partitioned databases: ?partitioned=true ignored, /_partition/... 404/400",
-    "server_admins": "once an admin exists, PUT /{db} by a non-admin is a 500 "
-    "(upstream: hangs); the test server stays in admin party",
+    "server_admins": "the launcher's generated admin is the only server admin (express-pouchdb "
+    "stays in admin party behind its authentication gate); PUT /{db} by a _users user is "
+    "a 500, not 401",
     "replication_errors": "a failing replication (bad source) still reports status 'complete'",
     # database level
     "db_name_slash": "'/' is dropped from database names: PUT /a%2Fb creates 'ab'",
@@ -69,8 +73,8 @@ POUCHDB_GAPS: dict[str, str] = {
     "compact_ddoc": "POST /{db}/_compact/{ddoc} is 400 only_multipart_accepted",
     "missing_revs": "_missing_revs is 400 only_multipart_accepted",
     "shards": "/{db}/_shards is 404",
-    "security_admins": "_security members are enforced only for named users; "
-    "anonymous requests are server admin (admin party)",
+    "security_admins": "_security members are enforced only for named _users users; "
+    "_security admins are not",
     # documents
     "delete_requires_rev": "DELETE of a document without (or with a stale) rev is not 409: "
     "no rev deletes the current revision, a stale rev is 404",
@@ -123,6 +127,43 @@ class ServerConfig:
         """True when the server comes from ``CLOUDANT_URL`` (a real Cloudant/CouchDB)."""
         return self.source == "CLOUDANT_URL"
 
+    def environment(self) -> dict[str, str]:
+        """The ``CLOUDANT_*`` variables a subprocess needs to reach this server (for
+        ``CloudantV1.new_instance()``)."""
+        if self.external:
+            return {k: v for k, v in os.environ.items() if k.startswith("CLOUDANT_")}
+        return {
+            "CLOUDANT_URL": self.url,
+            "CLOUDANT_AUTH_TYPE": "BASIC",
+            "CLOUDANT_USERNAME": self.username or "",
+            "CLOUDANT_PASSWORD": self.password or "",
+        }
+
+    def client(self, url: str | None = None) -> CloudantV1:
+        """A ``CloudantV1`` authenticated as the tests are, for the server, or for ``url``
+        (a proxy in front of it)."""
+        if self.external:
+            client = CloudantV1.new_instance()
+        else:
+            credentials = BasicAuthenticator(self.username or "", self.password or "")
+            client = CloudantV1(authenticator=credentials)
+            client.set_service_url(self.url)
+        if url is not None:
+            client.set_service_url(url)
+        return client
+
+
+def launched(server: LocalServer) -> ServerConfig:
+    """The configuration of a local server started by the tests."""
+    assert server.url is not None, "start the server first"
+    return ServerConfig(
+        url=server.url,
+        source="launched",
+        auth_type="BASIC",
+        username=server.username,
+        password=server.password,
+    )
+
 
 def config_from_env(environ: Mapping[str, str] | None = None) -> ServerConfig | None:
     """The configured server, or None when a local server has to be started."""
@@ -149,7 +190,13 @@ def config_from_env(environ: Mapping[str, str] | None = None) -> ServerConfig | 
         )
     url = env.get("CLOUDANT_TEST_SERVER_URL", "").strip()
     if url:
-        return ServerConfig(url=url.rstrip("/"), source="CLOUDANT_TEST_SERVER_URL")
+        return ServerConfig(
+            url=url.rstrip("/"),
+            source="CLOUDANT_TEST_SERVER_URL",
+            auth_type="BASIC",
+            username=env.get("CLOUDANT_TEST_SERVER_USERNAME") or None,
+            password=env.get("CLOUDANT_TEST_SERVER_PASSWORD") or None,
+        )
     return None
 
 

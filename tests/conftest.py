@@ -82,9 +82,9 @@ def server_config() -> Iterator[ServerConfig]:
         yield config
         return
     local = _server.LocalServer(memory=True)
-    url = local.start()
+    local.start()
     try:
-        yield ServerConfig(url=url, source="launched")
+        yield _server.launched(local)
     finally:
         local.stop()
 
@@ -157,11 +157,5 @@ def db_name(server_url: str, server_http: requests.Session) -> Iterator[str]:
 @pytest.fixture
 def client(server_config: ServerConfig) -> CloudantV1:
     """A ``CloudantV1`` for the server: from the environment when ``CLOUDANT_URL`` is
-    set, otherwise unauthenticated against the local test server."""
-    from cloudant_odm.client import CloudantV1, NoAuthAuthenticator
-
-    if server_config.external:
-        return CloudantV1.new_instance()
-    service = CloudantV1(authenticator=NoAuthAuthenticator())
-    service.set_service_url(server_config.url)
-    return service
+    set, otherwise as the local test server's admin."""
+    return server_config.client()

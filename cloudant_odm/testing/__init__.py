@@ -12,7 +12,8 @@ and use them::
         cloudant_session.commit()
 
 Without ``CLOUDANT_URL`` the fixtures start a local PouchDB Server (Node.js and npm
-needed; its packages are installed on first use) on 127.0.0.1 for the test run. With
+needed; its packages are installed on first use) on 127.0.0.1 for the test run, which
+accepts only its own generated admin credentials (the fixtures use them). With
 ``CLOUDANT_URL`` (and ``CLOUDANT_AUTH_TYPE`` with credentials) they use that server.
 Each test gets its own database, deleted afterwards.
 
@@ -36,6 +37,7 @@ __all__ = [
     "LocalServer",
     "cloudant_client",
     "cloudant_db",
+    "cloudant_local_server",
     "cloudant_server",
     "cloudant_session",
     "ensure_installed",
@@ -50,6 +52,7 @@ else:
     from cloudant_odm.testing.fixtures import (
         cloudant_client,
         cloudant_db,
+        cloudant_local_server,
         cloudant_server,
         cloudant_session,
     )

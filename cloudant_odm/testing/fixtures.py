@@ -9,34 +9,49 @@ from collections.abc import Iterator
 
 import pytest
 
-from cloudant_odm.client import CloudantV1, NoAuthAuthenticator, NotFoundError
+from cloudant_odm.client import CloudantV1, NotFoundError
 from cloudant_odm.session import Session
 from cloudant_odm.testing.server import LocalServer, new_database_name
 
-__all__ = ["cloudant_client", "cloudant_db", "cloudant_server", "cloudant_session"]
+__all__ = [
+    "cloudant_client",
+    "cloudant_db",
+    "cloudant_local_server",
+    "cloudant_server",
+    "cloudant_session",
+]
 
 
 @pytest.fixture(scope="session")
-def cloudant_server() -> Iterator[str]:
-    """The server's URL: ``CLOUDANT_URL``, else a local server started for the run."""
-    configured = os.environ.get("CLOUDANT_URL")
-    if configured:
-        yield configured.rstrip("/")
+def cloudant_local_server() -> Iterator[LocalServer | None]:
+    """The local server started for the run (its ``url``, ``username``, ``password``,
+    ``authenticator()``, ``client()``), or None when ``CLOUDANT_URL`` is set."""
+    if os.environ.get("CLOUDANT_URL"):
+        yield None
         return
     with LocalServer() as server:
-        assert server.url is not None
-        yield server.url
+        yield server
 
 
 @pytest.fixture(scope="session")
-def cloudant_client(cloudant_server: str) -> Iterator[CloudantV1]:
-    """A client for :func:`cloudant_server` (credentials from the environment when
-    ``CLOUDANT_URL`` is set)."""
-    if os.environ.get("CLOUDANT_URL"):
+def cloudant_server(cloudant_local_server: LocalServer | None) -> str:
+    """The server's URL: ``CLOUDANT_URL``, else the local server's."""
+    if cloudant_local_server is None:
+        return os.environ["CLOUDANT_URL"].rstrip("/")
+    assert cloudant_local_server.url is not None
+    return cloudant_local_server.url
+
+
+@pytest.fixture(scope="session")
+def cloudant_client(
+    cloudant_server: str, cloudant_local_server: LocalServer | None
+) -> Iterator[CloudantV1]:
+    """A client for :func:`cloudant_server`: credentials from the environment when
+    ``CLOUDANT_URL`` is set, else the local server's admin."""
+    if cloudant_local_server is None:
         client = CloudantV1.new_instance()
     else:
-        client = CloudantV1(NoAuthAuthenticator())
-        client.set_service_url(cloudant_server)
+        client = cloudant_local_server.client()
     with client:
         yield client
 

@@ -5,6 +5,11 @@ The Node launcher (``server.js`` with its pinned ``package.json`` / ``package-lo
 ships inside the wheel; its npm packages are installed on first use into a cache folder
 (``$CLOUDANT_ODM_CACHE`` or ``~/.cache/cloudant-odm``). In a source checkout the launcher
 in ``scripts/couch-server`` is used, installed in place.
+
+Every request to the server must authenticate: each :class:`LocalServer` has its own
+admin, with a random password, that :meth:`LocalServer.client` and
+:meth:`LocalServer.authenticator` use. (Any local user can reach a loopback port, and
+PouchDB runs map functions in the server's process without a sandbox.)
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 import queue
+import secrets
 import shutil
 import signal
 import subprocess
@@ -22,6 +28,8 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
+
+from cloudant_odm.client import BasicAuthenticator, CloudantV1
 
 __all__ = ["LocalServer", "ensure_installed", "launcher_dir", "new_database_name"]
 
@@ -76,12 +84,18 @@ class LocalServer:
     ``port`` 0 (the default) takes a free port; a fixed port keeps ``url`` the same when
     the server is stopped and started again. With ``memory=False`` and a ``data_dir``
     the databases are LevelDB directories there and survive a restart.
+
+    The server accepts only requests authenticated as its admin, ``username`` with
+    ``password`` (random unless given; the same across a restart of this object), or
+    as a ``_users`` user the admin created.
     """
 
     memory: bool = True
     data_dir: Path | None = None
     port: int = 0
     url: str | None = None
+    username: str = "admin"
+    password: str = field(default_factory=lambda: secrets.token_urlsafe(24), repr=False)
     log_path: Path | None = None
     _process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     _log_file: IO[bytes] | None = field(default=None, repr=False)
@@ -103,9 +117,16 @@ class LocalServer:
         log_dir = Path(tempfile.mkdtemp(prefix="cloudant-odm-server-"))
         self.log_path = log_dir / "server.log"
         self._log_file = self.log_path.open("wb")
+        # In the environment, not the arguments: other users can read a command line.
+        env = dict(
+            os.environ,
+            COUCH_SERVER_ADMIN_USER=self.username,
+            COUCH_SERVER_ADMIN_PASSWORD=self.password,
+        )
         self._process = subprocess.Popen(
             args,
             cwd=folder,
+            env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=self._log_file,
@@ -144,6 +165,18 @@ class LocalServer:
             if line.startswith("LISTENING "):
                 self.url = line.split(" ", 1)[1].strip().rstrip("/")
                 return self.url
+
+    def authenticator(self) -> BasicAuthenticator:
+        """The admin's credentials, as an authenticator for :class:`CloudantV1`."""
+        return BasicAuthenticator(self.username, self.password)
+
+    def client(self) -> CloudantV1:
+        """A client for the running server, authenticated as its admin."""
+        if self.url is None:
+            raise RuntimeError("the local server is not running: call start() first")
+        client = CloudantV1(authenticator=self.authenticator())
+        client.set_service_url(self.url)
+        return client
 
     def stop(self, timeout: float = 10.0) -> None:
         process, self._process = self._process, None

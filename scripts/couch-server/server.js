@@ -26,16 +26,26 @@
 // it goes away (used by the pytest fixture, so a killed test run leaves no
 // server behind).
 //
-// Once listening, exactly one line is written to stdout:
+// Once listening, one line is written to stdout (after the CREDENTIALS line, when the
+// password was generated):
 //   LISTENING http://127.0.0.1:PORT
 // Everything else (logs, warnings) goes to stderr, so a parent process can
 // read that line and then ignore stdout.
 //
-// The server always binds 127.0.0.1 and runs in CouchDB "admin party" mode
-// (no server admins). Keep it that way: once an admin exists, express-pouchdb
-// 4.2 throws on `PUT /db` from anyone but an admin (upstream pouchdb-server
-// hangs; here the request gets a 500), so do not create admins through
-// /_config/admins. Regular `_users` users can still log in via POST /_session.
+// Credentials (environment, read once and removed from the environment):
+//   COUCH_SERVER_ADMIN_USER      the admin's name (default "admin")
+//   COUCH_SERVER_ADMIN_PASSWORD  the admin's password; without it a random one is
+//                                generated and printed on stdout, before LISTENING, as
+//                                   CREDENTIALS <name> <password>
+//
+// The server always binds 127.0.0.1, and every request must authenticate (see
+// "Authentication gate" below): anyone on the machine can reach a loopback port, and
+// PouchDB runs map functions with vm.runInNewContext, which is no sandbox, so an
+// unauthenticated design document would run code as the user running the tests.
+// Behind the gate express-pouchdb itself stays in "admin party" mode (no server
+// admins in its config): once one exists, express-pouchdb 4.2 throws on `PUT /db`
+// from anyone but an admin, so do not create admins through /_config/admins.
+// Regular `_users` users (created by the admin) can log in via POST /_session.
 // What works and what does not: docs/compatibility.md.
 'use strict';
 
@@ -420,6 +430,232 @@ function findBookmarks(req, res, next) {
   });
 }
 
+// ---------------------------------------------------------------------------
+// Authentication gate.
+//
+// In front of everything: a request passes only with
+//   - HTTP Basic credentials of the generated admin (or its AuthSession cookie, from
+//     POST /_session with its name and password): it then reaches express-pouchdb
+//     without credentials, which in admin party makes it a server admin;
+//   - HTTP Basic credentials of another name: express-pouchdb checks them against
+//     `_users` and answers 401 when they are wrong;
+//   - an AuthSession cookie that express-pouchdb itself issued (to a `_users` user):
+//     express-pouchdb ignores a cookie it does not know and would run the request
+//     as anonymous, that is as admin, so only cookies it was seen to set pass;
+//   - POST /_session (the login itself) and DELETE /_session (logout).
+// Everything else is 401, as CouchDB answers with require_valid_user = true.
+// ---------------------------------------------------------------------------
+
+const crypto = require('crypto');
+
+const SESSION_TIMEOUT_MS = 600 * 1000; // CouchDB's default [chttpd_auth] timeout
+const MAX_SESSIONS = 10000;
+
+function sameSecret(given, expected) {
+  const a = crypto.createHash('sha256').update(String(given)).digest();
+  const b = crypto.createHash('sha256').update(String(expected)).digest();
+  return crypto.timingSafeEqual(a, b);
+}
+
+function basicCredentials(req) {
+  const header = req.headers.authorization;
+  const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header || '');
+  if (!match) {
+    return null;
+  }
+  const text = Buffer.from(match[1], 'base64').toString('utf8');
+  const colon = text.indexOf(':');
+  return colon === -1 ? null : { name: text.slice(0, colon), password: text.slice(colon + 1) };
+}
+
+function authSessionCookie(req) {
+  const match = /(?:^|;\s*)AuthSession=([^;]*)/.exec(req.headers.cookie || '');
+  return match && match[1] ? match[1] : null;
+}
+
+// Sessions: token -> expiry (ms). Oldest first in a Map, so trimming is cheap.
+function sessionStore() {
+  const sessions = new Map();
+  return {
+    add(token) {
+      sessions.delete(token);
+      sessions.set(token, Date.now() + SESSION_TIMEOUT_MS);
+      while (sessions.size > MAX_SESSIONS) {
+        sessions.delete(sessions.keys().next().value);
+      }
+    },
+    has(token) {
+      const expiry = sessions.get(token);
+      if (expiry === undefined) {
+        return false;
+      }
+      if (expiry < Date.now()) {
+        sessions.delete(token);
+        return false;
+      }
+      return true;
+    },
+    delete(token) {
+      sessions.delete(token);
+    },
+  };
+}
+
+function authenticationGate(admin) {
+  const adminSessions = sessionStore();
+  const userSessions = sessionStore(); // cookies express-pouchdb set
+
+  function isAdmin(credentials) {
+    return (
+      credentials !== null &&
+      sameSecret(credentials.name, admin.name) &&
+      sameSecret(credentials.password, admin.password)
+    );
+  }
+
+  function unauthorized(req, res, reason) {
+    sendError(req, res, { status: 401, error: 'unauthorized', reason });
+  }
+
+  function sessionInfo(authenticated) {
+    return {
+      ok: true,
+      userCtx: { name: admin.name, roles: ['_admin'] },
+      info: {
+        authentication_handlers: ['cookie', 'default'],
+        authentication_db: '_users',
+        authenticated,
+      },
+    };
+  }
+
+  function sendJson(req, res, status, body, headers) {
+    res.status(status);
+    for (const [name, value] of Object.entries(headers || {})) {
+      res.setHeader(name, value);
+    }
+    const type = req.accepts(['text', 'json']) === 'json' ? 'application/json' : 'text/plain; charset=utf-8';
+    res.setHeader('Content-Type', type);
+    res.setHeader('Cache-Control', 'must-revalidate');
+    res.end(JSON.stringify(body) + '\n');
+  }
+
+  // Remember every AuthSession cookie express-pouchdb sets (it renews them).
+  function recordIssuedCookies(res) {
+    const setHeader = res.setHeader;
+    res.setHeader = function recordingSetHeader(name, value) {
+      if (String(name).toLowerCase() === 'set-cookie') {
+        for (const cookie of [].concat(value)) {
+          const match = /^AuthSession=([^;]*)/.exec(String(cookie));
+          if (match && match[1]) {
+            userSessions.add(match[1]);
+          }
+        }
+      }
+      return setHeader.apply(this, arguments);
+    };
+  }
+
+  function asAdmin(req) {
+    delete req.headers.authorization;
+    delete req.headers.cookie;
+  }
+
+  function login(req, res, next) {
+    const parse = req.is('application/x-www-form-urlencoded')
+      ? require('express').urlencoded({ extended: false })
+      : couchJsonParser;
+    parse(req, res, () => {
+      const body = isPlainObject(req.body) ? req.body : {};
+      const credentials =
+        typeof body.name === 'string' && typeof body.password === 'string'
+          ? { name: body.name, password: body.password }
+          : null;
+      if (credentials !== null && sameSecret(credentials.name, admin.name)) {
+        if (!isAdmin(credentials)) {
+          unauthorized(req, res, 'Name or password is incorrect.');
+          return;
+        }
+        const token = crypto.randomBytes(24).toString('base64url');
+        adminSessions.add(token);
+        sendJson(req, res, 200, { ok: true, name: admin.name, roles: ['_admin'] }, {
+          'Set-Cookie': `AuthSession=${token}; Version=1; Path=/; HttpOnly`,
+        });
+        return;
+      }
+      recordIssuedCookies(res); // a `_users` user: express-pouchdb checks the password
+      next();
+    });
+  }
+
+  return function gate(req, res, next) {
+    const parts = pathSegments(req);
+    const isSession = parts.length === 1 && parts[0] === '_session';
+    const cookie = authSessionCookie(req);
+    if (isSession && req.method === 'POST') {
+      login(req, res, next);
+      return;
+    }
+    if (isSession && req.method === 'DELETE') {
+      if (cookie !== null) {
+        adminSessions.delete(cookie);
+        userSessions.delete(cookie);
+      }
+      asAdmin(req);
+      next();
+      return;
+    }
+    const credentials = basicCredentials(req);
+    let authenticated = null;
+    if (credentials !== null) {
+      if (isAdmin(credentials)) {
+        authenticated = 'default';
+      } else if (sameSecret(credentials.name, admin.name)) {
+        unauthorized(req, res, 'Name or password is incorrect.');
+        return;
+      } else {
+        // Another name: express-pouchdb checks it against _users (401 if wrong).
+        recordIssuedCookies(res);
+        next();
+        return;
+      }
+    } else if (cookie !== null && adminSessions.has(cookie)) {
+      adminSessions.add(cookie); // sliding expiry, like CouchDB's cookie renewal
+      authenticated = 'cookie';
+    } else if (cookie !== null && userSessions.has(cookie)) {
+      recordIssuedCookies(res);
+      next();
+      return;
+    }
+    if (authenticated === null) {
+      unauthorized(req, res, 'Authentication required.');
+      return;
+    }
+    if (isSession && req.method === 'GET') {
+      sendJson(req, res, 200, sessionInfo(authenticated));
+      return;
+    }
+    asAdmin(req);
+    next();
+  };
+}
+
+function adminCredentials() {
+  const name = process.env.COUCH_SERVER_ADMIN_USER || 'admin';
+  let password = process.env.COUCH_SERVER_ADMIN_PASSWORD || '';
+  const generated = !password;
+  if (generated) {
+    password = crypto.randomBytes(24).toString('base64url');
+  }
+  // Nothing the server runs later (map functions included) reads them from here.
+  delete process.env.COUCH_SERVER_ADMIN_USER;
+  delete process.env.COUCH_SERVER_ADMIN_PASSWORD;
+  if (name.includes(':') || /\s/.test(name) || /\s/.test(password)) {
+    usage('the admin name may not contain ":" or spaces, nor the password spaces');
+  }
+  return { name, password, generated };
+}
+
 function installCompatibilityShims(app) {
   app.use(rewriteDesignDocPaths);
   app.use(changesSelectorFromBody);
@@ -428,6 +664,7 @@ function installCompatibilityShims(app) {
 
 function main() {
   const opts = parseArgs(process.argv.slice(2));
+  const admin = adminCredentials();
 
   const express = require('express');
   const expressPouchDB = require('express-pouchdb');
@@ -525,6 +762,7 @@ function main() {
     next();
   });
 
+  app.use(authenticationGate(admin));
   installCompatibilityShims(app);
 
   app.use(couchApp);
@@ -563,6 +801,9 @@ function main() {
     const { port } = server.address();
     const where = opts.memory ? 'memory' : `leveldb:${path.resolve(opts.data)}`;
     log(`PouchDB server (${where}) listening on http://127.0.0.1:${port}`);
+    if (admin.generated) {
+      process.stdout.write(`CREDENTIALS ${admin.name} ${admin.password}\n`);
+    }
     process.stdout.write(`LISTENING http://127.0.0.1:${port}\n`);
   });
 

@@ -12,7 +12,7 @@ import pytest
 from _proxy import RecordingProxy
 from _server import LocalServer, ServerConfig
 
-from cloudant_odm.client import CloudantV1, NoAuthAuthenticator
+from cloudant_odm.client import CloudantV1
 
 
 def free_port() -> int:
@@ -25,13 +25,7 @@ def free_port() -> int:
 
 def client_for(server_config: ServerConfig, url: str) -> CloudantV1:
     """A client for the test server (its credentials) that sends to ``url``."""
-    client = (
-        CloudantV1.new_instance()
-        if server_config.external
-        else CloudantV1(authenticator=NoAuthAuthenticator())
-    )
-    client.set_service_url(url)
-    return client
+    return server_config.client(url)
 
 
 @pytest.fixture

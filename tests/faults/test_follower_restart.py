@@ -20,11 +20,11 @@ from typing import Any
 
 import pytest
 from _proxy import Faults, RecordedRequest, RecordingProxy
-from _server import LocalServer
+from _server import LocalServer, launched
 
 from cloudant_odm import Document, Session
 from cloudant_odm.changes import Change, Checkpoint, follow
-from cloudant_odm.client import CloudantV1, NoAuthAuthenticator
+from cloudant_odm.client import CloudantV1
 
 DB = "restart-test"
 DEADLINE = 40.0  # seconds any one consumer may take before the test gives up
@@ -36,12 +36,6 @@ FOLLOWER_LOG = "cloudant_odm.client.follower"
 class Tick(Document, doc_type="restart_tick"):
     n: int
     phase: str
-
-
-def direct_client(url: str) -> CloudantV1:
-    client = CloudantV1(authenticator=NoAuthAuthenticator())
-    client.set_service_url(url)
-    return client
 
 
 def write(client: CloudantV1, phase: str, count: int) -> set[str]:
@@ -120,7 +114,7 @@ def consume(
 @pytest.fixture
 def server_client(restartable_server: LocalServer) -> Iterator[CloudantV1]:
     assert restartable_server.url is not None
-    client = direct_client(restartable_server.url)
+    client = restartable_server.client()
     client.put_database(DB)
     with client:
         yield client
@@ -201,14 +195,13 @@ CONSUMER = textwrap.dedent(
     import os
     from cloudant_odm import Document, Session
     from cloudant_odm.changes import Checkpoint, follow
-    from cloudant_odm.client import CloudantV1, NoAuthAuthenticator
+    from cloudant_odm.client import CloudantV1
 
     class Tick(Document, doc_type="restart_tick"):
         n: int
         phase: str
 
-    client = CloudantV1(authenticator=NoAuthAuthenticator())
-    client.set_service_url(os.environ["SERVER_URL"])
+    client = CloudantV1.new_instance()
     session = Session(client, db=os.environ["DB"])
     handled = 0
     feed = follow(session, [Tick], since="0",
@@ -228,7 +221,7 @@ def test_checkpointed_consumer_killed_then_resumed_after_a_server_restart(
     client = server_client
     expected = write(client, "a", 200)
     assert restartable_server.url is not None
-    env = dict(os.environ, SERVER_URL=restartable_server.url, DB=DB, KILL_AT="130")
+    env = dict(os.environ, **launched(restartable_server).environment(), DB=DB, KILL_AT="130")
     killed = subprocess.run(
         [sys.executable, "-c", CONSUMER], env=env, capture_output=True, text=True, timeout=60
     )

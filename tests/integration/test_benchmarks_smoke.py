@@ -19,7 +19,7 @@ RUN = Path(__file__).resolve().parents[2] / "benchmarks" / "run.py"
 def test_quick_benchmark_run_of_raw_and_odm(server_config: ServerConfig, tmp_path: Path) -> None:
     if server_config.auth_type not in ("NOAUTH", "BASIC"):
         pytest.skip("benchmarks/run.py speaks basic auth or none")
-    env = dict(os.environ, CLOUDANT_URL=server_config.url)
+    env = dict(os.environ, **server_config.environment())
     out = tmp_path / "results.json"
     done = subprocess.run(
         [sys.executable, str(RUN), "--quick", "--libs", "raw,odm", "--out", str(out)],

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import pytest
 from _server import ServerConfig
 
 MODELS = """
@@ -47,10 +46,7 @@ def cli(
 ) -> subprocess.CompletedProcess[str]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("CLOUDANT_")}
     if config is not None:
-        if config.external:
-            environ.update({k: v for k, v in os.environ.items() if k.startswith("CLOUDANT_")})
-        else:
-            environ.update(CLOUDANT_URL=config.url, CLOUDANT_AUTH_TYPE="NOAUTH")
+        environ.update(config.environment())
     environ.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "cloudant_odm.cli", *args],
@@ -201,8 +197,6 @@ def test_sync_database_from_meta_and_errors(
 def test_url_flag_overrides_the_environment(
     tmp_path: Path, server_config: ServerConfig, db_name: str
 ) -> None:
-    if server_config.external:
-        pytest.skip("the local server needs no credentials; a real one does")
     write_models(tmp_path)
     done = cli(
         "sync",
@@ -212,6 +206,7 @@ def test_url_flag_overrides_the_environment(
         "--url",
         server_config.url,
         cwd=tmp_path,
+        config=server_config,  # the credentials
         env={"CLOUDANT_URL": "http://127.0.0.1:9"},
     )
     assert done.returncode == 0, done.stderr

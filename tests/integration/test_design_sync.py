@@ -339,9 +339,7 @@ def test_the_switch_keeps_the_index_signature(
 
 
 def test_deploy_example(server_config: ServerConfig, db_name: str) -> None:
-    env = dict(os.environ, EXAMPLES_DB=db_name)
-    if not server_config.external:
-        env.update(CLOUDANT_URL=server_config.url, CLOUDANT_AUTH_TYPE="NOAUTH")
+    env = dict(os.environ, EXAMPLES_DB=db_name, **server_config.environment())
     done = subprocess.run(
         [sys.executable, str(EXAMPLES / "deploy.py")],
         env=env,

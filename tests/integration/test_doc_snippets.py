@@ -3,7 +3,7 @@
 One test per page: the page's ```` ```python ```` blocks run in order, in one namespace
 (a real module, so attrs and cattrs can resolve annotations), with
 
-- ``CLOUDANT_URL`` pointing at the test server and ``CLOUDANT_AUTH_TYPE=NOAUTH`` (unless
+- ``CLOUDANT_URL`` pointing at the test server, with its admin's credentials (unless
   ``CLOUDANT_URL`` is already set: then the configured server and credentials are used),
   no credentials file and no ``VCAP_SERVICES``, in an empty working directory;
 - a fresh database name substituted for the string literal ``"orders"`` (and in
@@ -214,8 +214,8 @@ def snippet_env(
         for name in list(os.environ):
             if name.startswith("CLOUDANT_"):
                 monkeypatch.delenv(name)
-        monkeypatch.setenv("CLOUDANT_URL", server_config.url)
-        monkeypatch.setenv("CLOUDANT_AUTH_TYPE", "NOAUTH")
+        for name, value in server_config.environment().items():
+            monkeypatch.setenv(name, value)
     empty = tmp_path / "ibm-credentials.env"
     empty.write_text("")
     monkeypatch.setenv("IBM_CREDENTIALS_FILE", str(empty))

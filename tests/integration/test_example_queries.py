@@ -24,9 +24,7 @@ def example_db(server_config: ServerConfig, server_http: requests.Session) -> It
 
 
 def run(config: ServerConfig, db: str) -> list[str]:
-    env = dict(os.environ, EXAMPLES_DB=db)
-    if not config.external:
-        env.update(CLOUDANT_URL=config.url, CLOUDANT_AUTH_TYPE="NOAUTH")
+    env = dict(os.environ, EXAMPLES_DB=db, **config.environment())
     done = subprocess.run(
         [sys.executable, str(EXAMPLE)],
         env=env,

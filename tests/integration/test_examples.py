@@ -19,9 +19,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 def run_example(script: str, config: ServerConfig, db: str) -> str:
     """Run ``examples/<script>`` against the test server; its standard output."""
-    env = dict(os.environ, EXAMPLES_DB=db)
-    if not config.external:
-        env.update(CLOUDANT_URL=config.url, CLOUDANT_AUTH_TYPE="NOAUTH")
+    env = dict(os.environ, EXAMPLES_DB=db, **config.environment())
     done = subprocess.run(
         [sys.executable, str(EXAMPLES / script)],
         env=env,

@@ -19,7 +19,6 @@ from cloudant_odm.client import (
     ChangesFollower,
     ChangesResultItem,
     CloudantV1,
-    NoAuthAuthenticator,
     NotFoundError,
     ServiceUnavailableError,
 )
@@ -279,12 +278,7 @@ def via_proxy(
     def start(**faults: Any) -> tuple[FaultProxy, CloudantV1]:
         proxy = FaultProxy(server_config.url, **faults).__enter__()
         proxies.append(proxy)
-        if server_config.external:
-            client = CloudantV1.new_instance()
-        else:
-            client = CloudantV1(authenticator=NoAuthAuthenticator())
-        client.set_service_url(proxy.url)
-        return proxy, client
+        return proxy, server_config.client(proxy.url)
 
     yield start
     for proxy in proxies:

@@ -450,9 +450,27 @@ def test_unknown_gap_names_are_rejected() -> None:
 
 def test_config_from_env() -> None:
     assert config_from_env({}) is None
-    local = config_from_env({"CLOUDANT_TEST_SERVER_URL": "http://127.0.0.1:1234/"})
-    assert local == ServerConfig(url="http://127.0.0.1:1234", source="CLOUDANT_TEST_SERVER_URL")
+    local = config_from_env(
+        {
+            "CLOUDANT_TEST_SERVER_URL": "http://127.0.0.1:1234/",
+            "CLOUDANT_TEST_SERVER_USERNAME": "admin",
+            "CLOUDANT_TEST_SERVER_PASSWORD": "generated",
+        }
+    )
+    assert local == ServerConfig(
+        url="http://127.0.0.1:1234",
+        source="CLOUDANT_TEST_SERVER_URL",
+        auth_type="BASIC",
+        username="admin",
+        password="generated",
+    )
     assert not local.external
+    assert local.environment() == {
+        "CLOUDANT_URL": "http://127.0.0.1:1234",
+        "CLOUDANT_AUTH_TYPE": "BASIC",
+        "CLOUDANT_USERNAME": "admin",
+        "CLOUDANT_PASSWORD": "generated",
+    }
 
     basic = config_from_env(
         {

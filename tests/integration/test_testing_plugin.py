@@ -47,10 +47,7 @@ def run_user_tests(tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedP
 
 def test_fixtures_against_a_configured_server(tmp_path: Path, server_config: ServerConfig) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLOUDANT_")}
-    if server_config.external:
-        env.update({k: v for k, v in os.environ.items() if k.startswith("CLOUDANT_")})
-    else:
-        env.update(CLOUDANT_URL=server_config.url, CLOUDANT_AUTH_TYPE="NOAUTH")
+    env.update(server_config.environment())
     done = run_user_tests(tmp_path, env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "2 passed" in done.stdout

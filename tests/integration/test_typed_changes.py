@@ -92,7 +92,7 @@ CONSUMER = textwrap.dedent(
     import os, sys
     from cloudant_odm import Document, Session
     from cloudant_odm.changes import Checkpoint, follow
-    from cloudant_odm.client import CloudantV1, NoAuthAuthenticator
+    from cloudant_odm.client import CloudantV1
 
     class Invoice(Document, doc_type="changes_test_invoice"):
         number: int
@@ -114,9 +114,7 @@ def test_checkpoint_restart_skips_nothing(
     client: CloudantV1, db_name: str, server_config: ServerConfig
 ) -> None:
     seed(client, db_name, 60)
-    env = dict(os.environ, DB=db_name)
-    if not server_config.external:
-        env.update(CLOUDANT_URL=server_config.url, CLOUDANT_AUTH_TYPE="NOAUTH")
+    env = dict(os.environ, DB=db_name, **server_config.environment())
     killed = subprocess.run(
         [sys.executable, "-c", CONSUMER], env=env, capture_output=True, text=True, timeout=60
     )

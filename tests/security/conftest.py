@@ -9,7 +9,7 @@ import pytest
 from _proxy import RecordingProxy
 from _server import ServerConfig
 
-from cloudant_odm.client import CloudantV1, NoAuthAuthenticator
+from cloudant_odm.client import CloudantV1
 
 
 @pytest.fixture(scope="module")
@@ -22,10 +22,5 @@ def proxy(server_config: ServerConfig) -> Iterator[RecordingProxy]:
 @pytest.fixture(scope="module")
 def proxied_client(server_config: ServerConfig, proxy: RecordingProxy) -> Iterator[CloudantV1]:
     """A client whose every request goes through ``proxy``."""
-    if server_config.external:
-        client = CloudantV1.new_instance()
-    else:
-        client = CloudantV1(authenticator=NoAuthAuthenticator())
-    client.set_service_url(proxy.url)
-    with client:
+    with server_config.client(proxy.url) as client:
         yield client
