@@ -29,7 +29,7 @@ from typing import Any, ClassVar, NamedTuple, TypeGuard
 import requests
 
 from cloudant_odm._version import __version__
-from cloudant_odm.client.errors import ApiException, error_from_response, redact_url
+from cloudant_odm.client.errors import ApiException, error_from_response, read_capped, redact_url
 
 __all__ = [
     "Authenticator",
@@ -48,6 +48,8 @@ DEFAULT_IAM_URL = "https://iam.cloud.ibm.com"
 DEFAULT_IMS_URL = "http://169.254.169.254"
 #: Token requests wait this long unless the service's http_config says otherwise.
 DEFAULT_TOKEN_TIMEOUT = 60.0
+#: A token or login response is a few kB; anything past this is refused unread.
+TOKEN_RESPONSE_LIMIT = 1 << 20
 #: IAM-family tokens count as expired this many seconds before their ``exp``, so a token
 #: can't expire between being added to a request and the server checking it.
 IAM_EXPIRY_WINDOW = 10.0
@@ -328,9 +330,10 @@ class JWTTokenManager(TokenManager):
     def _send(self, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
         kwargs.setdefault("timeout", self._timeout())
         # No redirects: the API key would be re-sent (in the body) to wherever they point.
-        response = requests.request(method, url, allow_redirects=False, **kwargs)
+        response = requests.request(method, url, allow_redirects=False, stream=True, **kwargs)
         if not 200 <= response.status_code < 300:
             raise error_from_response(response)
+        read_capped(response, TOKEN_RESPONSE_LIMIT)
         try:
             body = response.json()
         except ValueError as exc:
@@ -887,10 +890,12 @@ class _SessionCookieManager(TokenManager):
             # No redirects: the password would be re-sent to wherever they point, and a
             # cookie set there adopted.
             allow_redirects=False,
+            stream=True,
         )
         if not 200 <= response.status_code < 300:
             logger.debug("Login to %s failed with status %s", redact_url(url), response.status_code)
             raise error_from_response(response)
+        read_capped(response, TOKEN_RESPONSE_LIMIT)
         spec = _session_cookie(response)
         token = _cookie_token(spec, now) if spec is not None else None
         if token is None:

@@ -29,11 +29,13 @@ __all__ = [
     "ReadTimedOut",
     "RequestTooLargeError",
     "ResponseIncomplete",
+    "ResponseTooLarge",
     "ServiceUnavailableError",
     "TooManyRequestsError",
     "UnauthorizedError",
     "connection_failure",
     "error_from_response",
+    "read_capped",
     "redact_text",
     "redact_url",
 ]
@@ -223,11 +225,12 @@ def error_from_response(response: requests.Response) -> ApiException:
 def _parse_error_body(response: requests.Response) -> tuple[str | None, str | None, str | None]:
     if response.request is not None and response.request.method == "HEAD":
         return None, None, None
+    content = _error_body(response)
     try:
-        body: Any = json.loads(response.content) if response.content else None
+        body: Any = json.loads(content) if content else None
     except (ValueError, RuntimeError):
         # Not JSON (a proxy's HTML page, say): the text itself is the best message.
-        text = response.text.strip() if response.content else ""
+        text = response.text.strip() if content else ""
         return None, None, text[:500] or None
     if not isinstance(body, dict):
         return None, None, None
@@ -243,6 +246,21 @@ def _parse_error_body(response: requests.Response) -> tuple[str | None, str | No
     else:
         message = _text(body.get("message")) or _text(body.get("errorMessage"))
     return error, reason, message
+
+
+#: An error body (CouchDB's is a line of JSON) is read up to this size, also for a
+#: streamed request, whose body the client's own limit doesn't cover.
+ERROR_BODY_LIMIT = 1 << 20
+
+
+def _error_body(response: requests.Response) -> bytes:
+    if response.__dict__.get("_content") is False:  # a streamed body, not read yet
+        try:
+            return read_capped(response, ERROR_BODY_LIMIT)
+        except ResponseTooLarge:
+            response._content = b""
+            return b""
+    return response.content or b""
 
 
 def _text(value: object) -> str | None:
@@ -336,11 +354,7 @@ def connection_failure(
     error)."""
     if type(error) not in _WRAPPED:
         return None
-    parts = urlsplit(url)
-    origin = f"{parts.scheme}://{parts.hostname or ''}"
-    if parts.port is not None:
-        origin += f":{parts.port}"
-    path = parts.path or "/"
+    origin, path = _origin_and_path(url)
     causes = list(_causes(error))
     cls: type[ConnectionFailed]
     if isinstance(error, requests.exceptions.ChunkedEncodingError):
@@ -392,6 +406,15 @@ def connection_failure(
         cause=cause,
         request=request,
     )
+
+
+def _origin_and_path(url: str) -> tuple[str, str]:
+    """``scheme://host[:port]`` (never credentials) and the path of ``url``, for messages."""
+    parts = urlsplit(url)
+    origin = f"{parts.scheme}://{parts.hostname or ''}"
+    if parts.port is not None:
+        origin += f":{parts.port}"
+    return origin, parts.path or "/"
 
 
 def _causes(error: BaseException) -> Iterator[BaseException]:
@@ -452,3 +475,79 @@ def _timeout_text(causes: list[BaseException]) -> str:
             value = text.split(marker, 1)[1].split(")", 1)[0]
             return f" after {value} s"
     return ""
+
+
+# -- a response too large to hold ------------------------------------------------------
+
+#: Read size while buffering a body: each read decompresses at most this much, so a
+#: small gzip body that inflates enormously is stopped as soon as it passes the limit.
+_READ_CHUNK = 1 << 16
+
+
+class ResponseTooLarge(requests.exceptions.RequestException):
+    """A response body is larger than the client buffers (``limit`` bytes, after gzip
+    decompression). Also a ``requests.RequestException``.
+
+    The body was not read further and the connection was closed. ``limit`` is the limit,
+    ``size`` what the body had reached (or its ``Content-Length``), ``url`` the server
+    (scheme, host and port), ``method`` and ``path`` the request.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        limit: int = 0,
+        size: int = 0,
+        url: str = "",
+        method: str = "",
+        path: str = "",
+    ) -> None:
+        # (Defaults, so that unpickling, which passes only the message, works.)
+        super().__init__(message)
+        self.limit = limit
+        self.size = size
+        self.url = url
+        self.method = method
+        self.path = path
+
+
+def read_capped(response: requests.Response, limit: int | None, advice: str = "") -> bytes:
+    """Read the body of ``response`` (sent with ``stream=True``) into it, as
+    ``response.content`` would, but raise :class:`ResponseTooLarge` as soon as it (or
+    its decompressed form) passes ``limit`` bytes. ``advice`` ends the message."""
+    read = response.__dict__.get("_content", False)  # False until the body is read
+    if limit is None or read is not False or response.raw is None:
+        body = response.content or b""
+        if limit is None or len(body) <= limit:
+            return body
+    request = response.request
+
+    def too_large(size: int, how: str) -> ResponseTooLarge:
+        response.close()
+        origin, path = _origin_and_path(str(request.url if request is not None else response.url))
+        method = str(request.method if request is not None else "GET")
+        message = (
+            f"The response from {origin} for {method} {path} is {how}{size:,} bytes, over "
+            f"the limit of {limit:,} bytes{advice}"
+        )
+        return ResponseTooLarge(
+            message, limit=limit, size=size, url=origin, method=method, path=path
+        )
+
+    if read is not False or response.raw is None:  # held already, and too large
+        raise too_large(len(response.content or b""), "")
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large(int(declared), "declared as ")
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_content(_READ_CHUNK):  # decompressed, a read at a time
+        size += len(chunk)
+        if size > limit:
+            raise too_large(size, "at least ")
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    # What requests' own `content` property would have stored after reading.
+    response._content = body
+    return body

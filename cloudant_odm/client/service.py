@@ -199,6 +199,16 @@ class CloudantV1:
     def set_disable_ssl_verification(self, status: bool = False) -> None:
         self._transport.set_disable_ssl_verification(status)
 
+    def set_max_response_size(self, size: int | None) -> None:
+        """The largest response body (in bytes, after gzip decompression) a call reads
+        into memory; a larger one raises ``ResponseTooLarge`` and is not read further.
+        64 MiB by default; None for no limit. Streamed results (``*_as_stream``, the
+        changes follower) are never limited."""
+        self._transport.set_max_response_size(size)
+
+    def get_max_response_size(self) -> int | None:
+        return self._transport.max_response_size
+
     def set_enable_gzip_compression(self, should_enable_compression: bool = False) -> None:
         self._transport.gzip_requests = bool(should_enable_compression)
 

@@ -39,6 +39,7 @@ from cloudant_odm.client.errors import (
     ApiException,
     connection_failure,
     error_from_response,
+    read_capped,
     redact_url,
 )
 
@@ -54,6 +55,15 @@ log = logging.getLogger("cloudant_odm.client")
 #: (connect, read) seconds; the read timeout allows a 2-minute long poll.
 DEFAULT_TIMEOUT: tuple[float, float] = (60.0, 150.0)
 RETRY_STATUSES = (429, 500, 502, 503, 504)
+#: The largest response body the client holds in memory (after gzip decompression):
+#: far above CouchDB's largest document (8 MB by default) or a page of the ODM's reads,
+#: low enough that a runaway or hostile body can't exhaust memory. Streamed results
+#: (``*_as_stream``, the changes follower) are not limited.
+MAX_RESPONSE_SIZE = 64 * 1024 * 1024
+_TOO_LARGE_ADVICE = (
+    ": ask for less (a limit, or pages), use the operation's *_as_stream variant, or "
+    "raise the limit with set_max_response_size()"
+)
 #: Enough connections for a thread pool of this size to share one client without waiting.
 POOL_SIZE = 32
 _GZIP_CHUNK = 64 * 1024
@@ -185,6 +195,7 @@ class Transport:
         self.http_config: dict[str, Any] = {"timeout": DEFAULT_TIMEOUT}
         self.gzip_requests = True
         self.verify = True
+        self.max_response_size: int | None = MAX_RESPONSE_SIZE
         self._retry: Retry | None = None
         self._warned_plain_http = False
         self._lock = threading.Lock()
@@ -254,6 +265,11 @@ class Transport:
             _warn_insecure()
         self.http_config = new
         self._attach()
+
+    def set_max_response_size(self, size: int | None) -> None:
+        if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
+            raise ValueError(f"max_response_size must be a positive int or None, got {size!r}")
+        self.max_response_size = size
 
     def set_disable_ssl_verification(self, disabled: bool) -> None:
         if not isinstance(disabled, bool):
@@ -369,7 +385,7 @@ class Transport:
             if stream:
                 return response
             try:
-                response.content  # noqa: B018  (reads the body, as requests does)
+                read_capped(response, self.max_response_size, _TOO_LARGE_ADVICE)
                 return response
             except _BODY_ERRORS as exc:
                 response.close()
