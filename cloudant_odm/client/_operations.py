@@ -11,13 +11,13 @@ from __future__ import annotations
 import copy
 import inspect
 import json
-import math
 import re
 import types
 from collections.abc import Callable, Iterable, Mapping
 from typing import IO, TYPE_CHECKING, Any, Protocol, overload
 from urllib.parse import quote
 
+from cloudant_odm.client._json import has_non_finite, refuse_subnormal
 from cloudant_odm.client.transport import REQUEST_OPTIONS, DetailedResponse, decode_result
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ _HEADER_NAMES = {
 }
 _PATH_PARAM = re.compile(r"\{(\w+)\}")
 # CouchDB's rule for database names (plus the system databases).
-_DB_NAME = re.compile(r"^[a-z][a-z0-9_$()+/-]*$")
+_DB_NAME = re.compile(r"[a-z][a-z0-9_$()+/-]*")
 _SYSTEM_DBS = frozenset({"_users", "_replicator", "_global_changes"})
 _DB_NAME_MAX = 238
 _ID_PREFIXES = ("_design/", "_local/")
@@ -54,7 +54,7 @@ def validate_db_name(name: str) -> str:
         raise ValueError(
             f"Database name is longer than {_DB_NAME_MAX} characters: {name[:40]!r}..."
         )
-    if not _DB_NAME.match(name):
+    if not _DB_NAME.fullmatch(name):  # (match with $ would let a final newline through)
         raise ValueError(
             f"Invalid database name {name!r}: it must start with a lowercase letter and contain "
             "only lowercase letters, digits and _ $ ( ) + - /"
@@ -70,6 +70,8 @@ def validate_doc_id(doc_id: str) -> str:
             f"Document ID {doc_id!r} starts with '_', which CouchDB reserves; only "
             "'_design/' and '_local/' ids may"
         )
+    if doc_id in _ID_PREFIXES:
+        raise ValueError(f"Document ID {doc_id!r} needs a name after {doc_id!r}")
     return doc_id
 
 
@@ -93,8 +95,12 @@ def _encode_doc_id(doc_id: str) -> str:
     return _segment(doc_id)
 
 
-def _strip(prefix: str, value: str) -> str:
-    return value[len(prefix) :] if value.startswith(prefix) else value
+def _named(param: str, value: str, prefix: str) -> str:
+    """``value`` without ``prefix``, which must leave a name."""
+    name = value[len(prefix) :] if value.startswith(prefix) else value
+    if not name:
+        raise ValueError(f"{param} {value!r} needs a name after {prefix!r}")
+    return name
 
 
 def _encode_path_param(name: str, value: Any, template: str) -> str:
@@ -102,10 +108,10 @@ def _encode_path_param(name: str, value: Any, template: str) -> str:
     if name == "db":
         return _segment(validate_db_name(text))
     if name == "ddoc":
-        return _segment(_strip("_design/", text))
+        return _segment(_named(name, text, "_design/"))
     if name == "doc_id":
         if "/_local/{doc_id}" in template:
-            return _segment(_strip("_local/", text))
+            return _segment(_named(name, text, "_local/"))
         if template.startswith("/_scheduler/"):
             return _segment(text)
         return _encode_doc_id(text)
@@ -127,13 +133,14 @@ def _to_json(value: Any) -> Any:
 
 def encode_json(body: Any) -> bytes:
     """Serialise a request body; models become their ``to_dict()``. NaN, infinities and
-    objects JSON can't hold raise ValueError before anything is sent."""
+    objects JSON can't hold raise ValueError before anything is sent, and so do subnormal
+    floats, which CouchDB would store as another number."""
     try:
-        return json.dumps(
+        encoded = json.dumps(
             body, default=_to_json, allow_nan=False, ensure_ascii=False, separators=(",", ":")
         ).encode()
     except ValueError as exc:
-        if _has_non_finite(body):
+        if has_non_finite(body):
             raise ValueError(
                 "The request body contains NaN or Infinity, which JSON cannot represent"
             ) from exc
@@ -142,16 +149,8 @@ def encode_json(body: Any) -> bytes:
         raise ValueError(f"The request body cannot be sent as JSON: {exc}") from exc
     except RecursionError as exc:
         raise ValueError("The request body is nested too deeply (or refers to itself)") from exc
-
-
-def _has_non_finite(value: Any) -> bool:
-    if isinstance(value, float):
-        return not math.isfinite(value)
-    if isinstance(value, dict):
-        return any(_has_non_finite(v) for v in value.values())
-    if isinstance(value, list | tuple):
-        return any(_has_non_finite(v) for v in value)
-    return False
+    refuse_subnormal(encoded)
+    return encoded
 
 
 def _query_value(value: Any) -> str:

@@ -23,6 +23,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import attrs
 
+from cloudant_odm.client._json import MIN_NORMAL_FLOAT
 from cloudant_odm.models.document import Document
 from cloudant_odm.models.errors import prefixed
 from cloudant_odm.models.fields import DecimalStorage, decimal_storage
@@ -130,10 +131,6 @@ def _check_int(tp: Any) -> Check:
         return _expected(tp, value)
 
     return check_int
-
-
-#: The smallest normal double. Readers disagree below it: CouchDB 3.4 reads 5e-324 as 0.
-MIN_NORMAL_FLOAT = 2.2250738585072014e-308
 
 
 def float_errors(value: float) -> Errors | None:

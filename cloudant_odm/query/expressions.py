@@ -404,6 +404,12 @@ class SortKey:
         return f"<SortKey {self.field._display} {'desc' if self.descending else 'asc'}>"
 
 
+def _shorter_than(array: Field[Any], length: int) -> Expression:
+    """The list ``array`` is null or has fewer than ``length`` elements."""
+    sizes = [array._condition("$size", size) for size in range(length)]
+    return Or(array._condition("$type", "null"), *sizes)
+
+
 class Field(Generic[T]):
     """A document field at class level: ``Order.total`` is a ``Field[Decimal]``.
 
@@ -413,7 +419,16 @@ class Field(Generic[T]):
     elements are indexed (``Order.lines[0].sku``) or matched with ``elem_match``.
     """
 
-    __slots__ = ("_attribute", "_display", "_keys", "_model", "_names", "_relative", "_type")
+    __slots__ = (
+        "_attribute",
+        "_display",
+        "_indexed",
+        "_keys",
+        "_model",
+        "_names",
+        "_relative",
+        "_type",
+    )
     # Comparisons return conditions, so fields can't be dict keys or set members.
     __hash__: ClassVar[None]  # type: ignore[assignment]
 
@@ -427,6 +442,7 @@ class Field(Generic[T]):
         relative: bool = False,
         display: str | None = None,
         attribute: attrs.Attribute[Any] | None = None,
+        indexed: tuple[tuple[Field[Any], int], ...] = (),
     ) -> None:
         self._model = model
         self._keys = keys  # JSON path
@@ -435,6 +451,8 @@ class Field(Generic[T]):
         self._relative = relative
         # The declared attribute this field stands for (its options: Decimal storage).
         self._attribute = attribute
+        # The list elements on the path: (the list, the index), outermost first.
+        self._indexed = indexed
         owner = model.__name__ if model is not None else ""
         self._display = display or ".".join(p for p in (owner, *names) if p)
 
@@ -509,6 +527,7 @@ class Field(Generic[T]):
             relative=self._relative,
             display=f"{self._display}.{name}",
             attribute=attribute,
+            indexed=self._indexed,
         )
 
     def __getattr__(self, name: str) -> Field[Any]:
@@ -530,6 +549,7 @@ class Field(Generic[T]):
             element,
             relative=self._relative,
             display=f"{self._display}[{key}]",
+            indexed=(*self._indexed, (self, key)),
         )
 
     @property
@@ -641,9 +661,18 @@ class Field(Generic[T]):
                 f"{self._display} is {type_name(self._type)}"
             )
 
-    def exists(self, exists: bool = True) -> Condition:
-        """The JSON member is present (even as null), or with ``False``, absent."""
-        return self._condition("$exists", bool(exists))
+    def exists(self, exists: bool = True) -> Expression:
+        """The JSON member is present (even as null), or with ``False``, absent.
+
+        Through a list index (``Order.lines[0].sku.exists(False)``), an element past the
+        end of the list, or a list that is null, counts as absent, as in Python. (CouchDB
+        on its own matches nothing there: a path through a missing element is not a
+        missing member to it.)
+        """
+        condition = self._condition("$exists", bool(exists))
+        if exists or not self._indexed:
+            return condition
+        return Or(condition, *(_shorter_than(array, index + 1) for array, index in self._indexed))
 
     def regex(self, pattern: str | re.Pattern[str]) -> Condition:
         """The string field matches ``pattern`` (Erlang PCRE; ``(?i)`` for case-insensitive)."""

@@ -117,6 +117,9 @@ OPERATORS: list[tuple[str, Callable[[], Any], Callable[[Ticket], bool]]] = [
     ("exists", lambda: T.note.exists(), lambda t: True),  # null is present
     ("exists element", lambda: T.lines[0].exists(), lambda t: bool(t.lines)),
     ("exists false", lambda: T.lines[0].exists(False), lambda t: not t.lines),
+    # Past the end of a list counts as absent (CouchDB alone would match nothing there).
+    ("exists false below", lambda: T.lines[0].qty.exists(False), lambda t: not t.lines),
+    ("exists false 2nd", lambda: T.lines[1].exists(False), lambda t: len(t.lines) < 2),
     ("eq null", lambda: T.note == None, lambda t: t.note is None),  # noqa: E711
     ("regex", lambda: T.title.regex("^ticket 1"), lambda t: t.title.startswith("ticket 1")),
     ("size", lambda: T.tags.size(2), lambda t: len(t.tags) == 2),

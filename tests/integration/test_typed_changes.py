@@ -131,9 +131,12 @@ def test_checkpoint_restart_skips_nothing(
     ]
     everything = [f"inv-{i:05}" for i in range(60)]
     assert sorted(set(first_run) | set(second_run)) == everything  # nothing skipped
-    # Resumed after the 20th change (the last checkpoint): 21..25 come again, at least once.
-    assert second_run[:5] == first_run[20:25]
-    assert len(second_run) == 40
+    # Resumed after the 20th change (the last checkpoint), not from the start: the 21st
+    # to 25th, handled but not checkpointed, come again (at least once). The order of
+    # the changes is not assumed: on a sharded database (CouchDB, Cloudant) it isn't
+    # the order of the writes.
+    assert set(first_run[20:25]) <= set(second_run)
+    assert len(second_run) < 60
 
     # A clean, complete run stores its end: a third run has nothing left.
     assert [

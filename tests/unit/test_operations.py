@@ -276,10 +276,54 @@ def test_reserved_document_ids_refused_locally(client: CloudantV1, bad: str) -> 
         client.get_document("db", bad)
 
 
-@pytest.mark.parametrize("bad", ["", "Orders", "1db", "a b", "a?b", "_secret", "x" * 239])
+@pytest.mark.parametrize(
+    "bad", ["", "Orders", "1db", "a b", "a?b", "_secret", "x" * 239, "orders\n", "a/../b"]
+)
 def test_bad_database_names_refused_locally(client: CloudantV1, bad: str) -> None:
     with pytest.raises(ValueError, match=r"(must be provided|database name|Database name)"):
         client.put_database(bad)
+
+
+@pytest.mark.parametrize(
+    ("call", "why"),
+    [
+        (lambda c: c.get_document("db", "_design/"), "needs a name after '_design/'"),
+        (lambda c: c.put_document("db", "_local/", {}), "needs a name after '_local/'"),
+        (lambda c: c.get_local_document("db", "_local/"), "needs a name after '_local/'"),
+        (lambda c: c.get_design_document("db", "_design/"), "needs a name after '_design/'"),
+    ],
+)
+def test_prefix_without_a_name_refused_locally(client: CloudantV1, call: Any, why: str) -> None:
+    with responses.RequestsMock() as mock, pytest.raises(ValueError, match=why):
+        call(client)
+    assert len(mock.calls) == 0
+
+
+@pytest.mark.parametrize(
+    ("send", "where"),
+    [
+        (lambda c: c.post_document("db", {"n": 5e-324}), "['n']"),
+        (
+            lambda c: c.put_document("db", "x", {"a": [1.0, {"b": -2.2250738585072e-308}]}),
+            "['a'][1]['b']",
+        ),
+        (lambda c: c.post_bulk_docs("db", {"docs": [{"v": [1e-320]}]}), "['docs'][0]['v'][0]"),
+    ],
+)
+def test_subnormal_floats_refused_locally(client: CloudantV1, send: Any, where: str) -> None:
+    # CouchDB 3.4 stores 5e-324 as 0: sent, the value would silently change.
+    with responses.RequestsMock() as mock:
+        with pytest.raises(ValueError, match=f"subnormal float at {re.escape(where)} "):
+            send(client)
+        assert len(mock.calls) == 0
+
+
+@responses.activate
+def test_tiny_normal_floats_and_lookalike_strings_are_sent(client: CloudantV1) -> None:
+    responses.post(f"{URL}/db", json={"ok": True, "id": "x", "rev": "1-a"})
+    body = {"smallest_normal": 2.2250738585072014e-308, "n": 3e-308, "text": "1e-310"}
+    client.post_document("db", body)
+    assert json.loads(responses.calls[0].request.body) == body
 
 
 def test_missing_required_values(client: CloudantV1) -> None:
