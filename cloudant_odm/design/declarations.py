@@ -229,6 +229,13 @@ class Declaration:
     @property
     def ddoc(self) -> str:
         """The design document name, without ``_design/``."""
+        return self.design_name
+
+    @property
+    def design_name(self) -> str:
+        """The design document this is declared for (``design=``, ``Meta.design`` or the
+        document type), which :class:`DesignOptions` of the same name apply to. A Mango
+        index lives in a design document of its own, named after this one."""
         options = self._require_model()._options
         name = self._design or options.design or options.doc_type
         _check_ddoc_name(
@@ -251,7 +258,7 @@ class Declaration:
                 if (
                     isinstance(other, DesignOptions)
                     and other._partitioned is not None
-                    and other.ddoc == self.ddoc
+                    and other.design_name == self.design_name
                 ):
                     return other._partitioned
         return model._options.partitioned
@@ -719,7 +726,7 @@ class Index(Declaration):
     @property
     def base_ddoc(self) -> str:
         """``<design>-<name>``: the design document name without the definition hash."""
-        return f"{super().ddoc}-{self.name}"
+        return f"{self.design_name}-{self.name}"
 
     @property
     def ddoc(self) -> str:

@@ -654,6 +654,12 @@ def _locked_message(db: str, lock: Mapping[str, Any], age: float | None) -> str:
 # --- building --------------------------------------------------------------------------
 
 
+#: The partition keys the verification queries of partitioned indexes use (no document
+#: needs to be in them), and how many to try to find one per shard range.
+_VERIFY_PARTITION = "cloudant-odm-verify"
+_PARTITION_PROBES = 64
+
+
 @attrs.define
 class _Build:
     target: str  # what the user knows it by
@@ -661,6 +667,8 @@ class _Build:
     views: list[str] = attrs.field(factory=list)
     searches: list[str] = attrs.field(factory=list)
     mango: MangoIndex | None = None
+    # True / False as the design document's options say; None: the database's default.
+    partitioned: bool | None = None
 
 
 class _Deployer:
@@ -686,6 +694,8 @@ class _Deployer:
         self.poll_interval = poll_interval
         self._tasks_available = True
         self._search_warned = False
+        self._db_partitioned: bool | None = None
+        self._partition_keys: list[str] | None = None
 
     def emit(self, target: str, phase: Phase, **values: Any) -> None:
         if self.progress is not None:
@@ -748,12 +758,58 @@ class _Deployer:
     # -- build, wait, verify -----------------------------------------------------------
 
     def build_for(self, target: str, ddoc: str, doc: DesignDocument) -> _Build:
+        options = doc.body.get("options")
+        flag = options.get("partitioned") if isinstance(options, dict) else None
         return _Build(
             target,
             ddoc,
             views=sorted(doc.body.get("views") or {}),
             searches=sorted(doc.body.get("indexes") or {}),
+            partitioned=flag if isinstance(flag, bool) else None,
         )
+
+    # -- partitions -------------------------------------------------------------------
+
+    def partitioned(self, build: _Build) -> bool:
+        """Whether the build's indexes answer only per partition: as its design document
+        says, else as the database's default (a partitioned database makes design
+        documents partitioned unless they say otherwise)."""
+        if build.partitioned is not None:
+            return build.partitioned
+        if self._db_partitioned is None:
+            try:
+                info = self.client.get_database_information(self.db).get_result()
+            except (ApiException, requests.RequestException):
+                info = {}
+            props = info.get("props") if isinstance(info, dict) else None
+            self._db_partitioned = isinstance(props, dict) and props.get("partitioned") is True
+        return self._db_partitioned
+
+    def partition_keys(self) -> list[str]:
+        """Partition keys with one in each shard range of the database, so that querying
+        each builds every shard's copy of a partitioned index (a partition query reads
+        only its own shard). Found with ``/_shards``; without it, one key."""
+        if self._partition_keys is not None:
+            return self._partition_keys
+        keys = [_VERIFY_PARTITION]
+        try:
+            shards = self.client.get_shards_information(self.db).get_result()
+            ranges = set(shards.get("shards") or {}) if isinstance(shards, dict) else set()
+            found: dict[str, str] = {}
+            for i in range(_PARTITION_PROBES):
+                if len(found) >= len(ranges):
+                    break
+                key = f"{_VERIFY_PARTITION}-{i}"
+                where = self.client.get_document_shards_info(self.db, f"{key}:x").get_result()
+                shard = where.get("range") if isinstance(where, dict) else None
+                if isinstance(shard, str):
+                    found.setdefault(shard, key)
+            if found:
+                keys = sorted(found.values())
+        except (ApiException, requests.RequestException) as exc:
+            log.info("no /_shards (%s): partitioned indexes verified in one partition", exc)
+        self._partition_keys = keys
+        return keys
 
     def trigger(self, build: _Build) -> None:
         """Start the build without waiting for it: one view query with ``update=lazy``
@@ -762,8 +818,15 @@ class _Deployer:
         query instead."""
         if not build.views:
             return
+        view = build.views[0]
         try:
-            self.client.post_view(self.db, build.ddoc, build.views[0], limit=0, update="lazy")
+            if self.partitioned(build):
+                for key in self.partition_keys():
+                    self.client.post_partition_view(
+                        self.db, key, build.ddoc, view, limit=0, update="lazy"
+                    )
+            else:
+                self.client.post_view(self.db, build.ddoc, view, limit=0, update="lazy")
         except (ApiException, requests.RequestException) as exc:
             log.info("trigger query on %s: %s (the wait will start the build)", build.ddoc, exc)
 
@@ -798,13 +861,20 @@ class _Deployer:
     def verify(self, build: _Build) -> bool:
         """Real queries that wait for the index: True once all answer, False while they
         time out (the index is still building)."""
+        keys: list[str | None] = [None]
+        if self.partitioned(build):
+            keys = [*self.partition_keys()]
         try:
-            for view in build.views:
-                self.client.post_view(self.db, build.ddoc, view, limit=1)
-            for index in build.searches:
-                self.verify_search(build.ddoc, index)
-            if build.mango is not None:
-                self.verify_mango(build.mango)
+            for key in keys:
+                for view in build.views:
+                    if key is None:
+                        self.client.post_view(self.db, build.ddoc, view, limit=1)
+                    else:
+                        self.client.post_partition_view(self.db, key, build.ddoc, view, limit=1)
+                for index in build.searches:
+                    self.verify_search(build.ddoc, index, key)
+                if build.mango is not None:
+                    self.verify_mango(build.mango, key)
         except requests.Timeout as exc:
             log.info("%s: still building (%s)", build.target, exc)
             return False
@@ -819,9 +889,14 @@ class _Deployer:
             ) from exc
         return True
 
-    def verify_search(self, ddoc: str, index: str) -> None:
+    def verify_search(self, ddoc: str, index: str, partition: str | None) -> None:
         try:
-            self.client.post_search(self.db, ddoc, index, query="*:*", limit=1)
+            if partition is None:
+                self.client.post_search(self.db, ddoc, index, query="*:*", limit=1)
+            else:
+                self.client.post_partition_search(
+                    self.db, partition, ddoc, index, query="*:*", limit=1
+                )
         except ApiException as exc:
             if exc.status_code in (400, 404, 501, 503) and not _search_error_in_index(exc):
                 if not self._search_warned:
@@ -833,16 +908,19 @@ class _Deployer:
                 return
             raise
 
-    def verify_mango(self, index: MangoIndex) -> None:
+    def verify_mango(self, index: MangoIndex, partition: str | None) -> None:
         fields = index.definition["index"].get("fields") or []
         names = [(f.get("name") if index.kind == "text" else next(iter(f))) for f in fields if f]
         selector: dict[str, Any] = {n: {"$exists": True} for n in names if isinstance(n, str)}
-        self.client.post_find(
-            self.db,
-            selector=selector or {"_id": {"$gt": None}},
-            use_index=[index.ddoc, index.name],
-            limit=1,
-        )
+        query: dict[str, Any] = {
+            "selector": selector or {"_id": {"$gt": None}},
+            "use_index": [index.ddoc, index.name],
+            "limit": 1,
+        }
+        if partition is None:
+            self.client.post_find(self.db, **query)
+        else:
+            self.client.post_partition_find(self.db, partition, **query)
 
     def wait(self, builds: Sequence[_Build]) -> None:
         if not builds:
@@ -921,7 +999,15 @@ class _Deployer:
             )
             # Recorded before the wait: a crash mid-build must not orphan it.
             self.state.save(indexes=registry)
-            builds.append(_Build(index.id, index.ddoc, mango=index))
+            flag = index.definition.get("partitioned")
+            builds.append(
+                _Build(
+                    index.id,
+                    index.ddoc,
+                    mango=index,
+                    partitioned=flag if isinstance(flag, bool) else None,
+                )
+            )
         # Declared indexes that exist but were never recorded (a crash between POST
         # and save) are ours too.
         known = {(e["ddoc"], e["name"]) for e in registry}

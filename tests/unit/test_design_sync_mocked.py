@@ -15,6 +15,7 @@ import importlib
 import json
 import re
 import types
+import zlib
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -54,6 +55,9 @@ def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
+SHARD_RANGES = ["00000000-7fffffff", "80000000-ffffffff"]
+
+
 class FakeCouch:
     """Enough of CouchDB for design.sync, in memory."""
 
@@ -75,6 +79,8 @@ class FakeCouch:
         self.fail: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
         self.on_request: Any = None
         self.sig_salt: dict[str, str] = {}
+        self.partitioned = False  # the database's default for design documents
+        self.partitions: list[str] = []  # partitions queried (/_partition/{key}/...)
         self.mock = responses.RequestsMock(assert_all_requests_are_fired=False)
         for method in ("GET", "PUT", "POST", "DELETE", "COPY", "HEAD"):
             self.mock.add_callback(method, re.compile(re.escape(URL) + r"/.*"), self.handle)
@@ -145,6 +151,17 @@ class FakeCouch:
         if segs[0] != self.db:
             return 404, {"error": "not_found", "reason": "Database does not exist."}
         rest = segs[1:]
+        if rest == [] and method == "GET":
+            props = {"partitioned": True} if self.partitioned else {}
+            return 200, {"db_name": self.db, "props": props}
+        if rest == ["_shards"]:
+            return 200, {"shards": {r: ["node1"] for r in SHARD_RANGES}}
+        if rest[:1] == ["_shards"]:  # the range of a document id, by its partition
+            partition = rest[1].split(":", 1)[0]
+            return 200, {"range": SHARD_RANGES[zlib.crc32(partition.encode()) % 2]}
+        if rest[:1] == ["_partition"]:
+            self.partitions.append(rest[1])
+            rest = rest[2:]
         if rest == ["_all_docs"] and method == "POST":
             start, end = body.get("start_key", ""), body.get("end_key", "\uffff")
             rows = [
@@ -612,6 +629,22 @@ def test_partitioned_design_document_options(couch: FakeCouch, client: CloudantV
 
     sync(client, DB, Part, **fast())
     assert couch.design("parts")["options"] == {"partitioned": True}  # type: ignore[index]
+    # Verified with partition queries (a global one is refused), one partition in each
+    # shard range, so that every shard's index is built.
+    assert not any(p.startswith(f"/{DB}/_design/parts/_view") for _, p in couch.log)
+    queried = sorted(set(couch.partitions))
+    ranges = {SHARD_RANGES[zlib.crc32(key.encode()) % 2] for key in queried}
+    assert ranges == set(SHARD_RANGES)
+    assert len(queried) == 2
+
+
+def test_design_documents_default_to_partitioned_in_a_partitioned_database(
+    couch: FakeCouch, client: CloudantV1
+) -> None:
+    couch.partitioned = True  # a design document without options is partitioned here
+    sync(client, DB, models("customer"), **fast())
+    assert couch.partitions  # so its views were verified per partition
+    assert not any("/_design/orders/_view" in p and "_partition" not in p for _, p in couch.log)
 
 
 # --- failures ------------------------------------------------------------------------------
