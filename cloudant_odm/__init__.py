@@ -11,6 +11,7 @@ from cloudant_odm.design import (
     View,
 )
 from cloudant_odm.errors import (
+    AcceptedWriteError,
     BulkWriteError,
     DoesNotExist,
     MultipleObjectsReturned,
@@ -48,6 +49,7 @@ from cloudant_odm.query.views import ViewQuery, ViewRow
 from cloudant_odm.session import ObjectState, Session
 
 __all__ = [
+    "AcceptedWriteError",
     "BulkWriteError",
     "DesignOptions",
     "Document",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from cloudant_odm.models import Document
 
 __all__ = [
+    "AcceptedWriteError",
     "BulkWriteError",
     "DoesNotExist",
     "MultipleObjectsReturned",
@@ -87,6 +88,27 @@ class BulkWriteError(OdmError):
 
     def __reduce__(self) -> tuple[type[BulkWriteError], tuple[list[WriteFailure], int]]:
         return (type(self), (self.failures, self.written))  # picklable across processes
+
+
+class AcceptedWriteError(OdmError):
+    """A flush whose documents the server only *accepted* (HTTP 202: fewer copies wrote
+    them than the write quorum, as on a cluster with nodes down), raised by a session
+    made with ``accepted_writes="raise"``. They are stored, have their new revisions and
+    are not written again; but they could be lost if the copies holding them fail before
+    the others catch up. ``documents`` are the objects, ``ids`` their ids."""
+
+    def __init__(self, documents: Sequence[Any]) -> None:
+        self.documents = list(documents)
+        self.ids = [str(getattr(d, "id", d)) for d in self.documents]
+        shown = ", ".join(repr(i) for i in self.ids[:10])
+        more = f" (and {len(self.ids) - 10} more)" if len(self.ids) > 10 else ""
+        super().__init__(
+            f"{len(self.ids)} document(s) written to fewer copies than the write quorum "
+            f"(202 Accepted): {shown}{more}"
+        )
+
+    def __reduce__(self) -> tuple[type[AcceptedWriteError], tuple[list[Any]]]:
+        return (type(self), (self.documents,))
 
 
 def document_error(doc_id: str, sent_rev: str | None, error: str, reason: str) -> ApiException:

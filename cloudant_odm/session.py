@@ -21,7 +21,7 @@ import logging
 import marshal
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import IO, Any, TypeVar
+from typing import IO, Any, Literal, TypeVar
 
 import attrs
 import requests
@@ -29,6 +29,7 @@ import requests
 from cloudant_odm.client import CloudantV1, ConflictError, NotFoundError
 from cloudant_odm.client._json import canonical
 from cloudant_odm.errors import (
+    AcceptedWriteError,
     BulkWriteError,
     SessionError,
     WriteFailure,
@@ -138,6 +139,8 @@ def _generation(rev: str | None) -> int:
 #: ``Session(databases=...)``: database name -> the name to use instead, as a mapping
 #: or a function.
 DatabaseMap = Mapping[str, str] | Callable[[str], str]
+#: What a session does when the server only accepts a write (202).
+AcceptedPolicy = Literal["warn", "raise", "ignore"]
 
 
 class Session:
@@ -161,9 +164,15 @@ class Session:
         databases: DatabaseMap | None = None,
         batch_bytes: int = DEFAULT_BATCH_BYTES,
         batch_size: int | None = None,
+        accepted_writes: AcceptedPolicy = "warn",
     ) -> None:
         if batch_bytes <= 0 or (batch_size is not None and batch_size <= 0):
             raise ValueError("batch_bytes and batch_size must be positive")
+        if accepted_writes not in ("warn", "raise", "ignore"):
+            raise ValueError(
+                "Session(accepted_writes=...) is 'warn', 'raise' or 'ignore', "
+                f"got {accepted_writes!r}"
+            )
         if db is not None and (not isinstance(db, str) or not db):
             raise TypeError(f"Session(db=...) takes a database name, got {db!r}")
         if databases is not None and not (callable(databases) or isinstance(databases, Mapping)):
@@ -176,6 +185,10 @@ class Session:
         self.databases = databases
         self.batch_bytes = batch_bytes
         self.batch_size = batch_size
+        self.accepted_writes: AcceptedPolicy = accepted_writes
+        #: The documents of the last flush that the server only accepted (202): stored
+        #: by fewer copies than its write quorum (a cluster with nodes down).
+        self.accepted: list[Document] = []
         self._by_key: dict[tuple[str, str], _Entry] = {}
         self._by_obj: dict[int, _Entry] = {}
         # Objects expunged or deleted one by one (weakly held), to tell DETACHED from
@@ -469,11 +482,21 @@ class Session:
                 by_db.setdefault(entry.db, []).append((entry, *planned))
         failures: list[WriteFailure] = []
         written = 0
+        self.accepted = []
         for db, items in by_db.items():
             for batch in self._batches(items):
                 written += self._send(db, batch, failures)
         if failures:
             raise BulkWriteError(failures, written)
+        if self.accepted and self.accepted_writes != "ignore":
+            error = AcceptedWriteError(self.accepted)
+            if self.accepted_writes == "raise":
+                raise error
+            log.warning(
+                "%s; they are stored, but could be lost if those copies fail before the "
+                "others catch up (Session(accepted_writes='raise') makes this an error)",
+                error,
+            )
 
     def _plan(self, entry: _Entry) -> tuple[bytes, bytes | None] | None:
         """The request element for an entry and its snapshot-to-be, or None when there
@@ -513,8 +536,13 @@ class Session:
     ) -> int:
         body = b'{"docs":[' + b",".join(element for _, element, _ in batch) + b"]}"
         with naming_not_found(db):
-            results = self.client.post_bulk_docs(db, body).get_result()
+            response = self.client.post_bulk_docs(db, body)
+        results = response.get_result()
         by_id = {r.get("id"): r for r in results}
+        # 202: some documents were only accepted. CouchDB marks them "accepted": true;
+        # without any mark, take every written document of the request as accepted.
+        accepted = response.get_status_code() == 202
+        marked = accepted and any(r.get("accepted") is True for r in results)
         conflicted: list[tuple[_Entry, bytes, bytes | None]] = []
         written: list[_Entry] = []
         for item in batch:
@@ -524,6 +552,8 @@ class Session:
             if rev and not result.get("error"):
                 self._written(item, rev)
                 written.append(entry)
+                if accepted and (result.get("accepted") is True or not marked):
+                    self.accepted.append(entry.obj)
             elif result.get("error") == "conflict":
                 conflicted.append(item)
             else:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from datetime import datetime, timedelta, timezone
 
 from cloudant_odm import Document, Index, Q, Session, View, connect, disconnect, field
@@ -54,6 +55,12 @@ def main() -> None:
                     tags=["gift"] if n % 10 == 0 else [],
                 )
             )
+
+    # On a cluster (Cloudant), queries read one copy of each shard, and the last copy
+    # may get a write a moment after it was acknowledged (docs/clusters.md): wait for
+    # the 40 orders to be queryable before counting them.
+    while Order.objects.count() < 40:
+        time.sleep(0.1)
 
     # Expressions and keyword filters compile to one Mango selector.
     big_paid = Order.objects.filter(Order.total >= 40, status="paid")

@@ -22,9 +22,9 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import requests
@@ -258,6 +258,55 @@ def pouchdb_skip_reason(features: tuple[str, ...] | list[str]) -> str:
         raise KeyError(f"unknown PouchDB gap(s) {unknown}; known: {sorted(POUCHDB_GAPS)}")
     details = "; ".join(f"{name}: {POUCHDB_GAPS[name]}" for name in features)
     return f"not supported by PouchDB Server ({details}); see docs/compatibility.md"
+
+
+T = TypeVar("T")
+
+
+def eventually(
+    check: Callable[[], T],
+    timeout: float = 30.0,
+    retry_on: tuple[type[BaseException], ...] = (AssertionError,),
+    consecutive: int = 1,
+) -> T:
+    """``check()``'s result once it stops raising ``retry_on`` (by default a failed
+    assert), ``consecutive`` times in a row, polling up to ``timeout`` seconds; then its
+    last error.
+
+    For reads that are eventually consistent on a cluster (Cloudant, CouchDB with n > 1):
+    views, Mango, ``_all_docs`` ranges and ``_changes`` read one copy per shard range,
+    which may not have a write yet when the write returns (docs/clusters.md). On one
+    node the first try passes."""
+    deadline = time.monotonic() + timeout
+    pause = 0.05
+    passed = 0
+    while True:
+        try:
+            result = check()
+            passed += 1
+            if passed >= consecutive:
+                return result
+            continue  # ask again at once: another copy may answer
+        except retry_on:
+            passed = 0
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 1.0)
+
+
+def settle(client: CloudantV1, db: str, count: int, timeout: float = 30.0) -> None:
+    """Wait until ``_all_docs`` of ``db`` lists ``count`` documents (design documents
+    not counted), read several times
+    in a row (each read may ask other copies): after seeding a database that tests then
+    query through indexes, on a cluster where the last copies get writes a moment late."""
+
+    def listed() -> None:
+        rows = client.post_all_docs(db).get_result()["rows"]
+        found = sum(1 for row in rows if not row["id"].startswith("_design/"))
+        assert found == count, f"{found} of {count} documents listed so far"
+
+    eventually(listed, timeout=timeout, consecutive=5)
 
 
 def wait_until_up(

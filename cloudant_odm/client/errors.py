@@ -395,7 +395,7 @@ def connection_failure(
     if attempts is not None:
         message += f" after {attempts} attempt{'' if attempts == 1 else 's'}"
     if not retries:
-        message += " (retries are off: see enable_retries())"
+        message += RETRIES_OFF_HINT
     request = getattr(error, "request", None)
     return cls(
         message,
@@ -406,6 +406,10 @@ def connection_failure(
         cause=cause,
         request=request,
     )
+
+
+#: Ends the message of a ConnectionFailed raised with the client's retries off.
+RETRIES_OFF_HINT = " (retries are off: see enable_retries())"
 
 
 def _origin_and_path(url: str) -> tuple[str, str]:

@@ -44,7 +44,7 @@ import requests
 import urllib3.exceptions
 
 from cloudant_odm.client._operations import validate_db_name
-from cloudant_odm.client.errors import ApiException
+from cloudant_odm.client.errors import RETRIES_OFF_HINT, ApiException
 from cloudant_odm.client.models import Change, ChangesResultItem
 
 if TYPE_CHECKING:
@@ -68,8 +68,10 @@ BATCH_BYTES: Final = 5 * 1024 * 1024
 ROW_OVERHEAD_BYTES: Final = 500
 #: Full-jitter back-off: the n-th retry waits uniform(0, BASE_DELAY * 2**n) seconds ...
 BASE_DELAY: Final = 0.1
-#: ... until n reaches EXP_RETRY_GATE; from then on uniform(0, MAX_DELAY).
-MAX_DELAY: Final = 57.0
+#: ... until n reaches EXP_RETRY_GATE; from then on uniform(0, MAX_DELAY). Low, so that
+#: a follower resumes within seconds of its server coming back, however long the outage
+#: (the SDK's 57 s left a follower idle for up to a minute after a node restart).
+MAX_DELAY: Final = 5.0
 EXP_RETRY_GATE: Final = int(math.log(MAX_DELAY / BASE_DELAY) / math.log(2))  # 9
 #: Statuses that end the follower at once, whatever the error tolerance.
 TERMINAL_STATUSES: Final = frozenset({400, 401, 403, 404})
@@ -674,7 +676,8 @@ class ChangesFollower:
                 log.warning(
                     "changes feed of %s: %s; retry %d in %.3f s (failing for %.1f s)",
                     self._db,
-                    error,
+                    # The follower retries itself (the docs advise client retries off).
+                    str(error).replace(RETRIES_OFF_HINT, ""),
                     retry,
                     delay,
                     failing_for,

@@ -159,11 +159,30 @@ class _Retry(Retry):
         _stacktrace: TracebackType | None = None,
     ) -> Self:
         try:
-            return super().increment(method, url, response, error, _pool, _stacktrace)
+            again = super().increment(method, url, response, error, _pool, _stacktrace)
         except Exception as exc:
             # Giving up: note how many attempts there were, for ConnectionFailed's message.
             setattr(exc, _ATTEMPTS, len(self.history) + 1)
             raise
+        # On our own logger (urllib3 logs retries only on its own, at DEBUG).
+        if log.isEnabledFor(logging.WARNING):
+            why = f"status {response.status}" if response is not None else type(error).__name__
+            if error is not None and response is None:
+                why = f"{why}: {error}"
+            wait = again.get_retry_after(response) if response is not None else None
+            if wait is None:
+                wait = again.get_backoff_time()
+            origin = "" if _pool is None else f"{_pool.scheme}://{_pool.host}:{_pool.port}"
+            log.warning(
+                "%s %s: %s; retry %d of %d in %.1f s",
+                method,
+                redact_url(origin + (url or "")),
+                why,
+                len(again.history),
+                len(again.history) + (again.total if isinstance(again.total, int) else 0),
+                wait,
+            )
+        return again
 
 
 def _no_retry() -> Retry:

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from _server import settle
 
 from cloudant_odm import (
     Document,
@@ -225,6 +226,7 @@ def orders(session: Session, client: CloudantV1, db_name: str) -> list[Order]:
     made[2].total = Decimal("100.00")
     with session:
         session.add_all(made)
+    settle(client, db_name, len(made))
     return made
 
 

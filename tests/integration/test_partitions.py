@@ -8,7 +8,7 @@ import contextlib
 from collections.abc import Iterator
 
 import pytest
-from _server import skip_on_pouchdb, unique_db_name
+from _server import settle, skip_on_pouchdb, unique_db_name
 
 from cloudant_odm import Document, Index, QueryError, Session, View
 from cloudant_odm.client import CloudantV1, NotFoundError
@@ -59,6 +59,7 @@ def test_a_partitioned_class_deploys_and_answers_partition_and_global_queries(
         for value in values:
             session.add(Reading(sensor=sensor, value=value))
     session.commit()
+    settle(client, partitioned_db, 5)
 
     one = Reading.objects.using(session).partition("s-1")
     assert sorted(r.value for r in one.filter(Reading.value > 1.5).all()) == [2.5, 4.0]

@@ -15,6 +15,7 @@ from _server import (
     POUCHDB_GAPS,
     ServerConfig,
     config_from_env,
+    eventually,
     is_pouchdb,
     pouchdb_skip_reason,
     skip_on_pouchdb,
@@ -270,6 +271,12 @@ def seed_numbered(server_url: str, db_name: str, session: requests.Session, coun
     )
     assert response.status_code in (201, 202), response.text
     assert all("error" not in row for row in response.json())
+
+    def all_changed() -> None:  # on a cluster, every copy has them a moment later
+        listed = session.get(f"{server_url}/{db_name}/_changes", timeout=TIMEOUT)
+        assert len(changed_ids(listed)) == count
+
+    eventually(all_changed, consecutive=5)
 
 
 def changed_ids(response: requests.Response) -> list[str]:

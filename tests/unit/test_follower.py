@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import math
 import random
 import threading
@@ -746,22 +747,17 @@ def test_full_jitter_backoff_bounds(
     feed = serve(mock, FakeFeed(3, faults=dict.fromkeys(range(12), 429)))
     follower = make()
     assert len(collect(follower, follower.start_one_off())) == 3
-    ceilings = [0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8, 25.6, 57.0, 57.0, 57.0]
+    ceilings = [0.1, 0.2, 0.4, 0.8, 1.6, 5.0, 5.0, 5.0, 5.0, 5.0, 5.0, 5.0]
     assert max_jitter == [(0.0, c) for c in ceilings]
     assert pauses == ceilings
     assert len(feed.calls) == 13
 
 
 def test_backoff_constants() -> None:
-    assert (BASE_DELAY, MAX_DELAY, EXP_RETRY_GATE) == (0.1, 57.0, 9)
-    assert [backoff_ceiling(n) for n in (0, 1, 8, 9, 10, 100)] == [
-        0.1,
-        0.2,
-        25.6,
-        57.0,
-        57.0,
-        57.0,
-    ]
+    # Never more than 5 s between attempts: a follower resumes within seconds of its
+    # server coming back, however long the outage was.
+    assert (BASE_DELAY, MAX_DELAY, EXP_RETRY_GATE) == (0.1, 5.0, 5)
+    assert [backoff_ceiling(n) for n in (0, 1, 4, 5, 6, 100)] == [0.1, 0.2, 1.6, 5.0, 5.0, 5.0]
 
 
 @settings(max_examples=200)
@@ -997,3 +993,29 @@ def test_parser_large_row_in_small_chunks_is_linear() -> None:
     rows, _ = parse([data[i : i + 1024] for i in range(0, len(data), 1024)])
     assert rows[0]["doc"] == doc
     assert time.perf_counter() - started < 2.0
+
+
+def test_retry_warnings_name_the_failure_without_the_clients_retry_hint(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The follower retries by itself and the docs advise client retries off for it: its
+    # warnings must not send the reader to enable_retries().
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    client = CloudantV1(NoAuthAuthenticator())
+    client.set_service_url(f"http://127.0.0.1:{port}")
+    follower = ChangesFollower(client, db=DB, error_tolerance=timedelta(milliseconds=250))
+    with (
+        caplog.at_level(logging.WARNING, logger="cloudant_odm.client.follower"),
+        pytest.raises(requests.ConnectionError),
+    ):
+        list(follower.start_one_off())
+    warnings = [r.getMessage() for r in caplog.records if r.name.endswith("follower")]
+    assert warnings
+    for text in warnings:
+        assert "connection refused" in text
+        assert "enable_retries" not in text
+        assert text.startswith(f"changes feed of {DB}: Could not connect to http://127.0.0.1:")

@@ -9,7 +9,15 @@ from typing import Any
 import pytest
 import responses
 
-from cloudant_odm import BulkWriteError, Document, ObjectState, Session, SessionError, field
+from cloudant_odm import (
+    AcceptedWriteError,
+    BulkWriteError,
+    Document,
+    ObjectState,
+    Session,
+    SessionError,
+    field,
+)
 from cloudant_odm.client import CloudantV1, ConflictError, ForbiddenError, NoAuthAuthenticator
 
 URL = "http://couch.test"
@@ -374,3 +382,65 @@ def test_a_retried_create_is_recognised_whatever_form_the_server_gives_its_numbe
             s.flush()
         assert isinstance(info.value.failures[0].error, ConflictError)
         assert s.state_of(m) is ObjectState.PENDING
+
+
+def accepted_results(only: set[int], marked: bool = True) -> Any:
+    """A _bulk_docs callback answering 202: the documents at the ``only`` positions
+    were written by fewer copies than the quorum (CouchDB marks them ``accepted``)."""
+
+    def callback(request: Any) -> tuple[int, dict[str, str], str]:
+        _, headers, body = ok_results(request)
+        results = json.loads(body)
+        for position in only:
+            if marked:
+                results[position]["accepted"] = True
+        return 202, headers, json.dumps(results)
+
+    return callback
+
+
+@responses.activate
+def test_accepted_writes_are_reported_and_warned_by_default(
+    client: CloudantV1, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Seen on a 3-node CouchDB with two nodes down: 202, "accepted": true per document.
+    responses.add_callback(responses.POST, BULK, callback=accepted_results({1}))
+    s = Session(client, db="db")
+    items = [Item(id=f"i{n}", name="x") for n in range(3)]
+    s.add_all(items)
+    with caplog.at_level("WARNING", logger="cloudant_odm"):
+        s.commit()
+    assert s.accepted == [items[1]]
+    assert all(i.rev and i.rev.startswith("1-") for i in items)  # stored all the same
+    assert s.new == []
+    assert s.dirty == []
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert "1 document(s) written to fewer copies than the write quorum" in warning
+    assert "'i1'" in warning
+
+
+@responses.activate
+def test_accepted_writes_raise_when_the_session_says_so(client: CloudantV1) -> None:
+    responses.add_callback(responses.POST, BULK, callback=accepted_results({0, 2}))
+    s = Session(client, db="db", accepted_writes="raise")
+    items = [Item(id=f"i{n}", name="x") for n in range(3)]
+    s.add_all(items)
+    with pytest.raises(AcceptedWriteError) as info:
+        s.commit()
+    assert info.value.ids == ["i0", "i2"]
+    assert info.value.documents == [items[0], items[2]]
+    assert s.new == []  # written: nothing is sent again
+    s.commit()
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_a_202_without_marks_counts_every_written_document(client: CloudantV1) -> None:
+    responses.add_callback(responses.POST, BULK, callback=accepted_results(set(), marked=False))
+    s = Session(client, db="db", accepted_writes="ignore")
+    items = [Item(id=f"i{n}", name="x") for n in range(2)]
+    s.add_all(items)
+    s.commit()  # ignored: no warning, no error
+    assert s.accepted == items
+    with pytest.raises(ValueError, match="accepted_writes"):
+        Session(client, db="db", accepted_writes="maybe")  # type: ignore[arg-type]

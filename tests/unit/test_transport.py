@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -119,6 +120,23 @@ def test_retries_503_then_succeeds(scripted: Any, sleeps: list[float]) -> None:
     assert len(server.requests) == 3
     # The first retry is immediate, then back-off doubles: 2 s (factor 1 x 2^1).
     assert sleeps == [2.0]
+
+
+def test_each_retry_is_logged_on_the_librarys_logger(
+    scripted: Any, sleeps: list[float], caplog: pytest.LogCaptureFixture
+) -> None:
+    server, client = scripted(
+        [err(503), err(429, {"Retry-After": "3"}), ok({"couchdb": "Welcome"})]
+    )
+    client.enable_retries(max_retries=4, retry_interval=8)
+    with caplog.at_level(logging.WARNING, logger="cloudant_odm.client"):
+        client.get_server_information()
+    retries = [r for r in caplog.records if r.name == "cloudant_odm.client"]
+    assert [r.getMessage() for r in retries] == [
+        f"GET {server.url}/: status 503; retry 1 of 4 in 0.0 s",
+        f"GET {server.url}/: status 429; retry 2 of 4 in 3.0 s",
+    ]
+    assert sleeps == [3]
 
 
 def test_retries_post_bodies(scripted: Any, sleeps: list[float]) -> None:
