@@ -68,6 +68,10 @@ class Checkpoint:
         return CHECKPOINT_PREFIX + self.name
 
 
+#: Writes of a checkpoint tried before its conflict is taken for another consumer's.
+_CHECKPOINT_ATTEMPTS = 5
+
+
 class _CheckpointStore:
     """Reads and writes one checkpoint document; keeps its ``_rev``."""
 
@@ -88,7 +92,9 @@ class _CheckpointStore:
 
     def save(self, seq: str | int) -> None:
         body: dict[str, Any] = {"seq": seq, "updated": time.time()}
-        for _ in range(2):  # a stale rev (the document changed under us): read it, go again
+        # A stale rev (the document changed under us): read it, go again. On a cluster
+        # the read itself may still see an older revision for a moment, so a few times.
+        for attempt in range(_CHECKPOINT_ATTEMPTS):
             if self.rev is not None:
                 body["_rev"] = self.rev
             try:
@@ -96,6 +102,8 @@ class _CheckpointStore:
                     self.db, self.checkpoint.doc_id, body
                 ).get_result()
             except ConflictError:
+                if attempt:
+                    time.sleep(0.05 * 2**attempt)
                 self.load()
                 continue
             self.rev = result.get("rev", self.rev)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import os
+import time
 from datetime import datetime, timezone
 from decimal import Decimal
 
@@ -108,7 +109,11 @@ def main() -> None:
             session.rollback()
 
     # Typed queries compiled to Mango; Decimal totals compare as Python compares them.
+    # (On a cluster, Cloudant, queries see a write a moment after it returns: wait for
+    # the three orders. See docs/clusters.md.)
     session = Session(client, db=db)
+    while Order.objects.using(session).count() < 3:
+        time.sleep(0.1)
     big = Order.objects.using(session).filter(Order.total > Decimal("10")).order_by(Order.total)
     print("orders over 10:", [(o.customer_id, str(o.total)) for o in big])
     paid = Order.objects.using(session).filter(status=Status.PAID).count()

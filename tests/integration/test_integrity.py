@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from _server import settle
+from _server import eventually, settle
 
 from cloudant_odm import (
     Document,
@@ -83,6 +83,15 @@ def session(client: CloudantV1, db_name: str) -> Session:
 def stored_ids(client: CloudantV1, db: str) -> list[str]:
     rows = client.post_all_docs(db).get_result()["rows"]
     return [r["id"] for r in rows if not r["id"].startswith("_design/")]
+
+
+def eventually_stored(client: CloudantV1, db: str, ids: list[str]) -> None:
+    """``_all_docs`` lists exactly ``ids`` (on a cluster, once every copy has them)."""
+
+    def listed() -> None:
+        assert stored_ids(client, db) == ids
+
+    eventually(listed, consecutive=3)
 
 
 @pytest.fixture
@@ -162,7 +171,7 @@ def test_a_document_its_class_cant_read_back_is_refused_before_any_request(
     # The session is still usable: drop the bad one and the rest is written.
     session.expunge(bad)
     session.commit()
-    assert stored_ids(client, db_name) == ["c-1"]
+    eventually_stored(client, db_name, ["c-1"])
 
 
 def test_every_write_path_is_checked(
@@ -203,7 +212,7 @@ def test_every_write_path_is_checked(
 
     assert len(bulk_requests) == sent
     assert client.get_document(db_name, "o-1").get_result() == before
-    assert stored_ids(client, db_name) == ["o-1"]
+    eventually_stored(client, db_name, ["o-1"])
 
 
 # --- 3: Decimal money compares as Python compares it --------------------------------------
@@ -345,7 +354,7 @@ def test_a_session_points_the_classes_at_other_databases(client: CloudantV1, db_
     mapped = Session(client, databases={"ig-shop-orders": db_name})
     mapped.add(ShopOrder(id="s-1", customer_id="c"))
     mapped.commit()
-    assert stored_ids(client, db_name) == ["s-1"]
+    eventually_stored(client, db_name, ["s-1"])
     assert [o.id for o in ShopOrder.objects.using(mapped).all()] == ["s-1"]
 
     def rename(name: str) -> str:
@@ -359,7 +368,7 @@ def test_a_session_points_the_classes_at_other_databases(client: CloudantV1, db_
     explicit = Session(client, db=db_name)
     explicit.add(ShopOrder(id="s-2", customer_id="c"))
     explicit.commit()
-    assert stored_ids(client, db_name) == ["s-1", "s-2"]
+    eventually_stored(client, db_name, ["s-1", "s-2"])
 
 
 # --- 8: what docs/session.md says ---------------------------------------------------------

@@ -105,3 +105,27 @@ def test_checkpoint_interval_in_time(session: Session) -> None:
     put = next(c for c in responses.calls if c.request.method == "PUT")
     body = json.loads(gzip.decompress(put.request.body))
     assert body["_rev"] == "0-3"  # updates the checkpoint document it read
+
+
+@responses.activate
+def test_a_checkpoint_read_that_lags_behind_its_write_is_retried(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # On a cluster a _local document read right after a write may come from a copy that
+    # hasn't got it yet: the stale rev conflicts once more before the right one is read.
+    monkeypatch.setattr("cloudant_odm.changes.time.sleep", lambda seconds: None)
+    responses.get(LOCAL, json={"_id": "_local/x", "_rev": "0-1", "seq": "0-seq"})  # stale
+    responses.get(LOCAL, json={"_id": "_local/x", "_rev": "0-1", "seq": "0-seq"})  # stale
+    responses.get(LOCAL, json={"_id": "_local/x", "_rev": "0-2", "seq": "0-seq"})
+    responses.post(
+        f"{URL}/db/_changes", json={"results": rows(1), "last_seq": "1-seq", "pending": 0}
+    )
+    conflict = {"error": "conflict", "reason": "Document update conflict."}
+    responses.put(LOCAL, status=409, json=conflict)
+    responses.put(LOCAL, status=409, json=conflict)
+    responses.put(LOCAL, json={"ok": True, "id": "_local/x", "rev": "0-3"})
+    feed = follow(session, [Ticket], one_off=True, checkpoint=Checkpoint("c", every=1))
+    assert [c.id for c in feed] == ["t1"]
+    puts = [c for c in responses.calls if c.request.method == "PUT"]
+    assert len(puts) == 3
+    assert json.loads(gzip.decompress(puts[-1].request.body))["_rev"] == "0-2"
