@@ -11,6 +11,7 @@ from typing import Literal
 import attrs
 import pytest
 import requests
+from _server import settle
 
 from cloudant_odm import BulkWriteError, Document, Session, field
 from cloudant_odm.client import CloudantV1, ConflictError, ForbiddenError
@@ -118,8 +119,7 @@ def test_bulk_of_ten_thousand_documents_in_one_commit(client: CloudantV1, db_nam
         orders = [Order(customer=f"c{i}", total=Decimal(i)) for i in range(10_000)]
         s.add_all(orders)
     assert all(o.rev is not None for o in orders)
-    info = client.get_database_information(db_name).get_result()
-    assert info["doc_count"] == 10_000
+    settle(client, db_name, 10_000)  # doc_count reads one copy per shard range
 
 
 def test_concurrent_writer_conflict_then_update_resolves_it(
