@@ -329,7 +329,11 @@ def test_local_documents(client: CloudantV1, db_name: str) -> None:
 
 def test_security_and_session_info(client: CloudantV1, db_name: str) -> None:
     client.put_security(db_name, members={"names": ["alice"], "roles": []})
-    assert client.get_security(db_name).get_result()["members"]["names"] == ["alice"]
+
+    def stored() -> None:  # (read from one copy: eventually on a cluster)
+        assert client.get_security(db_name).get_result()["members"]["names"] == ["alice"]
+
+    eventually(stored, retry_on=(AssertionError, KeyError))
     session: dict[str, Any] = client.get_session_information().get_result()
     assert session["ok"] is True
 
