@@ -321,7 +321,9 @@ def test_fuzzed_database_names_round_trip(
             assert client.head_database(name).get_status_code() == 200
             client.delete_database(name)
     finally:
-        server_http.delete(f"{server_config.url}/{segment(name)}", timeout=REQUEST_TIMEOUT)
+        # (a name with a lone surrogate can't even be encoded: it was refused, not made)
+        with contextlib.suppress(UnicodeEncodeError):
+            server_http.delete(f"{server_config.url}/{segment(name)}", timeout=REQUEST_TIMEOUT)
     if not sent:
         return
     assert [r.method for r in sent] == ["PUT", "GET", "HEAD", "DELETE"]
