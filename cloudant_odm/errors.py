@@ -1,10 +1,32 @@
-"""Errors of the ODM layer. Server errors stay the client's ``ApiException`` subclasses
-(``ConflictError``, ``ForbiddenError``, ...), so one ``except`` covers both layers' HTTP
-failures; these add what only a unit of work can know."""
+"""Every error of the ODM, in one tree. ``except OdmError`` catches them all::
+
+    OdmError
+    ├── DocumentDefinitionError (also TypeError)   a class is declared wrongly
+    │   └── DesignDefinitionError                  a view, index, filter ... declared wrongly
+    ├── DocumentValidationError (also ValueError)  a value can't be loaded or stored
+    │   └── DocumentTypeError                      the type field is missing or wrong
+    ├── SessionError                               the session used in a way that can't work
+    ├── DoesNotExist (also LookupError)            no result where one is needed
+    │   └── DocumentsNotFound                      get_many: some ids not found
+    ├── MultipleObjectsReturned (also LookupError)
+    ├── BulkWriteError                             some documents of a flush not written
+    ├── AcceptedWriteError                         written to fewer copies than the quorum
+    ├── QueryError                                 a query can't run as written
+    │   ├── IndexRequiredError                     no index serves the sort
+    │   └── InvalidCursorError (also ValueError)   a page cursor this query didn't issue
+    └── DeployError                                a deploy could not be completed
+        ├── DeployLockedError                      another deploy holds the lock
+        ├── DeployConflictError                    a design document changed meanwhile
+        └── BuildTimeoutError                      indexes not built within the timeout
+
+Server errors stay the client's ``ApiException`` subclasses (``ConflictError``,
+``ForbiddenError``, ...), shaped like the official SDK's, so one ``except`` covers both
+layers' HTTP failures; a ``BulkWriteError`` carries them per document.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -17,10 +39,22 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AcceptedWriteError",
+    "BuildTimeoutError",
     "BulkWriteError",
+    "DeployConflictError",
+    "DeployError",
+    "DeployLockedError",
+    "DesignDefinitionError",
+    "DocumentDefinitionError",
+    "DocumentTypeError",
+    "DocumentValidationError",
+    "DocumentsNotFound",
     "DoesNotExist",
+    "IndexRequiredError",
+    "InvalidCursorError",
     "MultipleObjectsReturned",
     "OdmError",
+    "QueryError",
     "SessionError",
     "WriteFailure",
     "document_error",
@@ -46,6 +80,65 @@ class OdmError(Exception):
     """Base of the ODM's own errors."""
 
 
+# -- declaring and converting documents ---------------------------------------------------
+
+
+class DocumentDefinitionError(OdmError, TypeError):
+    """A document class is declared wrongly (a bad ``Meta`` option, a reserved field name, ...).
+
+    Raised when the ``class`` statement runs, so mistakes surface at import time.
+    """
+
+
+class DesignDefinitionError(DocumentDefinitionError):
+    """A view, index, filter or design-document option is declared wrongly.
+
+    Raised by the ``class`` statement for mistakes one class shows, and by
+    :func:`~cloudant_odm.design.generate` for conflicts between classes.
+    """
+
+
+class DocumentValidationError(OdmError, ValueError):
+    """A document could not be loaded from, or dumped to, JSON.
+
+    ``errors`` lists every problem found as ``(path, message)`` pairs; the path uses the
+    Python attribute names (``shipping.city``, ``lines[2].qty``, ``prices['EUR']``) and is
+    ``""`` for the document itself. ``str()`` gives one line, for example::
+
+        Order 'abc': shipping.city: expected str, got int; total: invalid Decimal 'x'
+    """
+
+    def __init__(
+        self,
+        model: str,
+        doc_id: str | None,
+        errors: Iterable[tuple[str, str]],
+    ) -> None:
+        self.model = model
+        self.doc_id = doc_id
+        self.errors: list[tuple[str, str]] = list(errors)
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        subject = self.model if self.doc_id is None else f"{self.model} {self.doc_id!r}"
+        problems = "; ".join(f"{path}: {msg}" if path else msg for path, msg in self.errors)
+        return f"{subject}: {problems}"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Exceptions pickle their args by default; ours has a custom __init__ signature.
+        return (type(self), (self.model, self.doc_id, self.errors))
+
+
+class DocumentTypeError(DocumentValidationError):
+    """The type field of a JSON document is missing, unknown, or names the wrong class.
+
+    It is a :class:`DocumentValidationError`, so one ``except`` catches every load failure.
+    """
+
+
+# -- the session ----------------------------------------------------------------------------
+
+
 class SessionError(OdmError):
     """The session was used in a way that can't work (two objects for one id, an object
     from another session, a document without a database, ...)."""
@@ -53,6 +146,17 @@ class SessionError(OdmError):
 
 class DoesNotExist(OdmError, LookupError):
     """A query that needs exactly one result found none."""
+
+
+class DocumentsNotFound(DoesNotExist):
+    """``get_many`` found no document of the model for some ids; ``missing`` lists them
+    in the order asked."""
+
+    def __init__(self, model: str, missing: Sequence[str]) -> None:
+        self.missing = list(missing)
+        shown = ", ".join(repr(i) for i in self.missing[:10])
+        more = f" and {len(self.missing) - 10} more" if len(self.missing) > 10 else ""
+        super().__init__(f"no {model} with id {shown}{more}")
 
 
 class MultipleObjectsReturned(OdmError, LookupError):
@@ -109,6 +213,57 @@ class AcceptedWriteError(OdmError):
 
     def __reduce__(self) -> tuple[type[AcceptedWriteError], tuple[list[Any]]]:
         return (type(self), (self.documents,))
+
+
+# -- queries ------------------------------------------------------------------------------
+
+
+class QueryError(OdmError):
+    """A query can't run as written (see the message for what to change)."""
+
+
+class IndexRequiredError(QueryError):
+    """The server has no index that can serve the query's sort. ``fields`` is the index
+    to declare (equality-filtered fields first, then the sort fields)."""
+
+    def __init__(self, message: str, fields: Sequence[str]) -> None:
+        super().__init__(message)
+        self.fields = list(fields)
+
+
+class InvalidCursorError(QueryError, ValueError):
+    """A page cursor that this query did not issue (another query, or tampered with)."""
+
+
+# -- deploys --------------------------------------------------------------------------------
+
+
+class DeployError(OdmError):
+    """A deploy could not be completed; the message says what was done and what to do.
+
+    A failed deploy never leaves the live design documents half-switched: each one is
+    either the old or the new version. Staged ``_NEW`` copies are kept (a later sync
+    reuses them, with whatever index they built) and ``rollback`` restores ``_OLD``.
+    """
+
+
+class DeployLockedError(DeployError):
+    """Another deploy holds the lock (``holder`` is its lock record)."""
+
+    def __init__(self, message: str, holder: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.holder = dict(holder or {})
+
+
+class DeployConflictError(DeployError):
+    """A design document changed on the server while the deploy ran."""
+
+
+class BuildTimeoutError(DeployError):
+    """Indexes did not finish building within ``timeout``."""
+
+
+# -- helpers for server errors ---------------------------------------------------------------
 
 
 def document_error(doc_id: str, sent_rev: str | None, error: str, reason: str) -> ApiException:

@@ -38,8 +38,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import attrs
 
+from cloudant_odm.errors import DesignDefinitionError
 from cloudant_odm.models.document import Document
-from cloudant_odm.models.errors import DocumentDefinitionError
 from cloudant_odm.models.registry import registry
 
 if TYPE_CHECKING:
@@ -91,14 +91,6 @@ _MEMBER_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,199}$")
 _DDOC_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,199}$")
 # sync() stages a changed design document as <name>_NEW and keeps <name>_OLD.
 RESERVED_SUFFIXES = ("_NEW", "_OLD")
-
-
-class DesignDefinitionError(DocumentDefinitionError):
-    """A view, index, filter or design-document option is declared wrongly.
-
-    Raised by the ``class`` statement for mistakes one class shows, and by
-    :func:`~cloudant_odm.design.generate` for conflicts between classes.
-    """
 
 
 # --- canonical text ------------------------------------------------------------------

@@ -52,7 +52,12 @@ from cloudant_odm.design.generate import (
     Models,
     generate,
 )
-from cloudant_odm.errors import OdmError
+from cloudant_odm.errors import (
+    BuildTimeoutError,
+    DeployConflictError,
+    DeployError,
+    DeployLockedError,
+)
 
 __all__ = [
     "STATE_DOC",
@@ -97,34 +102,6 @@ _monotonic = time.monotonic
 
 def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
-
-
-# --- errors ----------------------------------------------------------------------------
-
-
-class DeployError(OdmError):
-    """A deploy could not be completed; the message says what was done and what to do.
-
-    A failed deploy never leaves the live design documents half-switched: each one is
-    either the old or the new version. Staged ``_NEW`` copies are kept (a later sync
-    reuses them, with whatever index they built) and ``rollback`` restores ``_OLD``.
-    """
-
-
-class DeployLockedError(DeployError):
-    """Another deploy holds the lock (``holder`` is its lock record)."""
-
-    def __init__(self, message: str, holder: Mapping[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.holder = dict(holder or {})
-
-
-class DeployConflictError(DeployError):
-    """A design document changed on the server while the deploy ran."""
-
-
-class BuildTimeoutError(DeployError):
-    """Indexes did not finish building within ``timeout``."""
 
 
 # --- progress and report ---------------------------------------------------------------

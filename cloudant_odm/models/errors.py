@@ -1,61 +1,22 @@
-"""Errors raised while declaring, loading and saving documents."""
+"""Errors raised while declaring, loading and saving documents (defined, with the rest
+of the ODM's errors, in :mod:`cloudant_odm.errors`), and the paths their messages use."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Sequence
+
+from cloudant_odm.errors import (
+    DocumentDefinitionError,
+    DocumentTypeError,
+    DocumentValidationError,
+)
 
 __all__ = [
     "DocumentDefinitionError",
     "DocumentTypeError",
     "DocumentValidationError",
 ]
-
-
-class DocumentDefinitionError(TypeError):
-    """A document class is declared wrongly (a bad ``Meta`` option, a reserved field name, ...).
-
-    Raised when the ``class`` statement runs, so mistakes surface at import time.
-    """
-
-
-class DocumentValidationError(ValueError):
-    """A document could not be loaded from, or dumped to, JSON.
-
-    ``errors`` lists every problem found as ``(path, message)`` pairs; the path uses the
-    Python attribute names (``shipping.city``, ``lines[2].qty``, ``prices['EUR']``) and is
-    ``""`` for the document itself. ``str()`` gives one line, for example::
-
-        Order 'abc': shipping.city: expected str, got int; total: invalid Decimal 'x'
-    """
-
-    def __init__(
-        self,
-        model: str,
-        doc_id: str | None,
-        errors: Iterable[tuple[str, str]],
-    ) -> None:
-        self.model = model
-        self.doc_id = doc_id
-        self.errors: list[tuple[str, str]] = list(errors)
-        super().__init__(self._message())
-
-    def _message(self) -> str:
-        subject = self.model if self.doc_id is None else f"{self.model} {self.doc_id!r}"
-        problems = "; ".join(f"{path}: {msg}" if path else msg for path, msg in self.errors)
-        return f"{subject}: {problems}"
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        # Exceptions pickle their args by default; ours has a custom __init__ signature.
-        return (type(self), (self.model, self.doc_id, self.errors))
-
-
-class DocumentTypeError(DocumentValidationError):
-    """The type field of a JSON document is missing, unknown, or names the wrong class.
-
-    It is a :class:`DocumentValidationError`, so one ``except`` catches every load failure.
-    """
 
 
 def prefixed(prefix: str, errors: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
