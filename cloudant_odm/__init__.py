@@ -2,14 +2,6 @@
 CouchDB, on a complete endpoint client (``cloudant_odm.client``)."""
 
 from cloudant_odm._version import __version__
-from cloudant_odm.design import (
-    DesignOptions,
-    Filter,
-    Index,
-    SearchIndex,
-    ValidateDocUpdate,
-    View,
-)
 from cloudant_odm.errors import (
     AcceptedWriteError,
     BulkWriteError,
@@ -46,6 +38,14 @@ from cloudant_odm.query import (
 )
 from cloudant_odm.query.search import SearchGroup, SearchHit, SearchResults
 from cloudant_odm.query.views import ViewQuery, ViewRow
+from cloudant_odm.schema.declarations import (
+    DesignOptions,
+    Filter,
+    Index,
+    SearchIndex,
+    ValidateDocUpdate,
+    View,
+)
 from cloudant_odm.session import ObjectState, Session
 
 __all__ = [

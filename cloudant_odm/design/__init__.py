@@ -11,26 +11,6 @@ documents, and deploy them without making queries wait for index builds.
 See docs/deploying.md.
 """
 
-from cloudant_odm.design.declarations import (
-    ANALYZERS,
-    BUILTIN_REDUCES,
-    Declaration,
-    DesignDefinitionError,
-    DesignOptions,
-    Filter,
-    Index,
-    SearchIndex,
-    ValidateDocUpdate,
-    View,
-    declarations_of,
-)
-from cloudant_odm.design.generate import (
-    DesignDocument,
-    Generated,
-    MangoIndex,
-    collect_models,
-    generate,
-)
 from cloudant_odm.design.sync import (
     BuildTimeoutError,
     Change,
@@ -43,6 +23,26 @@ from cloudant_odm.design.sync import (
     render,
     rollback,
     sync,
+)
+from cloudant_odm.schema.declarations import (
+    ANALYZERS,
+    BUILTIN_REDUCES,
+    Declaration,
+    DesignDefinitionError,
+    DesignOptions,
+    Filter,
+    Index,
+    SearchIndex,
+    ValidateDocUpdate,
+    View,
+    declarations_of,
+)
+from cloudant_odm.schema.generate import (
+    DesignDocument,
+    Generated,
+    MangoIndex,
+    collect_models,
+    generate,
 )
 
 __all__ = [

@@ -42,8 +42,14 @@ import attrs
 import requests
 
 from cloudant_odm.client import ApiException, CloudantV1, ConflictError, NotFoundError
-from cloudant_odm.design.declarations import canonical_json
-from cloudant_odm.design.generate import (
+from cloudant_odm.errors import (
+    BuildTimeoutError,
+    DeployConflictError,
+    DeployError,
+    DeployLockedError,
+)
+from cloudant_odm.schema.declarations import canonical_json
+from cloudant_odm.schema.generate import (
     GENERATED_BY,
     MARKER,
     DesignDocument,
@@ -51,12 +57,6 @@ from cloudant_odm.design.generate import (
     MangoIndex,
     Models,
     generate,
-)
-from cloudant_odm.errors import (
-    BuildTimeoutError,
-    DeployConflictError,
-    DeployError,
-    DeployLockedError,
 )
 
 __all__ = [

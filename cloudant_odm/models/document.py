@@ -41,7 +41,30 @@ if TYPE_CHECKING:
     from cloudant_odm.query.expressions import Field
     from cloudant_odm.query.manager import Manager
 
-__all__ = ["Document", "Embedded"]
+__all__ = ["Document", "Embedded", "provide_class_access"]
+
+# What a document class gives at class level (``Order.total`` as a query field,
+# ``Order.objects``) is made by the query layer, which sits above the models and hands
+# its factories down here when it is imported (cloudant_odm.query does, and so
+# ``import cloudant_odm``).
+_field_factory: Callable[[type[Any], str], Any] | None = None
+_manager_factory: Callable[[type[Any]], Any] | None = None
+
+
+def provide_class_access(
+    field: Callable[[type[Any], str], Any], manager: Callable[[type[Any]], Any]
+) -> None:
+    """Install the query layer's factories for ``Order.<field>`` and ``Order.objects``."""
+    global _field_factory, _manager_factory
+    _field_factory, _manager_factory = field, manager
+
+
+def _query_layer_missing(what: str) -> AttributeError:
+    return AttributeError(
+        f"{what} is a query expression, made by cloudant_odm.query: import cloudant_odm "
+        "(or cloudant_odm.query) to use it"
+    )
+
 
 # Names that Document itself gives a meaning to ("objects" is the class's query manager).
 _DOCUMENT_RESERVED = frozenset({"id", "rev", "extra", "meta", "partition", "objects"})
@@ -144,10 +167,9 @@ class _FieldAccess:
             raise AttributeError(f"{owner.__name__!r} object has no attribute {self.name!r}")
         found = self._fields.get(owner)
         if found is None:
-            # Imported here: the query layer sits above the models.
-            from cloudant_odm.query.expressions import Field
-
-            found = self._fields[owner] = Field._for_attribute(owner, self.name)
+            if _field_factory is None:
+                raise _query_layer_missing(f"{owner.__name__}.{self.name}")
+            found = self._fields[owner] = _field_factory(owner, self.name)
         return found
 
 
@@ -159,9 +181,10 @@ class _ManagerAccess:
             raise AttributeError(
                 f"objects is reached through the class ({owner.__name__}.objects), not an instance"
             )
-        from cloudant_odm.query.manager import Manager
-
-        return Manager(owner)
+        if _manager_factory is None:
+            raise _query_layer_missing(f"{owner.__name__}.objects")
+        manager: Manager[_D] = _manager_factory(owner)
+        return manager
 
     def __set__(self, instance: object, value: object) -> NoReturn:
         raise AttributeError("objects can't be assigned")

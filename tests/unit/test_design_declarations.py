@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 import types
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -13,7 +12,7 @@ from typing import Any, ClassVar
 import attrs
 import pytest
 
-from cloudant_odm import Document, field
+from cloudant_odm import Document, declarations, field
 from cloudant_odm.design import (
     DesignDefinitionError,
     DesignOptions,
@@ -26,8 +25,8 @@ from cloudant_odm.design import (
     declarations_of,
     generate,
 )
-from cloudant_odm.design.declarations import normalize_js
 from cloudant_odm.models import DocumentDefinitionError
+from cloudant_odm.schema.declarations import QueryRunners, normalize_js
 
 NODE = shutil.which("node")
 needs_node = pytest.mark.skipif(NODE is None, reason="node runs the generated JavaScript")
@@ -802,12 +801,9 @@ def test_query_and_search_delegate(monkeypatch: pytest.MonkeyPatch) -> None:
         calls.append((index, session, query, params))
         return "hits"
 
-    views = types.ModuleType("cloudant_odm.query.views")
-    views.query_view = query_view  # type: ignore[attr-defined]
-    search = types.ModuleType("cloudant_odm.query.search")
-    search.search_index = search_index  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "cloudant_odm.query.views", views)
-    monkeypatch.setitem(sys.modules, "cloudant_odm.query.search", search)
+    # The query layer hands its functions down to the declarations (no upward import).
+    runners = QueryRunners(view=query_view, search=search_index)  # type: ignore[arg-type]
+    monkeypatch.setattr(declarations, "_runners", runners)
     order = make_order(v=View.emit(key="status"), s=SearchIndex(fields=["customer"]))
     session: Any = object()
     assert order.v.query(session, key="new", limit=2) == "rows"  # type: ignore[attr-defined]

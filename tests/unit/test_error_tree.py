@@ -80,3 +80,23 @@ def test_old_import_paths_still_work() -> None:
     assert BuildTimeoutError is errors.BuildTimeoutError
     assert DocumentValidationError is errors.DocumentValidationError
     assert IndexRequiredError is errors.IndexRequiredError
+
+
+def test_import_cloudant_odm_does_not_import_the_deploy_code() -> None:
+    import subprocess
+    import sys
+
+    printed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, cloudant_odm; print('\\n'.join(sys.modules))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    loaded = set(printed.split())
+    assert not {m for m in loaded if m.startswith("cloudant_odm.design")}  # sync, the deploy
+    assert "cloudant_odm.cli" not in loaded
+    assert "cloudant_odm.schema.declarations" in loaded  # View, Index ... are declared
