@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 import attrs
 import pytest
 
-from cloudant_odm import Document, declarations, field
+from cloudant_odm import Document, field
 from cloudant_odm.design import (
     DesignDefinitionError,
     DesignOptions,
@@ -26,6 +26,7 @@ from cloudant_odm.design import (
     generate,
 )
 from cloudant_odm.models import DocumentDefinitionError
+from cloudant_odm.schema import declarations
 from cloudant_odm.schema.declarations import QueryRunners, normalize_js
 
 NODE = shutil.which("node")
