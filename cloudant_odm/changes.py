@@ -1,4 +1,4 @@
-"""The typed changes follower: ``Change[T]`` events with model instances, filtered by
+"""The typed changes follower: ``DocumentChange[T]`` events with model instances, filtered by
 type on the server, with optional at-least-once checkpoints in a ``_local/`` document.
 
 Built on the client's ``ChangesFollower`` (back-off, error tolerance, batching).
@@ -19,7 +19,7 @@ from cloudant_odm.client.follower import FOREVER_MS, is_transient
 from cloudant_odm.models import Document, DocumentTypeError, from_json, registry
 from cloudant_odm.session import Session
 
-__all__ = ["Change", "Checkpoint", "follow", "type_selector"]
+__all__ = ["Change", "Checkpoint", "DocumentChange", "follow", "type_selector"]
 
 log = logging.getLogger("cloudant_odm.changes")
 
@@ -30,7 +30,7 @@ CHECKPOINT_PREFIX = "cloudant-odm-checkpoint-"
 
 
 @attrs.frozen
-class Change(Generic[T]):
+class DocumentChange(Generic[T]):
     """One change: the document ``id``, the sequence ``seq`` to resume after, the
     revision ``rev``, whether it is a deletion, and ``doc``: the document as an instance
     of its class, or None when it was deleted (or not fetched, or of another type)."""
@@ -40,6 +40,11 @@ class Change(Generic[T]):
     rev: str | None
     deleted: bool
     doc: T | None
+
+
+#: The earlier name of :class:`DocumentChange` (kept for old imports; the endpoint
+#: client's ``Change`` is another thing, the SDK's revision model).
+Change = DocumentChange
 
 
 @attrs.define
@@ -133,8 +138,8 @@ def follow(
     checkpoint: Checkpoint | None = None,
     error_tolerance: float | timedelta | None = FOREVER_MS,
     limit: int | None = None,
-) -> Iterator[Change[T]]:
-    """Follow the changes of ``models``' documents as typed ``Change`` events.
+) -> Iterator[DocumentChange[T]]:
+    """Follow the changes of ``models``' documents as typed ``DocumentChange`` events.
 
     Documents of other types are filtered out on the server (a ``_selector`` on the type
     field, ANDed with ``selector`` — a dict or a query expression). ``one_off=True``
@@ -181,7 +186,7 @@ def _typed_changes(
     items: Iterator[Any],
     models: tuple[type[T], ...],
     store: _CheckpointStore | None,
-) -> Iterator[Change[T]]:
+) -> Iterator[DocumentChange[T]]:
     handled: str | int | None = None  # seq of the last change the consumer finished
     saved: str | int | None = None
     unsaved = 0
@@ -224,13 +229,13 @@ def _save(store: _CheckpointStore, seq: str | int) -> bool:
     return True
 
 
-def _to_change(item: Any, models: tuple[type[T], ...]) -> Change[T]:
+def _to_change(item: Any, models: tuple[type[T], ...]) -> DocumentChange[T]:
     doc: T | None = None
     data = item.doc
     if data is not None and not item.deleted:
         doc = _as_model(data, models)
     rev = item.changes[0].rev if item.changes else None
-    return Change(id=item.id, seq=item.seq, rev=rev, deleted=bool(item.deleted), doc=doc)
+    return DocumentChange(id=item.id, seq=item.seq, rev=rev, deleted=bool(item.deleted), doc=doc)
 
 
 def _as_model(data: Mapping[str, Any], models: tuple[type[T], ...]) -> T | None:

@@ -14,6 +14,7 @@ See docs/deploying.md.
 from cloudant_odm.design.sync import (
     BuildTimeoutError,
     Change,
+    DeployChange,
     DeployConflictError,
     DeployError,
     DeployLockedError,
@@ -40,6 +41,7 @@ from cloudant_odm.schema.declarations import (
 from cloudant_odm.schema.generate import (
     DesignDocument,
     Generated,
+    GeneratedDesignDocument,
     MangoIndex,
     collect_models,
     generate,
@@ -51,6 +53,7 @@ __all__ = [
     "BuildTimeoutError",
     "Change",
     "Declaration",
+    "DeployChange",
     "DeployConflictError",
     "DeployError",
     "DeployLockedError",
@@ -59,6 +62,7 @@ __all__ = [
     "DesignOptions",
     "Filter",
     "Generated",
+    "GeneratedDesignDocument",
     "Index",
     "MangoIndex",
     "Progress",

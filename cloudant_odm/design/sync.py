@@ -52,8 +52,8 @@ from cloudant_odm.schema.declarations import canonical_json
 from cloudant_odm.schema.generate import (
     GENERATED_BY,
     MARKER,
-    DesignDocument,
     Generated,
+    GeneratedDesignDocument,
     MangoIndex,
     Models,
     generate,
@@ -63,6 +63,7 @@ __all__ = [
     "STATE_DOC",
     "BuildTimeoutError",
     "Change",
+    "DeployChange",
     "DeployConflictError",
     "DeployError",
     "DeployLockedError",
@@ -136,7 +137,7 @@ ProgressCallback = Callable[[Progress], None]
 
 
 @attrs.frozen
-class Change:
+class DeployChange:
     """What a deploy did (or, in a dry run, would do) to one design document or index.
 
     ``method``: ``create`` (PUT), ``in-place`` (PUT over the live revision),
@@ -153,13 +154,17 @@ class Change:
     signature: str | None = None
 
 
+#: The earlier name of :class:`DeployChange` (kept for old imports).
+Change = DeployChange
+
+
 @attrs.define
 class SyncReport:
     """The outcome of :func:`sync` or :func:`rollback`."""
 
     db: str
     dry_run: bool = False
-    changes: list[Change] = attrs.field(factory=list)
+    changes: list[DeployChange] = attrs.field(factory=list)
     warnings: list[str] = attrs.field(factory=list)
     #: The lock record of a crashed deploy this one took over, if any.
     resumed_from: dict[str, Any] | None = None
@@ -323,7 +328,7 @@ def _load_state(client: CloudantV1, db: str) -> dict[str, Any] | None:
 
 @attrs.define
 class _DesignStep:
-    doc: DesignDocument
+    doc: GeneratedDesignDocument
     action: Action
     method: str | None
     live: dict[str, Any] | None
@@ -370,20 +375,20 @@ class _Plan:
             or bool(self.removals)
         )
 
-    def changes(self) -> list[Change]:
-        out = [Change("design", s.doc.id, s.action, s.method, s.diff) for s in self.designs]
+    def changes(self) -> list[DeployChange]:
+        out = [DeployChange("design", s.doc.id, s.action, s.method, s.diff) for s in self.designs]
         for step in self.indexes:
             index = step.index
             if step.action == "create":
                 diff = _diff(None, index.definition, index.id)
-                out.append(Change("index", index.id, "create", "post-index", diff))
+                out.append(DeployChange("index", index.id, "create", "post-index", diff))
             else:
-                out.append(Change("index", index.id, step.action))
-        out += [Change(r.kind, r.id, "remove", "delete", r.diff) for r in self.removals]
+                out.append(DeployChange("index", index.id, step.action))
+        out += [DeployChange(r.kind, r.id, "remove", "delete", r.diff) for r in self.removals]
         return _ordered(out)
 
 
-def _ordered(changes: list[Change]) -> list[Change]:
+def _ordered(changes: list[DeployChange]) -> list[DeployChange]:
     """Report order: design documents, then Mango indexes, removals last; by id."""
     return sorted(changes, key=lambda c: (c.action == "remove", c.kind != "design", c.id))
 
@@ -734,7 +739,7 @@ class _Deployer:
 
     # -- build, wait, verify -----------------------------------------------------------
 
-    def build_for(self, target: str, ddoc: str, doc: DesignDocument) -> _Build:
+    def build_for(self, target: str, ddoc: str, doc: GeneratedDesignDocument) -> _Build:
         options = doc.body.get("options")
         flag = options.get("partitioned") if isinstance(options, dict) else None
         return _Build(
@@ -936,20 +941,22 @@ class _Deployer:
         for step in plan.designs:
             doc, name = step.doc, step.doc.name
             if step.action == "unchanged":
-                report.changes.append(Change("design", doc.id, "unchanged"))
+                report.changes.append(DeployChange("design", doc.id, "unchanged"))
                 continue
             if step.method == "create":
                 self.state.step(f"creating {name}")
                 self.put(name, doc.content, None)
                 self.emit(name, "create")
-                report.changes.append(Change("design", doc.id, "create", "create", step.diff))
+                report.changes.append(DeployChange("design", doc.id, "create", "create", step.diff))
                 builds.append(self.build_for(name, name, doc))
             elif step.method == "in-place":
                 assert step.live is not None
                 self.state.step(f"updating {name} in place")
                 self.put(name, doc.content, step.live.get("_rev"))
                 self.emit(name, "update")
-                report.changes.append(Change("design", doc.id, "update", "in-place", step.diff))
+                report.changes.append(
+                    DeployChange("design", doc.id, "update", "in-place", step.diff)
+                )
                 if _index_part(step.live) != _index_part(doc.content):
                     builds.append(self.build_for(name, name, doc))
             else:
@@ -961,7 +968,7 @@ class _Deployer:
         for index_step in plan.indexes:
             index = index_step.index
             if index_step.action == "unchanged":
-                report.changes.append(Change("index", index.id, "unchanged"))
+                report.changes.append(DeployChange("index", index.id, "unchanged"))
                 continue
             self.state.step(f"creating index {index.id}")
             result = self.client.post_index(self.db, **index.definition).get_result()
@@ -969,7 +976,7 @@ class _Deployer:
                 raise DeployError(f"creating Mango index {index.id}: unexpected answer {result!r}")
             self.emit(index.id, "create")
             diff = _diff(None, index.definition, index.id)
-            report.changes.append(Change("index", index.id, "create", "post-index", diff))
+            report.changes.append(DeployChange("index", index.id, "create", "post-index", diff))
             registry = [e for e in registry if (e["ddoc"], e["name"]) != (index.ddoc, index.name)]
             registry.append(
                 {"ddoc": index.ddoc, "name": index.name, "type": index.kind, "group": index.group}
@@ -1077,7 +1084,7 @@ class _Deployer:
             self.delete(f"{name}_OLD", None)
         signature = after or before
         self.report.changes.append(
-            Change("design", doc.id, "update", "move-and-switch", step.diff, signature)
+            DeployChange("design", doc.id, "update", "move-and-switch", step.diff, signature)
         )
 
     def remove(self, removal: _Removal) -> None:
@@ -1089,7 +1096,7 @@ class _Deployer:
                 self.client.delete_index(self.db, removal.ddoc, removal.index_type, removal.name)
         self.emit(removal.id, "remove", message=removal.reason)
         self.report.changes.append(
-            Change(removal.kind, removal.id, "remove", "delete", removal.diff)
+            DeployChange(removal.kind, removal.id, "remove", "delete", removal.diff)
         )
 
 
@@ -1264,11 +1271,13 @@ def _rollback_one(deployer: _Deployer, remote: _Remote, name: str) -> None:
         )
         deployer.emit(name, "switch", message="restored from _OLD")
         diff = _diff(live, old, f"_design/{name}")
-        report.changes.append(Change("design", f"_design/{name}", "update", "rollback", diff))
+        report.changes.append(DeployChange("design", f"_design/{name}", "update", "rollback", diff))
     else:
-        report.changes.append(Change("design", f"_design/{name}", "unchanged"))
+        report.changes.append(DeployChange("design", f"_design/{name}", "unchanged"))
     for suffix, doc in (("_NEW", new), ("_OLD", old)):
         if doc is not None:
             deployer.delete(f"{name}{suffix}", doc.get("_rev"))
             deployer.emit(f"{name}{suffix}", "remove")
-            report.changes.append(Change("design", f"_design/{name}{suffix}", "remove", "delete"))
+            report.changes.append(
+                DeployChange("design", f"_design/{name}{suffix}", "remove", "delete")
+            )

@@ -19,6 +19,7 @@ import types
 from collections.abc import (
     Callable,
     Iterable,
+    Iterator,
     Mapping,
     MutableMapping,
     MutableSequence,
@@ -72,6 +73,7 @@ from cloudant_odm.models.registry import registry
 __all__ = [
     "converter",
     "from_json",
+    "policy_for",
     "register_tagged_union",
     "register_type",
     "to_json",
@@ -727,6 +729,24 @@ def _document_policy(cls: type[Document]) -> _Policy:
     if not options.allow_naive_datetime and options.unknown != "drop":
         return _STRICT
     return _Policy(options.allow_naive_datetime, options.unknown == "drop")
+
+
+@contextlib.contextmanager
+def policy_for(model: type[Document] | None) -> Iterator[None]:
+    """Within the block, the converter reads and writes values as ``model``'s options say
+    (naive datetimes allowed, unknown keys dropped), as it does inside ``model``'s own
+    documents: for values converted on their own (query terms, view keys, partial
+    documents). ``None`` changes nothing."""
+    if model is None:
+        yield
+        return
+    policy = _document_policy(model)
+    token = _policy.set(policy) if _policy.get() is not policy else None
+    try:
+        yield
+    finally:
+        if token is not None:
+            _policy.reset(token)
 
 
 def _document_structure_hook(cls: type[Document]) -> StructureHook:

@@ -29,7 +29,7 @@ from cloudant_odm.models.checks import (
     type_checker,
     type_name,
 )
-from cloudant_odm.models.conversion import _document_policy, _policy, converter
+from cloudant_odm.models.conversion import converter, policy_for
 from cloudant_odm.models.document import Document
 from cloudant_odm.models.errors import join_path
 from cloudant_odm.models.fields import decimal_storage, json_key
@@ -902,14 +902,11 @@ def _unstructure(value: Any, where: str, field: Field[Any] | None) -> Any:
     if isinstance(value, Enum):
         return _unstructure(value.value, where, field)
     model = field._model if field is not None else None
-    token = _policy.set(_document_policy(model)) if model is not None else None
     try:
-        return converter.unstructure(value)
+        with policy_for(model):
+            return converter.unstructure(value)
     except Exception as exc:
         raise ValueError(f"{where}: can't compare with {value!r}: {exc}") from exc
-    finally:
-        if token is not None:
-            _policy.reset(token)
 
 
 _SCALARS = (str, int, float, bool)

@@ -13,7 +13,7 @@ from typing import Any, NoReturn, TypeVar
 import attrs
 
 from cloudant_odm.models import Document, from_json
-from cloudant_odm.models.conversion import _document_policy, _policy, converter
+from cloudant_odm.models.conversion import converter, policy_for
 from cloudant_odm.models.document import PARTIAL
 from cloudant_odm.models.fields import json_key
 from cloudant_odm.models.meta import EMPTY_META
@@ -109,8 +109,7 @@ def load_partial(model: type[D], data: Mapping[str, Any], names: Iterable[str]) 
         attrs.resolve_types(cls)
     wanted = set(names)
     values: dict[str, Any] = {}
-    token = _policy.set(_document_policy(cls))
-    try:
+    with policy_for(cls):
         for attribute in attrs.fields(cls):
             name = attribute.name
             if name == "id":
@@ -125,8 +124,6 @@ def load_partial(model: type[D], data: Mapping[str, Any], names: Iterable[str]) 
                 values[name] = converter.structure(data[json_key(attribute)], attribute.type)
             else:
                 values[name] = NOT_LOADED
-    finally:
-        _policy.reset(token)
     obj: D = object.__new__(cls)
     # Bypass __init__ (and its validators): the missing fields are placeholders.
     obj.__dict__.update(values)

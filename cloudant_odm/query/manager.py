@@ -12,7 +12,7 @@ from cloudant_odm.query.queryset import QuerySet
 if TYPE_CHECKING:
     from datetime import timedelta
 
-    from cloudant_odm.changes import Change, Checkpoint
+    from cloudant_odm.changes import Checkpoint, DocumentChange
     from cloudant_odm.query.expressions import Expression, Field, SortKey
     from cloudant_odm.query.paging import Page
     from cloudant_odm.session import Session
@@ -122,7 +122,7 @@ class Manager(Generic[D]):
         checkpoint: Checkpoint | None = None,
         error_tolerance: float | timedelta | None = FOREVER_MS,
         limit: int | None = None,
-    ) -> Iterator[Change[D]]:
+    ) -> Iterator[DocumentChange[D]]:
         return self.query().changes(
             since=since,
             include_docs=include_docs,

@@ -58,7 +58,7 @@ from cloudant_odm.session import Session
 if TYPE_CHECKING:
     from datetime import timedelta
 
-    from cloudant_odm.changes import Change, Checkpoint
+    from cloudant_odm.changes import Checkpoint, DocumentChange
     from cloudant_odm.client import CloudantV1
 
 __all__ = ["QuerySet"]
@@ -243,8 +243,8 @@ class QuerySet(Generic[D]):
         checkpoint: Checkpoint | None = None,
         error_tolerance: float | timedelta | None = FOREVER_MS,
         limit: int | None = None,
-    ) -> Iterator[Change[D]]:
-        """Follow the changes of the documents this query matches (typed ``Change``
+    ) -> Iterator[DocumentChange[D]]:
+        """Follow the changes of the documents this query matches (typed ``DocumentChange``
         events, filtered on the server); see :func:`cloudant_odm.changes.follow`. Sort,
         limit and fields don't apply to a feed."""
         from cloudant_odm.changes import follow

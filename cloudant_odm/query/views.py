@@ -18,7 +18,7 @@ from cloudant_odm.client import NotFoundError
 from cloudant_odm.errors import naming_not_found
 from cloudant_odm.models import Document
 from cloudant_odm.models.checks import strip_optional
-from cloudant_odm.models.conversion import _document_policy, _policy, converter
+from cloudant_odm.models.conversion import converter, policy_for
 from cloudant_odm.models.fields import decimal_storage
 from cloudant_odm.query.context import current_session
 from cloudant_odm.query.errors import QueryError
@@ -294,16 +294,13 @@ class ViewQuery(Generic[D]):
             doc = load(model, session, db, data, self._track)
         key, value = raw.get("key"), raw.get("value")
         if self._key_type is not None or self._value_type is not None:
-            token = _policy.set(_document_policy(model))
-            try:
+            with policy_for(model):
                 if self._key_type is not None:
                     key = converter.structure(key, self._key_type)
                 if isinstance(self._value_type, _DecimalValues):
                     value = self._value_type.load(value)
                 elif self._value_type is not None:
                     value = converter.structure(value, self._value_type)
-            finally:
-                _policy.reset(token)
         return ViewRow(key, value, raw.get("id"), doc)
 
     def _query_id(self, db: str) -> str:

@@ -1,7 +1,7 @@
 """Design documents from declarations: :func:`generate`.
 
 The output is canonical, so the same declarations always give byte-identical design
-documents (:meth:`DesignDocument.to_json`): keys sorted, function text normalised,
+documents (:meth:`GeneratedDesignDocument.to_json`): keys sorted, function text normalised,
 generated functions written the same way every time, and nothing that varies between
 runs (no timestamps, versions or module paths). That is what lets ``sync`` tell
 "unchanged" from "changed" by comparing bodies, and skip needless index rebuilds.
@@ -35,6 +35,7 @@ __all__ = [
     "MARKER",
     "DesignDocument",
     "Generated",
+    "GeneratedDesignDocument",
     "MangoIndex",
     "Models",
     "assemble",
@@ -53,7 +54,7 @@ Models = type[Document] | types.ModuleType | Iterable[type[Document] | types.Mod
 
 
 @attrs.frozen
-class DesignDocument:
+class GeneratedDesignDocument:
     """A JavaScript design document as it is deployed.
 
     ``body`` is the whole document, with ``_id`` and without ``_rev``.
@@ -82,12 +83,17 @@ class DesignDocument:
         return canonical_json(self.body)
 
     def __eq__(self, other: object) -> bool:
-        if not isinstance(other, DesignDocument):
+        if not isinstance(other, GeneratedDesignDocument):
             return NotImplemented
         return self.to_json() == other.to_json()
 
     def __hash__(self) -> int:
         return hash(self.to_json())
+
+
+#: The earlier name of :class:`GeneratedDesignDocument` (kept for old imports; the
+#: endpoint client's ``DesignDocument`` is the SDK's request model).
+DesignDocument = GeneratedDesignDocument
 
 
 @attrs.frozen
@@ -120,10 +126,10 @@ class Generated:
     """What a set of models declares: JavaScript design documents and Mango indexes,
     each sorted by name."""
 
-    design_documents: tuple[DesignDocument, ...]
+    design_documents: tuple[GeneratedDesignDocument, ...]
     indexes: tuple[MangoIndex, ...]
 
-    def __getitem__(self, name: str) -> DesignDocument:
+    def __getitem__(self, name: str) -> GeneratedDesignDocument:
         """The design document ``name`` (with or without ``_design/``)."""
         bare = name.removeprefix("_design/")
         for ddoc in self.design_documents:
@@ -131,7 +137,7 @@ class Generated:
                 return ddoc
         raise KeyError(name)
 
-    def __iter__(self) -> Iterator[DesignDocument]:
+    def __iter__(self) -> Iterator[GeneratedDesignDocument]:
         return iter(self.design_documents)
 
     def __len__(self) -> int:
@@ -213,7 +219,7 @@ def assemble(declarations: Sequence[Declaration], *, require_doc_types: bool) ->
         else:
             js.setdefault(declaration.ddoc, []).append(declaration)
 
-    documents: list[DesignDocument] = []
+    documents: list[GeneratedDesignDocument] = []
     for name, members in sorted(js.items()):
         document = _design_document(name, members, require_doc_types)
         if document is not None:
@@ -234,7 +240,7 @@ def _names(members: Sequence[Declaration]) -> str:
 
 def _design_document(
     name: str, members: Sequence[Declaration], require_doc_types: bool
-) -> DesignDocument | None:
+) -> GeneratedDesignDocument | None:
     options = [m for m in members if isinstance(m, DesignOptions)]
     content = [m for m in members if not isinstance(m, DesignOptions)]
 
@@ -341,7 +347,7 @@ def _design_document(
     }
     # Round-trip through canonical JSON: plain dicts and lists only, keys sorted.
     canonical = json.loads(canonical_json(body))
-    return DesignDocument(name, canonical, tuple(members))
+    return GeneratedDesignDocument(name, canonical, tuple(members))
 
 
 def _mango_indexes(declarations: Sequence[Index]) -> list[MangoIndex]:

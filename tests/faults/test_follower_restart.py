@@ -23,7 +23,7 @@ from _proxy import Faults, RecordedRequest, RecordingProxy
 from _server import LocalServer, launched
 
 from cloudant_odm import Document, Session
-from cloudant_odm.changes import Change, Checkpoint, follow
+from cloudant_odm.changes import Checkpoint, DocumentChange, follow
 from cloudant_odm.client import CloudantV1
 
 DB = "restart-test"
@@ -83,17 +83,17 @@ class Watchdog:
 
 
 def consume(
-    feed: Iterable[Change[Tick]],
+    feed: Iterable[DocumentChange[Tick]],
     expected: set[str],
     watchdog: Watchdog,
-    on_change: Callable[[list[Change[Tick]]], None] = lambda seen: None,
+    on_change: Callable[[list[DocumentChange[Tick]]], None] = lambda seen: None,
     finished: Callable[[], bool] = lambda: True,
     handled_before: Iterable[str] = (),
-) -> list[Change[Tick]]:
+) -> list[DocumentChange[Tick]]:
     """Iterate ``feed`` until ``finished()`` (all writes made) and every id in
     ``expected`` (which grows as they are made) came here or ``handled_before``, or the
     watchdog expired."""
-    seen: list[Change[Tick]] = []
+    seen: list[DocumentChange[Tick]] = []
     ids: set[str] = set(handled_before)
     try:
         for change in feed:
@@ -145,7 +145,7 @@ def test_follower_rides_out_a_server_restart(
     outage_thread = threading.Thread(target=outage, name="outage")
     c_written = False
 
-    def on_change(seen: list[Change[Tick]]) -> None:
+    def on_change(seen: list[DocumentChange[Tick]]) -> None:
         nonlocal c_written
         if len(seen) == 100:
             # Mid-stream: the producer has read ahead, the consumer is a third of the way
@@ -235,7 +235,7 @@ def test_checkpointed_consumer_killed_then_resumed_after_a_server_restart(
     expected |= write(client, "b", 50)  # while no consumer runs
     c_written = False
 
-    def on_change(seen: list[Change[Tick]]) -> None:
+    def on_change(seen: list[DocumentChange[Tick]]) -> None:
         nonlocal c_written
         if not c_written and len(seen) >= 100:
             c_written = True
@@ -281,7 +281,7 @@ def test_a_checkpoint_save_during_an_outage_does_not_end_the_follower(
     expected = write(client, "a", 100)
     outage = threading.Thread(target=restart, args=(restartable_server, 1.0), name="outage")
 
-    def on_change(seen: list[Change[Tick]]) -> None:
+    def on_change(seen: list[DocumentChange[Tick]]) -> None:
         if len(seen) == 42:
             restartable_server.stop()  # down before the 45th change is checkpointed
             outage.start()  # ... and back a second later

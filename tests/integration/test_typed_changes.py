@@ -14,7 +14,7 @@ import pytest
 from _server import ServerConfig
 
 from cloudant_odm import Document, Session
-from cloudant_odm.changes import Change, Checkpoint, follow
+from cloudant_odm.changes import Checkpoint, DocumentChange, follow
 from cloudant_odm.client import CloudantV1
 
 
@@ -68,7 +68,7 @@ def test_selector_narrows_the_feed(client: CloudantV1, db_name: str) -> None:
 
 def test_continuous_sees_a_later_write_and_stops(client: CloudantV1, db_name: str) -> None:
     s = Session(client, db=db_name)
-    seen: list[Change[Invoice]] = []
+    seen: list[DocumentChange[Invoice]] = []
     feed = follow(s, [Invoice])
 
     def write_soon() -> None:

@@ -100,3 +100,15 @@ def test_import_cloudant_odm_does_not_import_the_deploy_code() -> None:
     assert not {m for m in loaded if m.startswith("cloudant_odm.design")}  # sync, the deploy
     assert "cloudant_odm.cli" not in loaded
     assert "cloudant_odm.schema.declarations" in loaded  # View, Index ... are declared
+
+
+def test_distinct_concepts_have_distinct_names_and_the_old_names_still_work() -> None:
+    from cloudant_odm import changes, client, design
+    from cloudant_odm.schema import generate
+
+    assert changes.Change is changes.DocumentChange
+    assert design.Change is design.DeployChange
+    assert generate.DesignDocument is generate.GeneratedDesignDocument
+    names = {changes.DocumentChange, design.DeployChange, client.Change}
+    assert len({cls.__name__ for cls in names}) == 3
+    assert client.DesignDocument is not generate.GeneratedDesignDocument
