@@ -16,7 +16,8 @@ import attrs
 
 from cloudant_odm.client import ChangesFollower, CloudantV1, ConflictError, NotFoundError
 from cloudant_odm.client.follower import FOREVER_MS, is_transient
-from cloudant_odm.models import Document, DocumentTypeError, from_json, registry
+from cloudant_odm.models import Document, DocumentTypeError, from_json
+from cloudant_odm.models.registry import type_selector
 from cloudant_odm.session import Session
 
 __all__ = ["Change", "Checkpoint", "DocumentChange", "follow", "type_selector"]
@@ -115,15 +116,6 @@ class _CheckpointStore:
             return
         name = self.checkpoint.name
         raise ConflictError(409, f"checkpoint {name!r} is being written by another consumer")
-
-
-def type_selector(models: Sequence[type[Document]]) -> dict[str, Any]:
-    """A Mango selector matching documents of these classes (and their subclasses)."""
-    by_field: dict[str, set[str]] = {}
-    for model in models:
-        by_field.setdefault(model._options.type_field, set()).update(registry.doc_types(model))
-    clauses = [{field: {"$in": sorted(types)}} for field, types in sorted(by_field.items())]
-    return clauses[0] if len(clauses) == 1 else {"$or": clauses}
 
 
 def follow(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from cloudant_odm.models.errors import DocumentDefinitionError, DocumentTypeError
@@ -10,7 +10,7 @@ from cloudant_odm.models.errors import DocumentDefinitionError, DocumentTypeErro
 if TYPE_CHECKING:
     from cloudant_odm.models.document import Document
 
-__all__ = ["TypeRegistry", "registry"]
+__all__ = ["TypeRegistry", "registry", "type_selector"]
 
 
 class TypeRegistry:
@@ -48,12 +48,19 @@ class TypeRegistry:
         return [cls for by_type in self._classes.values() for cls in by_type.values()]
 
     def doc_types(self, cls: type[Document]) -> tuple[str, ...]:
-        """The doc_types ``cls`` loads: its own and its registered subclasses'.
+        """The doc_types ``cls`` stands for, sorted: its own (unless abstract) and its
+        registered subclasses'. What queries, the changes follower and generated views
+        and filters select on (:func:`type_selector`).
 
-        This is what a query for ``cls`` should select on.
+        The own one is added explicitly: when a class is defined again (a module
+        reloaded) the registry names the new class, and the older one must still select
+        the same documents.
         """
         by_type = self._classes.get(cls._options.type_field, {})
-        return tuple(t for t, c in by_type.items() if issubclass(c, cls))
+        found = {t for t, c in by_type.items() if issubclass(c, cls)}
+        if not cls._options.abstract:
+            found.add(cls._options.doc_type)
+        return tuple(sorted(found))
 
     def resolve(self, data: Mapping[str, Any], base: type[Document]) -> type[Document]:
         """The class to load ``data`` as, given that the caller expects ``base``."""
@@ -100,3 +107,17 @@ def _name(cls: type) -> str:
 
 
 registry = TypeRegistry()
+
+
+def type_selector(models: Sequence[type[Document]]) -> dict[str, Any]:
+    """The Mango selector for documents of ``models`` and their subclasses: the type
+    field equal to the one doc_type (an index can serve that), else ``$in`` the doc
+    types; ``$or`` across classes with different type fields."""
+    by_field: dict[str, set[str]] = {}
+    for model in models:
+        by_field.setdefault(model._options.type_field, set()).update(registry.doc_types(model))
+    clauses: list[dict[str, Any]] = []
+    for field, found in sorted(by_field.items()):
+        types = sorted(found)
+        clauses.append({field: types[0] if len(types) == 1 else {"$in": types}})
+    return clauses[0] if len(clauses) == 1 else {"$or": clauses}

@@ -34,6 +34,7 @@ from cloudant_odm.models.document import Document
 from cloudant_odm.models.errors import join_path
 from cloudant_odm.models.fields import decimal_storage, json_key
 from cloudant_odm.models.registry import registry
+from cloudant_odm.models.registry import type_selector as models_type_selector
 
 __all__ = [
     "And",
@@ -929,11 +930,7 @@ def check_model(field: Field[Any], model: type[Document]) -> None:
 
 def type_selector(model: type[Document]) -> dict[str, Any]:
     """The selector part that restricts a query to ``model`` and its subclasses."""
-    options = model._options
-    doc_types = registry.doc_types(model)
-    if len(doc_types) == 1:
-        return {options.type_field: doc_types[0]}
-    return {options.type_field: {"$in": list(doc_types)}}
+    return models_type_selector([model])
 
 
 def model_doc_types(model: type[Document]) -> frozenset[str]:

@@ -408,14 +408,8 @@ def _check_js(source: Any, what: str) -> str:
 
 
 def _doc_types(model: type[Document]) -> list[str]:
-    """The doc_types a generated function accepts: the model's own (unless abstract) and
-    its registered subclasses'. The own one is added explicitly: when a class is defined
-    again (a module reloaded) the registry names the new class, and the older one must
-    still generate the same function."""
-    found = set(registry.doc_types(model))
-    if not model._options.abstract:
-        found.add(model._options.doc_type)
-    return sorted(found)
+    """The doc_types a generated function accepts (the same the queries select on)."""
+    return list(registry.doc_types(model))
 
 
 def _type_guard(model: type[Document], require: bool, where: str) -> str:
