@@ -20,6 +20,7 @@ features they need with :func:`skip_on_pouchdb` or the ``requires`` fixture.
 from __future__ import annotations
 
 import os
+import re
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -150,7 +151,56 @@ class ServerConfig:
             client.set_service_url(self.url)
         if url is not None:
             client.set_service_url(url)
+        quorum = self.write_quorum()
+        if quorum is not None:
+            write_to_every_copy(client, quorum)
         return client
+
+    def write_quorum(self) -> int | None:
+        """On a cluster (CouchDB with several nodes), how many copies the tests' own writes
+        ask for (``w``): every copy, so that what a test reads next sees what it wrote;
+        None on one node, PouchDB, or where ``/_membership`` isn't readable (Cloudant)."""
+        if not self.external:
+            return None
+        if self.url not in _QUORUMS:
+            nodes: list[Any] = []
+            try:
+                session = http_session(self)
+                answer = session.get(f"{self.url}/_membership", timeout=REQUEST_TIMEOUT)
+                if answer.status_code == 200:
+                    nodes = answer.json().get("cluster_nodes") or []
+            except (requests.RequestException, ValueError):
+                nodes = []
+            _QUORUMS[self.url] = min(len(nodes), 3) if len(nodes) > 1 else None
+        return _QUORUMS[self.url]
+
+
+_QUORUMS: dict[str, int | None] = {}
+# /{db}/{id}, /{db}/_design/{name}, /{db}/_local/{name}: one document.
+_WRITES_BY_ID = re.compile(r"^/[^/]+/(?:[^/_][^/]*|_design/[^/]+|_local/[^/]+)$")
+
+
+def write_to_every_copy(client: CloudantV1, quorum: int) -> None:
+    """Make ``client`` ask for ``w=quorum`` on document writes (``_bulk_docs``, and PUT
+    and DELETE of one document): CouchDB answers once that many copies have the write.
+
+    On a cluster a write returns when a quorum of copies (2 of 3) has it, and views,
+    Mango, ``_all_docs`` and ``_changes`` read one copy per shard range, which may be
+    the one still without it (docs/clusters.md). The suite tests the library, not the
+    replication delay, so on a cluster its writes wait for every copy; what ``w``
+    doesn't cover (a new index or design document reaching every node) is waited for
+    where it is used."""
+    send = client._transport.send
+
+    def send_to_every_copy(method: str, path: str, **kwargs: Any) -> Any:
+        is_write = (method == "POST" and path.endswith("/_bulk_docs")) or (
+            method in ("PUT", "DELETE") and _WRITES_BY_ID.match(path.split("?", 1)[0])
+        )
+        if is_write:
+            kwargs["params"] = {**(kwargs.get("params") or {}), "w": str(quorum)}
+        return send(method, path, **kwargs)
+
+    client._transport.send = send_to_every_copy  # type: ignore[method-assign]
 
 
 def launched(server: LocalServer) -> ServerConfig:
