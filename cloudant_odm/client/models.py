@@ -30,12 +30,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import types
 import typing
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, TypeVar, Union, cast
+from typing import Any, ClassVar, TypeVar, cast
 
 import attrs
+
+from cloudant_odm._typing import union_members
 
 __all__ = [
     "AllDocsResult",
@@ -161,9 +162,8 @@ def _is_model(tp: Any) -> bool:
 
 
 def _non_none(tp: Any) -> list[Any]:
-    if typing.get_origin(tp) in (Union, types.UnionType):
-        return [a for a in typing.get_args(tp) if a is not type(None)]
-    return [tp]
+    members = union_members(tp)
+    return [tp] if members is None else members
 
 
 def _decoder(tp: Any) -> _Codec | None:

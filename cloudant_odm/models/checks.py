@@ -23,6 +23,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import attrs
 
+from cloudant_odm._typing import strip_optional
 from cloudant_odm.client._json import MIN_NORMAL_FLOAT
 from cloudant_odm.models.document import Document
 from cloudant_odm.models.errors import prefixed
@@ -613,15 +614,6 @@ def attribute_checker(attribute: attrs.Attribute[Any]) -> Check:
 
         return check_optional_decimal
     return check
-
-
-def strip_optional(tp: Any) -> Any:
-    """``X | None`` -> ``X``; any other type as it is."""
-    if get_origin(tp) is Union or isinstance(tp, types.UnionType):
-        args = [a for a in get_args(tp) if a is not type(None)]
-        if len(args) == 1:
-            return args[0]
-    return tp
 
 
 # --- dispatch --------------------------------------------------------------------------

@@ -15,7 +15,6 @@ import base64
 import binascii
 import contextlib
 import sys
-import types
 from collections.abc import (
     Callable,
     Iterable,
@@ -47,6 +46,7 @@ from cattrs.errors import (
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 from cattrs.strategies import configure_union_passthrough
 
+from cloudant_odm._typing import origin, union_members
 from cloudant_odm.models.checks import (
     class_checker,
     decimal_as_number,
@@ -372,24 +372,20 @@ _SETS = (set, frozenset, AbstractSet, MutableSet)
 _MAPPINGS = (dict, Mapping, MutableMapping)
 
 
-def _origin(tp: Any) -> Any:
-    return get_origin(tp) or tp
-
-
 def _is_list(tp: Any) -> bool:
-    return _origin(tp) in _LISTS
+    return origin(tp) in _LISTS
 
 
 def _is_set(tp: Any) -> bool:
-    return _origin(tp) in _SETS
+    return origin(tp) in _SETS
 
 
 def _is_tuple(tp: Any) -> bool:
-    return _origin(tp) is tuple
+    return origin(tp) is tuple
 
 
 def _is_mapping(tp: Any) -> bool:
-    return _origin(tp) in _MAPPINGS
+    return origin(tp) in _MAPPINGS
 
 
 def _elem_hook(tp: Any) -> StructureHook:
@@ -459,7 +455,7 @@ def _list_hook(tp: Any) -> StructureHook:
 
 def _set_hook(tp: Any) -> StructureHook:
     load_items = _items_loader(_elem_type(tp), tp)
-    make: Callable[[list[Any]], Any] = frozenset if _origin(tp) is frozenset else set
+    make: Callable[[list[Any]], Any] = frozenset if origin(tp) is frozenset else set
 
     def load_set(value: Any, _: Any) -> Any:
         return make(load_items(value))
@@ -1070,9 +1066,8 @@ def register_type(cls: type[T], *, dump: Callable[[T], Any], load: Callable[[Any
 
 
 def _union_members(tp: Any) -> frozenset[Any] | None:
-    if get_origin(tp) not in (Union, types.UnionType):
-        return None
-    return frozenset(a for a in get_args(tp) if a is not type(None))
+    members = union_members(tp)
+    return None if members is None else frozenset(members)
 
 
 def register_tagged_union(

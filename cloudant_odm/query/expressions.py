@@ -23,12 +23,9 @@ from typing import Any, ClassVar, Generic, NoReturn, TypeVar, overload
 
 import attrs
 
-from cloudant_odm.models.checks import (
-    decimal_as_number,
-    strip_optional,
-    type_checker,
-    type_name,
-)
+from cloudant_odm._typing import origin as type_origin
+from cloudant_odm._typing import strip_optional
+from cloudant_odm.models.checks import decimal_as_number, type_checker, type_name
 from cloudant_odm.models.conversion import converter, policy_for
 from cloudant_odm.models.document import Document
 from cloudant_odm.models.errors import join_path
@@ -502,7 +499,7 @@ class Field(Generic[T]):
             return self._make(name, name, Any)
         if _is_document(target) and name in _NOT_QUERYABLE:
             raise AttributeError(f"{self._display}.{name} is not stored as a JSON member")
-        if _is_mapping(_origin(target) or target):
+        if _is_mapping(type_origin(target)):
             args: tuple[Any, ...] = getattr(target, "__args__", ())
             return self._make(name, name, args[1] if len(args) == 2 else Any)
         if _is_sequence(target):
@@ -780,16 +777,12 @@ def col(value: Any) -> Field[Any]:
 # --- types and values ------------------------------------------------------------------
 
 
-def _origin(tp: Any) -> Any:
-    return getattr(tp, "__origin__", None)
-
-
 def _is_mapping(origin: Any) -> bool:
     return isinstance(origin, type) and issubclass(origin, Mapping)
 
 
 def _is_sequence(tp: Any) -> bool:
-    origin = _origin(tp) or tp
+    origin = type_origin(tp)
     if not isinstance(origin, type) or issubclass(origin, (str, bytes, bytearray, Mapping)):
         return False
     return issubclass(origin, (list, tuple, set, frozenset, Sequence))
@@ -799,7 +792,7 @@ def _element_type(tp: Any) -> Any:
     args = getattr(tp, "__args__", ())
     if not args:
         return Any
-    if _origin(tp) is tuple and not (len(args) == 2 and args[1] is Ellipsis):
+    if type_origin(tp) is tuple and not (len(args) == 2 and args[1] is Ellipsis):
         return Any  # a fixed tuple holds several types
     return args[0]
 

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any, Generic, NoReturn, Protocol, TypeVar
 
 import attrs
 
+from cloudant_odm._typing import strip_optional
 from cloudant_odm.client import NotFoundError
 from cloudant_odm.errors import naming_not_found
 from cloudant_odm.models import Document
-from cloudant_odm.models.checks import strip_optional
 from cloudant_odm.models.conversion import converter, policy_for
 from cloudant_odm.models.fields import decimal_storage
 from cloudant_odm.query.context import current_session

@@ -160,6 +160,14 @@ class Declaration:
 
     #: What it is, for messages ("view", "Mango index", ...).
     what: ClassVar[str] = "declaration"
+    #: The section of its design document this is a named member of (``views``,
+    #: ``indexes``, ``filters``), or None (a Mango index has a design document of its
+    #: own; validate_doc_update and the options are not named members).
+    section: ClassVar[str | None] = None
+
+    def section_value(self, require_doc_types: bool) -> Any:
+        """What goes under this declaration's name in its ``section``."""
+        raise DesignDefinitionError(f"{self.where}: a {self.what} is not a named member")
 
     model: type[Document]
     attribute: str
@@ -467,6 +475,10 @@ class View(Declaration):
     """
 
     what = "view"
+    section = "views"
+
+    def section_value(self, require_doc_types: bool) -> Any:
+        return self.definition(require_doc_types)
 
     def __init__(
         self,
@@ -927,6 +939,10 @@ class SearchIndex(Declaration):
     """
 
     what = "search index"
+    section = "indexes"
+
+    def section_value(self, require_doc_types: bool) -> Any:
+        return self.definition(require_doc_types)
 
     def __init__(
         self,
@@ -1092,6 +1108,10 @@ class Filter(Declaration):
     """
 
     what = "filter"
+    section = "filters"
+
+    def section_value(self, require_doc_types: bool) -> Any:
+        return self.js
 
     def __init__(
         self,

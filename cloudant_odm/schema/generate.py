@@ -23,7 +23,6 @@ from cloudant_odm.schema.declarations import (
     DesignOptions,
     Filter,
     Index,
-    SearchIndex,
     ValidateDocUpdate,
     View,
     canonical_json,
@@ -288,19 +287,14 @@ def _design_document(
     owners: dict[tuple[str, str], Declaration] = {}
     validate: list[ValidateDocUpdate] = []
     for member in content:
-        value: Any
-        # At class definition an abstract class may have no doc_types yet.
-        if isinstance(member, View):
-            section, value = "views", member.definition(require_doc_types)
-        elif isinstance(member, SearchIndex):
-            section, value = "indexes", member.definition(require_doc_types)
-        elif isinstance(member, Filter):
-            section, value = "filters", member.js
-        elif isinstance(member, ValidateDocUpdate):
+        if isinstance(member, ValidateDocUpdate):  # one per design document, not named
             validate.append(member)
             continue
-        else:  # pragma: no cover - every declaration type is handled above
+        section = member.section
+        if section is None:  # pragma: no cover - the others are never in `content`
             raise DesignDefinitionError(f"{member.where}: unknown declaration")
+        # (At class definition an abstract class may have no doc_types yet.)
+        value = member.section_value(require_doc_types)
         clash = owners.get((section, member.name))
         if clash is not None:
             raise DesignDefinitionError(
