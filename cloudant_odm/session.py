@@ -237,6 +237,12 @@ class Session:
             )
         return renamed
 
+    def held(self, db: str, doc_id: str) -> Document | None:
+        """The session's object for ``doc_id`` in ``db``, without a request, or None
+        (whatever its state: see :meth:`state_of`)."""
+        entry = self._by_key.get((db, doc_id))
+        return None if entry is None else entry.obj
+
     def state_of(self, obj: Document) -> ObjectState:
         entry = self._by_obj.get(id(obj))
         if entry is not None:
@@ -305,9 +311,10 @@ class Session:
         if detach:  # it was stored: DETACHED, where a never-stored object is TRANSIENT
             self._detached[id(entry.obj)] = entry.obj
 
-    def _loaded(self, model: type[D], db: str, data: dict[str, Any]) -> D:
-        """Turn JSON from the server into the identity map's object for that id: a
-        known object is updated in place unless it has unwritten changes."""
+    def load_json(self, model: type[D], db: str, data: dict[str, Any]) -> D:
+        """Turn a document the server sent (from ``db``) into the identity map's object
+        for its id: a known object is updated in place unless it has unwritten changes.
+        (What queries do with the documents they read.)"""
         obj = from_json(data, model)
         known = self._by_key.get((db, str(data.get("_id"))))
         if known is not None:
@@ -403,7 +410,7 @@ class Session:
             if is_missing_document(exc):
                 return None
             raise not_found(exc, db, doc_id) from exc  # no database: not "no document"
-        return self._loaded(model, db, data)
+        return self.load_json(model, db, data)
 
     def get_many(self, model: type[D], ids: Sequence[str]) -> list[D | None]:
         """The documents with these ids, in the same order (None where there is none), in
@@ -416,7 +423,7 @@ class Session:
             for row in rows["rows"]:
                 doc = row.get("doc")
                 if doc is not None and "error" not in row:
-                    self._loaded(model, db, doc)
+                    self.load_json(model, db, doc)
         found: list[D | None] = []
         for doc_id in ids:
             entry = self._by_key.get((db, doc_id))
@@ -439,13 +446,17 @@ class Session:
 
     # -- writing ------------------------------------------------------------------
 
-    def flush(self) -> None:
-        """Write every new, changed and deleted document through ``_bulk_docs``.
+    def flush(self, objects: Iterable[Document] | None = None) -> None:
+        """Write every new, changed and deleted document through ``_bulk_docs``, or only
+        those of ``objects`` (as SQLAlchemy's ``flush(objects)``).
 
         Raises ``BulkWriteError`` listing the documents that failed; the others are
         written, get their new revs and are not written again.
         """
-        self._write(list(self._by_obj.values()))
+        if objects is None:
+            self._write(list(self._by_obj.values()))
+        else:
+            self._write([self._entry(obj) for obj in objects])
 
     def commit(self) -> None:
         """Flush. (CouchDB has no transactions: each document write is atomic alone.)"""
@@ -636,8 +647,9 @@ class Session:
         )
         return WriteFailure(obj, error)
 
-    def _write_one(self, obj: Document) -> None:
-        """Write one document now, raising its typed error instead of BulkWriteError."""
+    def flush_one(self, obj: Document) -> None:
+        """Write one document now, raising its typed error (``ConflictError`` ...)
+        instead of a ``BulkWriteError``."""
         try:
             self._write([self._entry(obj)])
         except BulkWriteError as exc:
@@ -664,14 +676,14 @@ class Session:
             else:
                 with naming_not_found(db, doc_id):
                     data = self.client.get_document(db, doc_id).get_result()
-                obj = self._loaded(model, db, data)
+                obj = self.load_json(model, db, data)
             try:
                 change(obj)
             except BaseException:
                 self.revert(obj)  # nothing of a change that failed stays behind
                 raise
             try:
-                self._write_one(obj)
+                self.flush_one(obj)
             except ConflictError:
                 log.debug("update of %r conflicted; reading it again", doc_id)
                 continue
@@ -702,7 +714,7 @@ class Session:
         except ConflictError:
             with naming_not_found(db, doc_id):
                 data = self.client.get_document(db, doc_id).get_result()
-            return self._loaded(model, db, data), False
+            return self.load_json(model, db, data), False
         obj.rev = result["rev"]
         self._register(obj, db, ObjectState.PERSISTENT, core)
         return obj, True
@@ -780,7 +792,7 @@ class Session:
             _set_attachment(obj, name, stub)
             return
         if entry.state is not ObjectState.PERSISTENT or self.is_modified(obj):
-            self._write_one(obj)
+            self.flush_one(obj)
         assert obj.id is not None
         result = self.client.put_attachment(
             entry.db, obj.id, name, data, content_type, rev=obj.rev

@@ -69,10 +69,10 @@ def loaded_fields(obj: Document) -> frozenset[str] | None:
 def known(session: Session, db: str, doc_id: str) -> Document | None:
     """The session's object for an id, without a request (None if it holds none, or
     holds it deleted)."""
-    entry = session._by_key.get((db, doc_id))
-    if entry is None or entry.state is ObjectState.DELETED:
+    obj = session.held(db, doc_id)
+    if obj is None or session.state_of(obj) is ObjectState.DELETED:
         return None
-    return entry.obj
+    return obj
 
 
 def unwritten(session: Session, db: str, ids: Iterable[str]) -> list[str]:
@@ -80,9 +80,9 @@ def unwritten(session: Session, db: str, ids: Iterable[str]) -> list[str]:
     (new, changed or marked for deletion)."""
     found = []
     for doc_id in ids:
-        entry = session._by_key.get((db, doc_id))
-        if entry is not None and (
-            entry.state is not ObjectState.PERSISTENT or session.is_modified(entry.obj)
+        obj = session.held(db, doc_id)
+        if obj is not None and (
+            session.state_of(obj) is not ObjectState.PERSISTENT or session.is_modified(obj)
         ):
             found.append(doc_id)
     return found
@@ -97,7 +97,7 @@ def is_of(model: type[Document], data: Mapping[str, Any], doc_types: frozenset[s
 def load(model: type[D], session: Session, db: str, data: Mapping[str, Any], track: bool) -> D:
     """A whole document: the identity map's object when ``track``, else a detached one."""
     if track:
-        return session._loaded(model, db, dict(data))
+        return session.load_json(model, db, dict(data))
     return from_json(data, model)
 
 

@@ -821,7 +821,7 @@ class QuerySet(Generic[D]):
                     session.delete(obj)
                 else:
                     apply(obj)
-            session._write([session._entry(o) for o in objs])
+            session.flush(objs)
         except BulkWriteError as exc:
             for failure in exc.failures:
                 done -= 1
@@ -885,7 +885,7 @@ class QuerySet(Generic[D]):
             else:
                 apply(obj)
             try:
-                session._write_one(obj)
+                session.flush_one(obj)
             except ConflictError:
                 log.debug("%s %r conflicted again; retrying", self.model.__name__, obj.id)
                 continue

@@ -132,7 +132,7 @@ def test_canonical_json_writes_subclasses_as_their_base_and_refuses_other_types(
 
 
 def _load(session: Session, data: dict[str, Any]) -> Reading:
-    return session._loaded(Reading, "db", data)
+    return session.load_json(Reading, "db", data)
 
 
 def test_a_loaded_document_is_not_dirty_though_its_stored_json_differs(session: Session) -> None:
