@@ -29,6 +29,10 @@ class _Unset:
 UNSET: Any = _Unset()
 
 
+#: The members every document has whose JSON keys are CouchDB's own.
+DOCUMENT_KEYS: Mapping[str, str] = {"id": "_id", "rev": "_rev"}
+
+
 @attrs.frozen
 class EmbeddedOptions:
     """Resolved options of an :class:`Embedded` class (``Address._options``)."""
@@ -37,6 +41,11 @@ class EmbeddedOptions:
     unknown: Unknown = "preserve"
     #: Attribute name -> JSON key, for every declared field.
     keys: Mapping[str, str] = attrs.field(factory=dict)
+
+    @property
+    def json_keys(self) -> Mapping[str, str]:
+        """Attribute name -> JSON key of every member stored under a key of its own."""
+        return self.keys
 
 
 @attrs.frozen
@@ -73,6 +82,14 @@ class DocumentOptions:
     keys: Mapping[str, str] = attrs.field(factory=dict)
     #: The class name, for messages.
     model: str = "Document"
+
+    @property
+    def json_keys(self) -> Mapping[str, str]:
+        """Attribute name -> JSON key of every member stored under a key of its own:
+        ``id`` and ``rev`` (``_id``, ``_rev``) and the declared fields. The one map from
+        attributes to JSON that queries, declarations and partial loads read (the
+        converter is generated from the same field metadata)."""
+        return {**DOCUMENT_KEYS, **self.keys}
 
     def new_id(self, doc: Document) -> str:
         """Make an id for ``doc``, a new document of this class (doc.id is not changed).

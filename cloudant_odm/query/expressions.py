@@ -52,7 +52,6 @@ __all__ = [
 T = TypeVar("T")
 
 # Attribute names of Document that are stored under CouchDB's own keys.
-_META_FIELDS = {"id": "_id", "rev": "_rev"}
 # Document attributes that are not queryable JSON members.
 _NOT_QUERYABLE = frozenset({"extra", "meta"})
 
@@ -815,11 +814,13 @@ def _members(tp: Any) -> dict[str, tuple[str, Any, attrs.Attribute[Any]]]:
     if cached is not None:
         return cached
     members: dict[str, tuple[str, Any, attrs.Attribute[Any]]] = {}
+    options = getattr(tp, "_options", None)
+    keys: Mapping[str, str] = options.json_keys if options is not None else {}
     for attribute in attrs.fields(_resolved(tp)):
         if _is_document(tp) and attribute.name in _NOT_QUERYABLE:
             continue
-        key = _META_FIELDS.get(attribute.name) if _is_document(tp) else None
-        members[attribute.name] = (key or json_key(attribute), attribute.type, attribute)
+        key = keys.get(attribute.name) or json_key(attribute)
+        members[attribute.name] = (key, attribute.type, attribute)
     _MEMBER_CACHE[tp] = members
     return members
 

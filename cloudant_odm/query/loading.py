@@ -15,8 +15,8 @@ import attrs
 from cloudant_odm.models import Document, from_json
 from cloudant_odm.models.conversion import converter, policy_for
 from cloudant_odm.models.document import PARTIAL
-from cloudant_odm.models.fields import json_key
 from cloudant_odm.models.meta import EMPTY_META
+from cloudant_odm.models.options import DOCUMENT_KEYS
 from cloudant_odm.models.registry import registry
 from cloudant_odm.session import ObjectState, Session
 
@@ -104,24 +104,25 @@ def load(model: type[D], session: Session, db: str, data: Mapping[str, Any], tra
 def load_partial(model: type[D], data: Mapping[str, Any], names: Iterable[str]) -> D:
     """An object holding only the fields ``names`` (and id and rev); the others are
     :data:`NOT_LOADED`. It can't be added to a session."""
-    cls: type = registry.resolve(data, model)  # an attrs class
+    resolved = registry.resolve(data, model)
+    cls: type = resolved  # an attrs class
     with contextlib.suppress(Exception):  # unresolvable annotations: cattrs reports them
         attrs.resolve_types(cls)
     wanted = set(names)
     values: dict[str, Any] = {}
+    keys = resolved._options.json_keys
     with policy_for(cls):
         for attribute in attrs.fields(cls):
             name = attribute.name
-            if name == "id":
-                values[name] = data.get("_id")
-            elif name == "rev":
-                values[name] = data.get("_rev")
+            key = keys.get(name)
+            if name in DOCUMENT_KEYS:  # id and rev, always there
+                values[name] = data.get(DOCUMENT_KEYS[name])
             elif name == "extra":
                 values[name] = {}
             elif name == "meta":
                 values[name] = EMPTY_META
-            elif name in wanted and json_key(attribute) in data:
-                values[name] = converter.structure(data[json_key(attribute)], attribute.type)
+            elif name in wanted and key is not None and key in data:
+                values[name] = converter.structure(data[key], attribute.type)
             else:
                 values[name] = NOT_LOADED
     obj: D = object.__new__(cls)

@@ -300,11 +300,8 @@ class Declaration:
         after a ``.`` are taken as JSON keys of the nested object."""
         model = self._require_model()
         head, *rest = name.split(".")
-        if head == "id":
-            key = "_id"
-        elif head in model._options.keys:
-            key = model._options.keys[head]
-        else:
+        key = model._options.json_keys.get(head) if head != "rev" else None
+        if key is None:
             known = ", ".join(sorted(model._options.keys)) or "none"
             raise DesignDefinitionError(
                 f"{self.where}: {head!r} is not a field of {model.__name__} (fields: {known})"
