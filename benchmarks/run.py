@@ -1232,10 +1232,13 @@ def machine() -> dict[str, Any]:
 
 def json_backend() -> str:
     try:
-        from cloudant_odm.client import _json
+        from cloudant_odm.client import encoding
     except ImportError:  # a cloudant_odm from before the choice existed
-        return "json"
-    return str(_json.BACKEND)
+        try:
+            from cloudant_odm.client import _json as encoding  # type: ignore[no-redef]
+        except ImportError:
+            return "json"
+    return str(encoding.BACKEND)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -27,7 +27,7 @@ import attrs
 import requests
 
 from cloudant_odm.client import CloudantV1, ConflictError, NotFoundError
-from cloudant_odm.client._json import canonical
+from cloudant_odm.client.encoding import canonical
 from cloudant_odm.errors import (
     AcceptedWriteError,
     BulkWriteError,

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import IO, TYPE_CHECKING, Any, Protocol, overload
 from urllib.parse import quote
 
-from cloudant_odm.client._json import has_non_finite, refuse_subnormal
+from cloudant_odm.client.encoding import has_non_finite, refuse_subnormal
 from cloudant_odm.client.transport import REQUEST_OPTIONS, DetailedResponse, decode_result
 
 if TYPE_CHECKING:

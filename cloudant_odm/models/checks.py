@@ -24,7 +24,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 import attrs
 
 from cloudant_odm._typing import strip_optional
-from cloudant_odm.client._json import MIN_NORMAL_FLOAT
+from cloudant_odm.client.encoding import MIN_NORMAL_FLOAT
 from cloudant_odm.models.document import Document
 from cloudant_odm.models.errors import prefixed
 from cloudant_odm.models.fields import DecimalStorage, decimal_storage

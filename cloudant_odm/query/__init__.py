@@ -1,8 +1,8 @@
 """Queries: field expressions, ``Order.objects`` (Manager / QuerySet), view and search
 queries, pages and cursors, and the default session."""
 
+from cloudant_odm.context import connect, current_session, disconnect, use_session
 from cloudant_odm.models.document import provide_class_access
-from cloudant_odm.query.context import connect, current_session, disconnect, use_session
 from cloudant_odm.query.errors import (
     DocumentsNotFound,
     IndexRequiredError,

@@ -18,6 +18,7 @@ import attrs
 
 from cloudant_odm.client import BadRequestError, ConflictError, NotFoundError
 from cloudant_odm.client.follower import FOREVER_MS
+from cloudant_odm.context import current_session
 from cloudant_odm.errors import (
     BulkWriteError,
     DoesNotExist,
@@ -29,7 +30,6 @@ from cloudant_odm.errors import (
 )
 from cloudant_odm.models import Document
 from cloudant_odm.models.errors import DocumentTypeError
-from cloudant_odm.query.context import current_session
 from cloudant_odm.query.errors import DocumentsNotFound, IndexRequiredError, QueryError
 from cloudant_odm.query.expressions import (
     And,

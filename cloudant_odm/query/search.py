@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import attrs
 
+from cloudant_odm.context import current_session
 from cloudant_odm.errors import naming_not_found
 from cloudant_odm.models import Document
-from cloudant_odm.query.context import current_session
 from cloudant_odm.query.errors import QueryError
 from cloudant_odm.query.expressions import model_doc_types
 from cloudant_odm.query.loading import is_of, load

@@ -16,11 +16,11 @@ import attrs
 
 from cloudant_odm._typing import strip_optional
 from cloudant_odm.client import NotFoundError
+from cloudant_odm.context import current_session
 from cloudant_odm.errors import naming_not_found
 from cloudant_odm.models import Document
 from cloudant_odm.models.conversion import converter, policy_for
 from cloudant_odm.models.fields import decimal_storage
-from cloudant_odm.query.context import current_session
 from cloudant_odm.query.errors import QueryError
 from cloudant_odm.query.expressions import dump_value, model_doc_types
 from cloudant_odm.query.loading import is_of, load

@@ -16,7 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cloudant_odm import Document, ObjectState, Session, field
-from cloudant_odm.client import CloudantV1, NoAuthAuthenticator, _json, follower
+from cloudant_odm.client import CloudantV1, NoAuthAuthenticator, follower
+from cloudant_odm.client import encoding as _json
 from cloudant_odm.client.models import ChangesResultItem
 from cloudant_odm.models import from_json, ids
 from cloudant_odm.models.ids import random_key

@@ -1,4 +1,6 @@
-"""Encoding documents on the hot path (the session's snapshots and ``_bulk_docs`` bodies).
+"""JSON encoding for the layers above the client: documents on the hot path (the
+session's snapshots and ``_bulk_docs`` bodies), and what JSON can't carry faithfully
+(NaN, infinities, subnormal floats).
 
 The standard library does it, unless `orjson <https://pypi.org/project/orjson/>`_ is
 installed (it is never required): then orjson encodes, about twice as fast, and the
