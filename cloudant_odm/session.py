@@ -19,7 +19,6 @@ import enum
 import json
 import logging
 import marshal
-import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import IO, Any, Literal, TypeVar
 
@@ -38,6 +37,7 @@ from cloudant_odm.errors import (
     naming_not_found,
     not_found,
 )
+from cloudant_odm.identity import IdentityMap
 from cloudant_odm.models import (
     Document,
     DocumentTypeError,
@@ -189,11 +189,7 @@ class Session:
         #: The documents of the last flush that the server only accepted (202): stored
         #: by fewer copies than its write quorum (a cluster with nodes down).
         self.accepted: list[Document] = []
-        self._by_key: dict[tuple[str, str], _Entry] = {}
-        self._by_obj: dict[int, _Entry] = {}
-        # Objects expunged or deleted one by one (weakly held), to tell DETACHED from
-        # TRANSIENT. Not expunge_all(): marking every object would cost bulk loads.
-        self._detached: weakref.WeakValueDictionary[int, Document] = weakref.WeakValueDictionary()
+        self._identity: IdentityMap[_Entry] = IdentityMap()
 
     # -- context manager ----------------------------------------------------------
 
@@ -210,7 +206,7 @@ class Session:
             log.exception("rollback after an error in a `with Session` block failed")
 
     def __repr__(self) -> str:
-        return f"<Session db={self.db!r} objects={len(self._by_obj)}>"
+        return f"<Session db={self.db!r} objects={len(self._identity)}>"
 
     # -- state --------------------------------------------------------------------
 
@@ -240,49 +236,45 @@ class Session:
     def held(self, db: str, doc_id: str) -> Document | None:
         """The session's object for ``doc_id`` in ``db``, without a request, or None
         (whatever its state: see :meth:`state_of`)."""
-        entry = self._by_key.get((db, doc_id))
+        entry = self._identity.get(db, doc_id)
         return None if entry is None else entry.obj
 
     def state_of(self, obj: Document) -> ObjectState:
-        entry = self._by_obj.get(id(obj))
+        entry = self._identity.of(obj)
         if entry is not None:
             return entry.state
-        if self._detached.get(id(obj)) is obj:
+        if self._identity.is_detached(obj):
             return ObjectState.DETACHED
         return ObjectState.TRANSIENT
 
     def __contains__(self, obj: object) -> bool:
-        return id(obj) in self._by_obj
+        return obj in self._identity
 
     def __iter__(self) -> Iterator[Document]:
-        return (entry.obj for entry in list(self._by_obj.values()))
+        return (entry.obj for entry in self._identity.entries())
 
     @property
     def new(self) -> list[Document]:
         """Objects added and not yet written."""
-        return [e.obj for e in self._by_obj.values() if e.state is ObjectState.PENDING]
+        return [e.obj for e in self._identity if e.state is ObjectState.PENDING]
 
     @property
     def deleted(self) -> list[Document]:
         """Objects marked for deletion."""
-        return [e.obj for e in self._by_obj.values() if e.state is ObjectState.DELETED]
+        return [e.obj for e in self._identity if e.state is ObjectState.DELETED]
 
     @property
     def dirty(self) -> list[Document]:
         """Persistent objects whose JSON differs from their snapshot (or that hold a
         value that can't be stored, which flush will refuse)."""
-        return [
-            e.obj
-            for e in self._by_obj.values()
-            if e.state is ObjectState.PERSISTENT and _changed(e)
-        ]
+        return [e.obj for e in self._identity if e.state is ObjectState.PERSISTENT and _changed(e)]
 
     def is_modified(self, obj: Document) -> bool:
         entry = self._entry(obj)
         return entry.state is not ObjectState.PERSISTENT or _changed(entry)
 
     def _entry(self, obj: Document) -> _Entry:
-        entry = self._by_obj.get(id(obj))
+        entry = self._identity.of(obj)
         if entry is None:
             raise SessionError(f"{type(obj).__name__} {obj.id!r} is not in this session")
         return entry
@@ -291,32 +283,24 @@ class Session:
         self, obj: Document, db: str, state: ObjectState, snapshot: bytes | _Loaded | None
     ) -> None:
         assert obj.id is not None
-        key = (db, obj.id)
-        other = self._by_key.get(key)
+        other = self._identity.get(db, obj.id)
         if other is not None and other.obj is not obj:
             raise SessionError(
                 f"{type(obj).__name__} {obj.id!r} is already in this session as another "
                 "object; use session.get() to reach it, or expunge() the other first"
             )
-        entry = _Entry(obj, db, state, snapshot)
-        self._by_key[key] = entry
-        self._by_obj[id(obj)] = entry
-        if self._detached:
-            self._detached.pop(id(obj), None)
+        self._identity.add(_Entry(obj, db, state, snapshot))
 
     def _forget(self, entry: _Entry, *, detach: bool = False) -> None:
-        assert entry.obj.id is not None
-        self._by_key.pop((entry.db, entry.obj.id), None)
-        self._by_obj.pop(id(entry.obj), None)
-        if detach:  # it was stored: DETACHED, where a never-stored object is TRANSIENT
-            self._detached[id(entry.obj)] = entry.obj
+        # Stored before: DETACHED, where a never-stored object is TRANSIENT.
+        self._identity.remove(entry, detach=detach)
 
     def load_json(self, model: type[D], db: str, data: dict[str, Any]) -> D:
         """Turn a document the server sent (from ``db``) into the identity map's object
         for its id: a known object is updated in place unless it has unwritten changes.
         (What queries do with the documents they read.)"""
         obj = from_json(data, model)
-        known = self._by_key.get((db, str(data.get("_id"))))
+        known = self._identity.get(db, str(data.get("_id")))
         if known is not None:
             if known.state is ObjectState.DELETED:
                 raise SessionError(
@@ -343,7 +327,7 @@ class Session:
                 f"{type(obj).__name__} {obj.id!r} is partial (loaded with fields(...)) and "
                 "can't be stored; load the whole document to change it"
             )
-        entry = self._by_obj.get(id(obj))
+        entry = self._identity.of(obj)
         if entry is not None:
             if entry.state is ObjectState.DELETED:
                 entry.state = ObjectState.PERSISTENT  # add() after delete() undoes it
@@ -367,7 +351,7 @@ class Session:
 
     def delete(self, obj: Document) -> None:
         """Mark ``obj`` for deletion at the next flush (a pending one is just dropped)."""
-        entry = self._by_obj.get(id(obj))
+        entry = self._identity.of(obj)
         if entry is None:
             if obj.id is None or obj.rev is None:
                 raise SessionError(
@@ -388,8 +372,7 @@ class Session:
 
     def expunge_all(self) -> None:
         """Forget every object (they are TRANSIENT to this session afterwards)."""
-        self._by_key.clear()
-        self._by_obj.clear()
+        self._identity.clear()
 
     close = expunge_all
 
@@ -399,7 +382,7 @@ class Session:
         """The ``model`` document with this id, or None. Within a session the same id
         always gives the same object, and a second ``get`` makes no request."""
         db = self.db_for(model)
-        known = self._by_key.get((db, doc_id))
+        known = self._identity.get(db, doc_id)
         if known is not None and not conflicts:
             if known.state is ObjectState.DELETED:
                 return None
@@ -416,7 +399,7 @@ class Session:
         """The documents with these ids, in the same order (None where there is none), in
         one ``_all_docs`` request for the ones the session doesn't hold yet."""
         db = self.db_for(model)
-        missing = [i for i in dict.fromkeys(ids) if (db, i) not in self._by_key]
+        missing = [i for i in dict.fromkeys(ids) if self._identity.get(db, i) is None]
         if missing:
             with naming_not_found(db):
                 rows = self.client.post_all_docs(db, keys=missing, include_docs=True).get_result()
@@ -426,7 +409,7 @@ class Session:
                     self.load_json(model, db, doc)
         found: list[D | None] = []
         for doc_id in ids:
-            entry = self._by_key.get((db, doc_id))
+            entry = self._identity.get(db, doc_id)
             if entry is None or entry.state is ObjectState.DELETED:
                 found.append(None)
             else:
@@ -454,7 +437,7 @@ class Session:
         written, get their new revs and are not written again.
         """
         if objects is None:
-            self._write(list(self._by_obj.values()))
+            self._write(self._identity.entries())
         else:
             self._write([self._entry(obj) for obj in objects])
 
@@ -465,7 +448,7 @@ class Session:
     def rollback(self) -> None:
         """Forget unwritten changes: new objects are dropped, deletions unmarked, and
         changed objects restored to their snapshot."""
-        for entry in list(self._by_obj.values()):
+        for entry in self._identity.entries():
             if entry.state is ObjectState.PENDING:
                 self._forget(entry)
                 continue
@@ -665,7 +648,7 @@ class Session:
         last-write-wins: every write is based on the revision it was computed from."""
         db = self.db_for(model)
         for _ in range(max_retries + 1):
-            known = self._by_key.get((db, doc_id))
+            known = self._identity.get(db, doc_id)
             if known is not None and known.state is not ObjectState.PERSISTENT:
                 raise SessionError(
                     f"{doc_id!r} is {known.state.value} in this session: flush it before update()"
