@@ -33,7 +33,7 @@ import json
 import re
 import textwrap
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar, overload
 
 import attrs
 
@@ -61,6 +61,10 @@ __all__ = [
     "declarations_of",
     "normalize_js",
 ]
+
+
+_D = TypeVar("_D", bound=Document)
+_D2 = TypeVar("_D2", bound=Document)
 
 
 @attrs.frozen
@@ -459,7 +463,7 @@ KeySpec = str | Sequence[str]
 ValueSpec = str | Sequence[str] | Mapping[str, str] | None
 
 
-class View(Declaration):
+class View(Declaration, Generic[_D]):
     """A MapReduce view.
 
     ``View(map="function (doc) {...}", reduce="_sum")`` takes JavaScript as it is
@@ -474,11 +478,19 @@ class View(Declaration):
     what = "view"
     section = "views"
 
+    # For type checkers: Order.by_status is a View[Order], so query() gives Order rows.
+    @overload
+    def __get__(self, instance: None, owner: type[_D2]) -> View[_D2]: ...
+    @overload
+    def __get__(self, instance: object, owner: type[Any]) -> View[_D]: ...
+    def __get__(self, instance: object, owner: type[Any]) -> Any:
+        return self
+
     def section_value(self, require_doc_types: bool) -> Any:
         return self.definition(require_doc_types)
 
     def __init__(
-        self,
+        self: View[Any],
         map: str | None = None,
         reduce: str | None = None,
         *,
@@ -503,7 +515,7 @@ class View(Declaration):
         name: str | None = None,
         design: str | None = None,
         partitioned: bool | None = None,
-    ) -> View:
+    ) -> View[Any]:
         """A view whose map function is generated from field names.
 
         ``key``: a field name, or a list of them for a composite (array) key.
@@ -603,7 +615,7 @@ class View(Declaration):
             body["reduce"] = self.reduce
         return body
 
-    def query(self, session: Session, **params: Any) -> ViewQuery[Any]:
+    def query(self, session: Session, **params: Any) -> ViewQuery[_D]:
         """Query the view through ``session``; see ``cloudant_odm.query.views.query_view``.
 
         A query that meets the 404 "Design document was updated or deleted" (the design
@@ -918,7 +930,7 @@ def _check_analyzer(analyzer: Any) -> str | dict[str, Any]:
     return out
 
 
-class SearchIndex(Declaration):
+class SearchIndex(Declaration, Generic[_D]):
     """A Lucene search index (Cloudant, or CouchDB with search).
 
     ``SearchIndex(index="function (doc) { index('name', doc.name); }")`` takes the
@@ -936,13 +948,21 @@ class SearchIndex(Declaration):
     """
 
     what = "search index"
+
+    @overload
+    def __get__(self, instance: None, owner: type[_D2]) -> SearchIndex[_D2]: ...
+    @overload
+    def __get__(self, instance: object, owner: type[Any]) -> SearchIndex[_D]: ...
+    def __get__(self, instance: object, owner: type[Any]) -> Any:
+        return self
+
     section = "indexes"
 
     def section_value(self, require_doc_types: bool) -> Any:
         return self.definition(require_doc_types)
 
     def __init__(
-        self,
+        self: SearchIndex[Any],
         index: str | None = None,
         *,
         fields: Mapping[str, str | Mapping[str, Any]] | Sequence[str] | None = None,
@@ -1038,7 +1058,7 @@ class SearchIndex(Declaration):
         source = self._index or self._generate(require_doc_types=require_doc_types)
         return {"index": source, "analyzer": self.analyzer}
 
-    def search(self, session: Session, query: str, **params: Any) -> SearchResults[Any]:
+    def search(self, session: Session, query: str, **params: Any) -> SearchResults[_D]:
         """Search the index through ``session``; see
         ``cloudant_odm.query.search.search_index``."""
         return _query_layer().search(self, session, query, **params)

@@ -14,7 +14,7 @@ from decimal import Decimal
 import attrs
 from typing_extensions import reveal_type
 
-from cloudant_odm import Document, Field, Page, Q, QuerySet, Session, col, field
+from cloudant_odm import Document, Field, Page, Q, QuerySet, SearchIndex, Session, View, col, field
 from cloudant_odm.query.search import search_index
 from cloudant_odm.query.views import ViewRow, query_view
 
@@ -34,6 +34,19 @@ class Order(Document, db="typing-query-orders", doc_type="typing-query-order"):
 
 class PriorityOrder(Order, doc_type="typing-query-priority-order"):
     level: int = 1
+
+
+class Invoice(Document, doc_type="typing-query-invoice"):
+    customer: str
+    by_customer = View.emit(key="customer", reduce="_count")
+    by_hand = View(map="function (doc) { emit(doc.customer, null); }")
+    text = SearchIndex(fields=["customer"])
+
+
+def typed_views_and_search(session: Session) -> None:
+    reveal_type(Invoice.by_customer)  # R: cloudant_odm.schema.declarations.View[query_types.Invoice]
+    reveal_type(Invoice.by_hand.query(session).docs())  # R: list[query_types.Invoice]
+    reveal_type(Invoice.text.search(session, "customer:a*"))  # R: cloudant_odm.query.search.SearchResults[query_types.Invoice]
 
 
 class FakeView:
