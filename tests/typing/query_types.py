@@ -36,7 +36,7 @@ class PriorityOrder(Order, doc_type="typing-query-priority-order"):
     level: int = 1
 
 
-class Invoice(Document, doc_type="typing-query-invoice"):
+class Inv(Document, doc_type="typing-query-invoice"):
     customer: str
     by_customer = View.emit(key="customer", reduce="_count")
     by_hand = View(map="function (doc) { emit(doc.customer, null); }")
@@ -44,9 +44,9 @@ class Invoice(Document, doc_type="typing-query-invoice"):
 
 
 def typed_views_and_search(session: Session) -> None:
-    reveal_type(Invoice.by_customer)  # R: cloudant_odm.schema.declarations.View[query_types.Invoice]
-    reveal_type(Invoice.by_hand.query(session).docs())  # R: list[query_types.Invoice]
-    reveal_type(Invoice.text.search(session, "customer:a*"))  # R: cloudant_odm.query.search.SearchResults[query_types.Invoice]
+    reveal_type(Inv.by_customer)  # R: cloudant_odm.schema.declarations.View[query_types.Inv]
+    reveal_type(Inv.by_hand.query(session).docs())  # R: list[query_types.Inv]
+    reveal_type(Inv.text.search(session, "customer:a*"))  # R: cloudant_odm.query.search.SearchResults[query_types.Inv]
 
 
 class FakeView:
