@@ -52,7 +52,7 @@ from cloudant_odm.models.checks import (
     decimal_as_number,
     decimal_errors,
 )
-from cloudant_odm.models.document import Document, Embedded, _Model
+from cloudant_odm.models.document import NOT_LOADED, PARTIAL, Document, Embedded, _Model
 from cloudant_odm.models.errors import (
     DocumentDefinitionError,
     DocumentValidationError,
@@ -67,12 +67,14 @@ from cloudant_odm.models.fields import (
     decimal_storage,
     json_key,
 )
-from cloudant_odm.models.meta import META_KEYS, DocumentMeta
+from cloudant_odm.models.meta import EMPTY_META, META_KEYS, DocumentMeta
+from cloudant_odm.models.options import DOCUMENT_KEYS
 from cloudant_odm.models.registry import registry
 
 __all__ = [
     "converter",
     "from_json",
+    "partial_from_json",
     "policy_for",
     "register_tagged_union",
     "register_type",
@@ -1123,3 +1125,35 @@ def register_tagged_union(
 
     converter.register_structure_hook_func(matches, load_tagged)
     converter.register_unstructure_hook_func(matches, dump_tagged)
+
+
+def partial_from_json(data: Mapping[str, Any], model: type[D], names: Iterable[str]) -> D:
+    """An object of ``model`` (or the subclass ``data``'s type field names) holding only
+    the fields ``names``, converted as :func:`from_json` converts them, and id and rev;
+    the others are :data:`~cloudant_odm.models.document.NOT_LOADED`. Built without
+    ``__init__``, whose validators would refuse the placeholders."""
+    resolved = registry.resolve(data, model)
+    cls: type = resolved  # an attrs class
+    with contextlib.suppress(Exception):  # unresolvable annotations: cattrs reports them
+        attrs.resolve_types(cls)
+    wanted = set(names)
+    values: dict[str, Any] = {}
+    keys = resolved._options.json_keys
+    with policy_for(cls):
+        for attribute in attrs.fields(cls):
+            name = attribute.name
+            key = keys.get(name)
+            if name in DOCUMENT_KEYS:  # id and rev, always there
+                values[name] = data.get(DOCUMENT_KEYS[name])
+            elif name == "extra":
+                values[name] = {}
+            elif name == "meta":
+                values[name] = EMPTY_META
+            elif name in wanted and key is not None and key in data:
+                values[name] = converter.structure(data[key], attribute.type)
+            else:
+                values[name] = NOT_LOADED
+    obj: D = object.__new__(cls)
+    obj.__dict__.update(values)
+    obj.__dict__[PARTIAL] = frozenset(n for n, v in values.items() if v is not NOT_LOADED)
+    return obj

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from cloudant_odm.query.expressions import Field
     from cloudant_odm.query.manager import Manager
 
-__all__ = ["Document", "Embedded", "provide_class_access"]
+__all__ = ["NOT_LOADED", "Document", "Embedded", "provide_class_access"]
 
 # What a document class gives at class level (``Order.total`` as a query field,
 # ``Order.objects``) is made by the query layer, which sits above the models and hands
@@ -74,6 +74,36 @@ _EMBEDDED_RESERVED = frozenset({"extra"})
 #: Key in the ``__dict__`` of a partial document (loaded with ``QuerySet.fields(...)``):
 #: the names of the fields it holds. A session refuses to store such an object.
 PARTIAL = "__cloudant_odm_partial__"
+
+
+class _NotLoaded:
+    """The value of a field a partial object was not loaded with.
+
+    It shows in ``repr`` and refuses to be used as a value, so code that reads such a
+    field fails with a message instead of computing with a placeholder."""
+
+    __slots__ = ()
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return "<not loaded>"
+
+    def _fail(self, *_: object, **__: object) -> NoReturn:
+        raise AttributeError(
+            "this field was not loaded: the object is partial (QuerySet.fields(...)); "
+            "query without fields() to get whole documents"
+        )
+
+    def __getattr__(self, name: str) -> NoReturn:
+        self._fail()
+
+    __bool__ = __str__ = __len__ = __iter__ = __eq__ = __ne__ = _fail
+    __lt__ = __le__ = __gt__ = __ge__ = _fail
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _fail
+    __truediv__ = __rtruediv__ = __getitem__ = __contains__ = __float__ = __int__ = _fail
+
+
+NOT_LOADED: Any = _NotLoaded()
 
 _D = TypeVar("_D", bound="Document")
 
