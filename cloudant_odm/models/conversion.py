@@ -620,9 +620,13 @@ def _renames(cls: type) -> dict[str, Any]:
             "namespace: define the classes they name at module level"
         ) from exc
     overrides: dict[str, Any] = {}
+    # The class's field map (attribute -> JSON key), as queries and declarations read
+    # it; id and rev get their _id / _rev in the document hooks, with the meta fields.
+    options = getattr(cls, "_options", None)
+    keys: Mapping[str, str] = options.keys if options is not None else {}
     for attribute in attrs.fields(cls):
         _register_str_enums(attribute.type)
-        key = json_key(attribute)
+        key = keys.get(attribute.name) or json_key(attribute)
         storage = decimal_storage(attribute)
         if storage is not None:
             load, dump = _decimal_hooks(cls, attribute, storage)
