@@ -363,6 +363,16 @@ def create_n_index(server_url: str, db_name: str, session: requests.Session) -> 
     )
     assert response.status_code == 200, response.text
 
+    def usable() -> None:  # on a cluster the planning node learns of it a moment later
+        sorted_find = session.post(
+            f"{server_url}/{db_name}/_find",
+            json={"selector": {"n": {"$gte": 0}}, "sort": [{"n": "asc"}], "limit": 1},
+            timeout=TIMEOUT,
+        )
+        assert sorted_find.status_code == 200, sorted_find.text
+
+    eventually(usable, consecutive=3)
+
 
 FIND_BY_N: dict[str, Any] = {
     "selector": {"n": {"$gte": 0}},
