@@ -104,9 +104,16 @@ class DetailedResponse:
 
     __slots__ = ("headers", "result", "status_code")
 
-    def __init__(self, result: Any, headers: Mapping[str, str], status_code: int) -> None:
-        self.result = result
-        self.headers = headers
+    def __init__(
+        self,
+        response: Any = None,
+        headers: Mapping[str, str] | None = None,
+        status_code: int | None = None,
+    ) -> None:
+        # The SDK's keywords (response=, headers=, status_code=), so that tests that build
+        # one by hand, as for mocks, work with either library.
+        self.result = response
+        self.headers: Mapping[str, str] = headers if headers is not None else {}
         self.status_code = status_code
 
     def get_result(self) -> Any:
@@ -115,7 +122,7 @@ class DetailedResponse:
     def get_headers(self) -> Mapping[str, str]:
         return self.headers
 
-    def get_status_code(self) -> int:
+    def get_status_code(self) -> int | None:
         return self.status_code
 
     def __repr__(self) -> str:

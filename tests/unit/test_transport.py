@@ -523,3 +523,18 @@ def test_connection_failure_names_the_cause() -> None:
         )
         is None
     )
+
+
+def test_a_detailed_response_is_built_with_the_sdks_keywords() -> None:
+    # Tests written for the official SDK build them by hand for their mocks.
+    from cloudant_odm.client import DetailedResponse
+
+    made = DetailedResponse(response={"ok": True}, headers={"ETag": '"1-a"'}, status_code=201)
+    assert (made.get_result(), made.get_headers(), made.get_status_code()) == (
+        {"ok": True},
+        {"ETag": '"1-a"'},
+        201,
+    )
+    empty = DetailedResponse()
+    assert (empty.get_result(), empty.get_headers(), empty.get_status_code()) == (None, {}, None)
+    assert DetailedResponse({"n": 1}, {}, 200).get_result() == {"n": 1}  # positionally too
