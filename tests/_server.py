@@ -178,11 +178,14 @@ class ServerConfig:
 _QUORUMS: dict[str, int | None] = {}
 # /{db}/{id}, /{db}/_design/{name}, /{db}/_local/{name}: one document.
 _WRITES_BY_ID = re.compile(r"^/[^/]+/(?:[^/_][^/]*|_design/[^/]+|_local/[^/]+)$")
+# POST /{db}: a new document.
+_DATABASE = re.compile(r"^/[^/]+$")
 
 
 def write_to_every_copy(client: CloudantV1, quorum: int) -> None:
-    """Make ``client`` ask for ``w=quorum`` on document writes (``_bulk_docs``, and PUT
-    and DELETE of one document): CouchDB answers once that many copies have the write.
+    """Make ``client`` ask for ``w=quorum`` on document writes (``_bulk_docs``, ``POST
+    /{db}``, and PUT and DELETE of one document): CouchDB answers once that many copies
+    have the write.
 
     On a cluster a write returns when a quorum of copies (2 of 3) has it, and views,
     Mango, ``_all_docs`` and ``_changes`` read one copy per shard range, which may be
@@ -193,9 +196,10 @@ def write_to_every_copy(client: CloudantV1, quorum: int) -> None:
     send = client._transport.send
 
     def send_to_every_copy(method: str, path: str, **kwargs: Any) -> Any:
-        is_write = (method == "POST" and path.endswith("/_bulk_docs")) or (
-            method in ("PUT", "DELETE") and _WRITES_BY_ID.match(path.split("?", 1)[0])
-        )
+        bare = path.split("?", 1)[0]
+        is_write = (
+            method == "POST" and (bare.endswith("/_bulk_docs") or _DATABASE.match(bare))
+        ) or (method in ("PUT", "DELETE") and _WRITES_BY_ID.match(bare))
         if is_write:
             kwargs["params"] = {**(kwargs.get("params") or {}), "w": str(quorum)}
         return send(method, path, **kwargs)
