@@ -70,8 +70,9 @@ def validate_doc_id(doc_id: str) -> str:
             f"Document ID {doc_id!r} starts with '_', which CouchDB reserves; only "
             "'_design/' and '_local/' ids may"
         )
-    if doc_id in _ID_PREFIXES:
-        raise ValueError(f"Document ID {doc_id!r} needs a name after {doc_id!r}")
+    for prefix in _ID_PREFIXES:
+        if doc_id.startswith(prefix):
+            _named("Document ID", doc_id, prefix)
     return doc_id
 
 
