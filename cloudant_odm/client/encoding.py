@@ -35,6 +35,7 @@ __all__ = [
     "MIN_NORMAL_FLOAT",
     "canonical",
     "has_non_finite",
+    "is_subnormal",
     "refuse_subnormal",
 ]
 
@@ -110,9 +111,14 @@ def has_non_finite(value: Any) -> bool:
     return isinstance(value, float) and not math.isfinite(value)
 
 
+def is_subnormal(value: float) -> bool:
+    """Whether ``value`` is a subnormal double (not 0, smaller than the smallest normal)."""
+    return value != 0.0 and -MIN_NORMAL_FLOAT < value < MIN_NORMAL_FLOAT
+
+
 def _subnormal_at(value: Any, path: str) -> str | None:
     if isinstance(value, float):
-        return path if value != 0.0 and -MIN_NORMAL_FLOAT < value < MIN_NORMAL_FLOAT else None
+        return path if is_subnormal(value) else None
     if isinstance(value, dict):
         items: Any = value.items()
     elif isinstance(value, list | tuple):

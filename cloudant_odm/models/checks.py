@@ -24,7 +24,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 import attrs
 
 from cloudant_odm._typing import strip_optional
-from cloudant_odm.client.encoding import MIN_NORMAL_FLOAT
+from cloudant_odm.client.encoding import MIN_NORMAL_FLOAT, is_subnormal
 from cloudant_odm.models.document import Document
 from cloudant_odm.models.errors import prefixed
 from cloudant_odm.models.fields import DecimalStorage, decimal_storage
@@ -138,7 +138,7 @@ def float_errors(value: float) -> Errors | None:
     """Why a float can't be stored as a JSON number every reader reads back, or None."""
     if not math.isfinite(value):
         return [("", f"float {value!r} can't be stored: JSON has no NaN or infinity")]
-    if value != 0.0 and -MIN_NORMAL_FLOAT < value < MIN_NORMAL_FLOAT:
+    if is_subnormal(value):
         return [
             (
                 "",
@@ -175,9 +175,7 @@ def decimal_as_number(value: Decimal) -> int | float | None:
         return None
     if number.is_integer() and -MAX_EXACT_INT <= number <= MAX_EXACT_INT:
         return int(number) if number == value else None
-    if not math.isfinite(number) or (
-        number != 0.0 and -MIN_NORMAL_FLOAT < number < MIN_NORMAL_FLOAT
-    ):
+    if not math.isfinite(number) or is_subnormal(number):
         return None
     text = repr(number)  # the shortest form: the same text as the Decimal's, usually
     if text == str(value) or Decimal(text) == value:
@@ -197,7 +195,7 @@ def decimal_errors(value: Decimal, storage: DecimalStorage | None) -> Errors | N
             return [("", f"{value!r} has more than {storage.places} decimal places")]
     if (storage is None or not storage.as_string) and decimal_as_number(value) is None:
         number = float(value)
-        if not math.isfinite(number) or (number != 0.0 and abs(number) < MIN_NORMAL_FLOAT):
+        if not math.isfinite(number) or is_subnormal(number):
             return [
                 (
                     "",
