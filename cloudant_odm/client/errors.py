@@ -292,8 +292,9 @@ class ConnectionFailed(requests.exceptions.ConnectionError):
 
     ``url`` is the server (scheme, host and port: never credentials), ``method`` and
     ``path`` the request, ``attempts`` how many times it was sent (None if unknown),
-    ``cause`` the short reason in the parentheses. The original ``requests`` exception
-    is ``__cause__``.
+    ``cause`` the short reason in the parentheses, ``summary`` the message without the
+    advice to turn retries on (for callers that retry by themselves, as the changes
+    follower does). The original ``requests`` exception is ``__cause__``.
     """
 
     def __init__(
@@ -305,6 +306,7 @@ class ConnectionFailed(requests.exceptions.ConnectionError):
         path: str = "",
         attempts: int | None = None,
         cause: str = "",
+        summary: str = "",
         request: Any = None,
     ) -> None:
         # (Defaults, so that unpickling, which passes only the message, works.)
@@ -314,6 +316,7 @@ class ConnectionFailed(requests.exceptions.ConnectionError):
         self.path = path
         self.attempts = attempts
         self.cause = cause
+        self.summary = summary or message
 
 
 class ConnectTimedOut(ConnectionFailed, requests.exceptions.ConnectTimeout):
@@ -391,11 +394,10 @@ def connection_failure(
     else:
         cls, cause = ConnectionFailed, _why(causes, "the connection failed")
         what = f"The connection to {origin} failed before a response arrived ({cause})"
-    message = f"{what} for {method} {path}"
+    summary = f"{what} for {method} {path}"
     if attempts is not None:
-        message += f" after {attempts} attempt{'' if attempts == 1 else 's'}"
-    if not retries:
-        message += RETRIES_OFF_HINT
+        summary += f" after {attempts} attempt{'' if attempts == 1 else 's'}"
+    message = summary if retries else f"{summary} (retries are off: see enable_retries())"
     request = getattr(error, "request", None)
     return cls(
         message,
@@ -404,12 +406,9 @@ def connection_failure(
         path=path,
         attempts=attempts,
         cause=cause,
+        summary=summary,
         request=request,
     )
-
-
-#: Ends the message of a ConnectionFailed raised with the client's retries off.
-RETRIES_OFF_HINT = " (retries are off: see enable_retries())"
 
 
 def _origin_and_path(url: str) -> tuple[str, str]:

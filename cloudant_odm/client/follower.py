@@ -44,7 +44,7 @@ import requests
 import urllib3.exceptions
 
 from cloudant_odm.client._operations import validate_db_name
-from cloudant_odm.client.errors import RETRIES_OFF_HINT, ApiException
+from cloudant_odm.client.errors import ApiException
 from cloudant_odm.client.models import Change, ChangesResultItem
 
 if TYPE_CHECKING:
@@ -677,7 +677,7 @@ class ChangesFollower:
                     "changes feed of %s: %s; retry %d in %.3f s (failing for %.1f s)",
                     self._db,
                     # The follower retries itself (the docs advise client retries off).
-                    str(error).replace(RETRIES_OFF_HINT, ""),
+                    getattr(error, "summary", None) or error,
                     retry,
                     delay,
                     failing_for,
