@@ -174,6 +174,19 @@ function couchError(err) {
   return { status, body: { error, reason } };
 }
 
+// A JSON answer as CouchDB (and express-pouchdb) sends it: the JSON content type only
+// when the client accepts it, text/plain otherwise.
+function sendJson(req, res, status, body, headers) {
+  res.status(status);
+  for (const [name, value] of Object.entries(headers || {})) {
+    res.setHeader(name, value);
+  }
+  const type = req.accepts(['text', 'json']) === 'json' ? 'application/json' : 'text/plain; charset=utf-8';
+  res.setHeader('Content-Type', type);
+  res.setHeader('Cache-Control', 'must-revalidate');
+  res.end(JSON.stringify(body) + '\n');
+}
+
 function sendError(req, res, err) {
   const { status, body } = couchError(err);
   if (res.headersSent) {
@@ -187,13 +200,7 @@ function sendError(req, res, err) {
     return;
   }
   try {
-    res.status(status);
-    // Like CouchDB (and express-pouchdb): JSON content type only when the
-    // client accepts it, text/plain otherwise.
-    const type = req.accepts(['text', 'json']) === 'json' ? 'application/json' : 'text/plain; charset=utf-8';
-    res.setHeader('Content-Type', type);
-    res.setHeader('Cache-Control', 'must-revalidate');
-    res.end(JSON.stringify(body) + '\n');
+    sendJson(req, res, status, body);
   } catch (e) {
     log(`failed to send error response for ${req.method} ${req.originalUrl}: ${describeError(e)}`);
   }
@@ -527,17 +534,6 @@ function authenticationGate(admin) {
         authenticated,
       },
     };
-  }
-
-  function sendJson(req, res, status, body, headers) {
-    res.status(status);
-    for (const [name, value] of Object.entries(headers || {})) {
-      res.setHeader(name, value);
-    }
-    const type = req.accepts(['text', 'json']) === 'json' ? 'application/json' : 'text/plain; charset=utf-8';
-    res.setHeader('Content-Type', type);
-    res.setHeader('Cache-Control', 'must-revalidate');
-    res.end(JSON.stringify(body) + '\n');
   }
 
   // Remember every AuthSession cookie express-pouchdb sets (it renews them).
