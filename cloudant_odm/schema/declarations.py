@@ -416,15 +416,10 @@ def _check_js(source: Any, what: str) -> str:
     return normalize_js(source)
 
 
-def _doc_types(model: type[Document]) -> list[str]:
-    """The doc_types a generated function accepts (the same the queries select on)."""
-    return list(registry.doc_types(model))
-
-
 def _type_guard(model: type[Document], require: bool, where: str) -> str:
     """The first line of a generated function: leave unless the document is ``model``
     or one of its registered subclasses."""
-    doc_types = _doc_types(model)
+    doc_types = registry.doc_types(model)  # what the queries select on too
     type_key = _js_string(model._options.type_field)
     if not doc_types:
         if require:
@@ -432,7 +427,7 @@ def _type_guard(model: type[Document], require: bool, where: str) -> str:
                 f"{where}: {model.__name__} has no concrete document types (it is abstract "
                 "and no subclass is defined), so the generated function would match nothing"
             )
-        doc_types = [model._options.doc_type]
+        doc_types = (model._options.doc_type,)
     if len(doc_types) == 1:
         return f"  if (doc[{type_key}] !== {_js_string(doc_types[0])}) return;"
     listed = ", ".join(_js_string(t) for t in doc_types)
@@ -1163,7 +1158,7 @@ class Filter(Declaration):
         if self.js is not None:
             raise TypeError(f"{self.where} is a JavaScript filter, not a selector")
         own = _selector_of(self._selector, model, self.where)
-        doc_types = _doc_types(model) or [model._options.doc_type]
+        doc_types = registry.doc_types(model) or (model._options.doc_type,)
         guard = doc_types[0] if len(doc_types) == 1 else {"$in": doc_types}
         return {"$and": [{model._options.type_field: guard}, own]}
 
