@@ -519,11 +519,8 @@ def read_capped(response: requests.Response, limit: int | None, advice: str = ""
     """Read the body of ``response`` (sent with ``stream=True``) into it, as
     ``response.content`` would, but raise :class:`ResponseTooLarge` as soon as it (or
     its decompressed form) passes ``limit`` bytes. ``advice`` ends the message."""
-    read = response.__dict__.get("_content", False)  # False until the body is read
-    if limit is None or read is not False or response.raw is None:
-        body = response.content or b""
-        if limit is None or len(body) <= limit:
-            return body
+    if limit is None:
+        return response.content or b""
     request = response.request
 
     def too_large(size: int, how: str) -> ResponseTooLarge:
@@ -538,8 +535,12 @@ def read_capped(response: requests.Response, limit: int | None, advice: str = ""
             message, limit=limit, size=size, url=origin, method=method, path=path
         )
 
-    if read is not False or response.raw is None:  # held already, and too large
-        raise too_large(len(response.content or b""), "")
+    # Read already (``_content`` is False until then), or nothing to read from.
+    if response.__dict__.get("_content", False) is not False or response.raw is None:
+        held = response.content or b""
+        if len(held) > limit:
+            raise too_large(len(held), "")
+        return held
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > limit:
         raise too_large(int(declared), "declared as ")
