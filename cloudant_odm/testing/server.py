@@ -113,7 +113,8 @@ class LocalServer:
         if self.memory or self.data_dir is None:
             args.append("--memory")
         else:
-            args += ["--data", str(self.data_dir)]
+            # Absolute: the launcher runs in its own folder, not in the caller's.
+            args += ["--data", str(Path(self.data_dir).resolve())]
         log_dir = Path(tempfile.mkdtemp(prefix="cloudant-odm-server-"))
         self.log_path = log_dir / "server.log"
         self._log_file = self.log_path.open("wb")

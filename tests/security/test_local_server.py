@@ -207,3 +207,18 @@ def test_a_restarted_server_keeps_its_credentials(tmp_path: Path) -> None:
         assert anonymous.status_code == 401
         assert anonymous.json() == {"error": "unauthorized", "reason": "Authentication required."}
     assert server.password not in repr(server)
+
+
+def test_a_relative_data_dir_is_the_callers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new user's ``LocalServer(memory=False, data_dir=Path("couch"))`` keeps its data
+    under their working directory, not in the launcher's folder."""
+    if os.environ.get("CLOUDANT_URL"):
+        pytest.skip("about the local test server")
+    monkeypatch.chdir(tmp_path)
+    with LocalServer(memory=False, data_dir=Path("couch")) as server:
+        server.client().put_database("kept")
+        server.client().put_document("kept", "a", {"n": 1})
+    assert (tmp_path / "couch").is_dir()
+    assert any((tmp_path / "couch").iterdir())
