@@ -62,6 +62,7 @@ POUCHDB_GAPS: dict[str, str] = {
     "a 500, not 401",
     "replication_errors": "a failing replication (bad source) still reports status 'complete'",
     # database level
+    "db_name_rules": "illegal database names are accepted: PUT /Bad-Name creates it (CouchDB: 400)",
     "db_name_slash": "'/' is dropped from database names: PUT /a%2Fb creates 'ab'",
     "db_info_fields": "db info lacks sizes, props, purge_seq, doc_del_count, cluster; "
     "update_seq is an integer",

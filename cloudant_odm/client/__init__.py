@@ -16,6 +16,8 @@ from cloudant_odm.client.auth import (
     VPCInstanceAuthenticator,
 )
 from cloudant_odm.client.config import get_authenticator_from_environment, read_external_sources
+from cloudant_odm.client.enums import *  # noqa: F403  (the SDK's *Enums classes are public)
+from cloudant_odm.client.enums import __all__ as _enum_names
 from cloudant_odm.client.errors import (
     ApiException,
     BadRequestError,
@@ -68,5 +70,6 @@ __all__ = [
     "VPCInstanceAuthenticator",
     "get_authenticator_from_environment",
     "read_external_sources",
+    *_enum_names,
     *_model_names,
 ]

@@ -14,6 +14,7 @@ import json
 import re
 import types
 from collections.abc import Callable, Iterable, Mapping
+from enum import Enum
 from typing import IO, TYPE_CHECKING, Any, Protocol, overload
 from urllib.parse import quote
 
@@ -35,10 +36,9 @@ _HEADER_NAMES = {
     "destination": "Destination",
 }
 _PATH_PARAM = re.compile(r"\{(\w+)\}")
-# CouchDB's rule for database names (plus the system databases).
-_DB_NAME = re.compile(r"[a-z][a-z0-9_$()+/-]*")
+# Databases whose names start with "_": any other such name is an endpoint (_all_dbs, _users
+# is one of these; _session, _up, ... are not), so it can't be a database's.
 _SYSTEM_DBS = frozenset({"_users", "_replicator", "_global_changes"})
-_DB_NAME_MAX = 238
 _ID_PREFIXES = ("_design/", "_local/")
 
 
@@ -47,17 +47,22 @@ class _Client(Protocol):
 
 
 def validate_db_name(name: str) -> str:
-    """Return the name if CouchDB would accept it; otherwise raise ValueError saying why."""
-    if name in _SYSTEM_DBS:
-        return name
-    if len(name) > _DB_NAME_MAX:
+    """Return the name unless it would address something other than a database.
+
+    Only what could reach another endpoint is refused here: an empty name, ``.`` and
+    ``..`` (which URL normalisation folds into the parent path) and a leading ``_``
+    other than the system databases'. The server judges the rest (capitals, length,
+    characters), as with the official SDK, and refuses a bad name with
+    ``400 illegal_database_name``.
+    """
+    if not name:
+        raise ValueError("db must be provided")
+    if name in (".", ".."):
+        raise ValueError(f"Invalid database name {name!r}: it would address the parent path")
+    if name.startswith("_") and name not in _SYSTEM_DBS:
         raise ValueError(
-            f"Database name is longer than {_DB_NAME_MAX} characters: {name[:40]!r}..."
-        )
-    if not _DB_NAME.fullmatch(name):  # (match with $ would let a final newline through)
-        raise ValueError(
-            f"Invalid database name {name!r}: it must start with a lowercase letter and contain "
-            "only lowercase letters, digits and _ $ ( ) + - /"
+            f"Invalid database name {name!r}: a name starting with '_' addresses a server "
+            f"endpoint; only the system databases {sorted(_SYSTEM_DBS)} may"
         )
     return name
 
@@ -105,7 +110,7 @@ def _named(param: str, value: str, prefix: str) -> str:
 
 
 def _encode_path_param(name: str, value: Any, template: str) -> str:
-    text = value if isinstance(value, str) else str(value)
+    text = _text(value)
     if name == "db":
         return _segment(validate_db_name(text))
     if name == "ddoc":
@@ -154,12 +159,19 @@ def encode_json(body: Any) -> bytes:
     return encoded
 
 
+def _text(value: Any) -> str:
+    """A parameter as text; an enum member (``PostChangesEnums.Feed.LONGPOLL``) as its value."""
+    if isinstance(value, Enum):
+        return str(value.value)
+    return value if isinstance(value, str) else str(value)
+
+
 def _query_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list | tuple):
         return ",".join(_query_value(v) for v in value)
-    return str(value)
+    return _text(value)
 
 
 def raw_body(value: Any, name: str) -> bytes | IO[bytes] | Iterable[bytes]:
@@ -295,7 +307,7 @@ class Op:
         for name in self.headers:
             value = values.get(name)
             if value is not None:
-                headers[_HEADER_NAMES[name]] = value if isinstance(value, bytes) else str(value)
+                headers[_HEADER_NAMES[name]] = value if isinstance(value, bytes) else _text(value)
         user_headers = extra.pop("headers", None) or {}
         headers.update(user_headers)
 

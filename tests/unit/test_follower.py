@@ -268,7 +268,7 @@ def test_db_is_required_and_checked(client: CloudantV1) -> None:
         ChangesFollower(client)
     assert str(info.value) == "The option db must be provided when using ChangesFollower."
     with pytest.raises(ValueError, match="Invalid database name"):
-        ChangesFollower(client, db="Bad Name")
+        ChangesFollower(client, db="_bad")
 
 
 def test_unknown_option_is_a_type_error(client: CloudantV1) -> None:

@@ -10,7 +10,7 @@ import json
 import re
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 import requests
@@ -18,6 +18,7 @@ import responses
 
 from cloudant_odm.client import (
     ApiException,
+    BadRequestError,
     BulkDocs,
     CloudantV1,
     ConflictError,
@@ -276,12 +277,27 @@ def test_reserved_document_ids_refused_locally(client: CloudantV1, bad: str) -> 
         client.get_document("db", bad)
 
 
-@pytest.mark.parametrize(
-    "bad", ["", "Orders", "1db", "a b", "a?b", "_secret", "x" * 239, "orders\n", "a/../b"]
-)
-def test_bad_database_names_refused_locally(client: CloudantV1, bad: str) -> None:
-    with pytest.raises(ValueError, match=r"(must be provided|database name|Database name)"):
+@pytest.mark.parametrize("bad", ["", ".", "..", "_secret", "_all_dbs", "_session"])
+def test_database_names_reaching_other_endpoints_refused_locally(
+    client: CloudantV1, bad: str
+) -> None:
+    with pytest.raises(ValueError, match=r"(must be provided|database name)"):
         client.put_database(bad)
+
+
+@responses.activate
+@pytest.mark.parametrize("name", ["Orders", "1db", "a b", "a?b", "orders\n", "a/../b", "_users"])
+def test_other_database_names_are_the_servers_to_judge(client: CloudantV1, name: str) -> None:
+    """As with the SDK: sent as one encoded segment, and CouchDB's 400 is raised as it is."""
+    responses.put(
+        re.compile(r".*"),
+        status=400,
+        json={"error": "illegal_database_name", "reason": "Name: 'x'. Only lowercase..."},
+    )
+    with pytest.raises(BadRequestError) as info:
+        client.put_database(name)
+    assert info.value.error == "illegal_database_name"
+    assert urlsplit(responses.calls[0].request.url).path == "/" + quote(name, safe="")
 
 
 @pytest.mark.parametrize(
