@@ -16,6 +16,7 @@ from cloudant_odm.client.auth import (
     VPCInstanceAuthenticator,
 )
 from cloudant_odm.client.config import get_authenticator_from_environment, read_external_sources
+from cloudant_odm.client.encoding import datetime_to_string, string_to_datetime
 from cloudant_odm.client.enums import *  # noqa: F403  (the SDK's *Enums classes are public)
 from cloudant_odm.client.enums import __all__ as _enum_names
 from cloudant_odm.client.errors import (
@@ -68,8 +69,10 @@ __all__ = [
     "TooManyRequestsError",
     "UnauthorizedError",
     "VPCInstanceAuthenticator",
+    "datetime_to_string",
     "get_authenticator_from_environment",
     "read_external_sources",
+    "string_to_datetime",
     *_enum_names,
     *_model_names,
 ]

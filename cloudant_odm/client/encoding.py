@@ -21,6 +21,7 @@ costs more than orjson saves.
 
 from __future__ import annotations
 
+import datetime
 import importlib
 import json
 import math
@@ -34,9 +35,11 @@ __all__ = [
     "BACKEND",
     "MIN_NORMAL_FLOAT",
     "canonical",
+    "datetime_to_string",
     "has_non_finite",
     "is_subnormal",
     "refuse_subnormal",
+    "string_to_datetime",
 ]
 
 #: The smallest normal double. Readers disagree below it (except at 0): CouchDB 3.4
@@ -159,3 +162,22 @@ def canonical(value: Any) -> bytes:
             if b"null" not in out or not has_non_finite(value):
                 return out
     return _stdlib_text(value).encode()
+
+
+# -- date-times, as the SDK's models carry them ---------------------------------------
+
+
+def datetime_to_string(value: datetime.datetime) -> str:
+    """ISO 8601 in UTC with a ``Z``; a naive date-time is taken to be UTC already."""
+    if value.tzinfo is None:
+        return value.isoformat() + "Z"
+    return value.astimezone(datetime.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def string_to_datetime(text: str) -> datetime.datetime:
+    """An ISO 8601 date-time (``Z`` or an offset; none means UTC) as an aware datetime."""
+    if not isinstance(text, str):
+        raise ValueError(f"expected an ISO 8601 date-time string, got {type(text).__name__}")
+    # fromisoformat reads a final "Z" only from Python 3.11 on.
+    parsed = datetime.datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=datetime.timezone.utc)
