@@ -10,7 +10,8 @@ import http.client
 import json
 import re
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -33,6 +34,7 @@ __all__ = [
     "ServiceUnavailableError",
     "TooManyRequestsError",
     "UnauthorizedError",
+    "augment_error_response",
     "connection_failure",
     "error_from_response",
     "read_capped",
@@ -91,12 +93,12 @@ class ApiException(Exception):
         self.rev: str | None = None
         #: The database a 404 was about, where the ODM knows it (it names it in message).
         self.database: str | None = None
-        self.message = message or _status_text(code, http_response)
+        if message is None and http_response is not None:
+            message = _parse_error_body(http_response)[2]
+        self.message = message or _status_text(code)
         headers = http_response.headers if http_response is not None else {}
         self.global_transaction_id: str | None = headers.get("X-Global-Transaction-ID")
-        self.trace: str | None = next(
-            (headers[name] for name in _TRACE_HEADERS if name in headers), None
-        )
+        self.trace: str | None = _trace_of(headers)
         super().__init__(str(self))
 
     @property
@@ -112,12 +114,16 @@ class ApiException(Exception):
         return (_unpickle, (type(self),), state)
 
     def __str__(self) -> str:
+        # The SDK's format, to the character (its odd " , " included): code that parses
+        # it keeps working. The request id is ``trace``, and in the body as the SDK has it.
         text = f"Error: {self.message}, Status code: {self.status_code}"
-        if self.trace:
-            text += f", Trace: {self.trace}"
         if self.global_transaction_id:
-            text += f", X-global-transaction-id: {self.global_transaction_id}"
+            text += f" , X-global-transaction-id: {self.global_transaction_id}"
         return text
+
+
+def _trace_of(headers: Mapping[str, str]) -> str | None:
+    return next((headers[name] for name in _TRACE_HEADERS if name in headers), None)
 
 
 class BadRequestError(ApiException):
@@ -217,35 +223,78 @@ def error_from_response(response: requests.Response) -> ApiException:
         )
         cls = exception_class(response.status_code)
         return cls(response.status_code, refused, response, error="redirect", reason=refused)
+    augment_error_response(response)  # (a no-op where the session's hook ran already)
     error, reason, message = _parse_error_body(response)
     cls = exception_class(response.status_code)
     return cls(response.status_code, message, response, error=error, reason=reason)
 
 
-def _parse_error_body(response: requests.Response) -> tuple[str | None, str | None, str | None]:
+def augment_error_response(
+    response: requests.Response, *args: Any, **kwargs: Any
+) -> requests.Response:
+    """A ``requests`` response hook (the client's session has it, as the SDK's has):
+    a JSON error body in CouchDB's form, ``{"error", "reason"}``, gains IBM Cloud's
+    ``errors: [{"code", "message"}]`` and ``trace``, the request id from the
+    ``X-Request-ID`` (else ``X-Couch-Request-ID``) header. A body that already has a
+    ``trace`` is left alone, and so is a HEAD's (none) or a body that isn't JSON.
+
+    The body is read up to ``ERROR_BODY_LIMIT``; the response is changed in place and
+    returned."""
+    request = response.request
+    if response.status_code < 400 or request is None or request.method == "HEAD":
+        return response
+    if not (response.headers.get("Content-Type") or "").startswith("application/json"):
+        return response
+    try:
+        body = json.loads(_error_body(response))
+    except (ValueError, RuntimeError):
+        return response
+    if not isinstance(body, dict) or "trace" in body:
+        return response
+    changed = False
+    error = body.get("error")
+    if "errors" not in body and error is not None:
+        reason = body.get("reason")
+        message = f"{error}: {reason}" if reason else f"{error}"
+        body["errors"] = [{"code": error, "message": message}]
+        changed = True
+    trace = _trace_of(response.headers)
+    if "errors" in body and trace is not None:
+        body["trace"] = trace
+        changed = True
+    if changed:
+        response._content = json.dumps(body).encode()
+        response.encoding = "utf-8"
+    return response
+
+
+def _parse_error_body(response: requests.Response) -> tuple[str | None, str | None, str]:
+    """``error``, ``reason`` and the message, chosen as the SDK chooses it: the first of
+    ``errors[0].message``, ``error``, ``message``, ``errorMessage`` in a JSON body, else
+    a text for the status, else the body's text, else "Unknown error"."""
     if response.request is not None and response.request.method == "HEAD":
-        return None, None, None
+        return None, None, _UNKNOWN
     content = _error_body(response)
     try:
         body: Any = json.loads(content) if content else None
     except (ValueError, RuntimeError):
         # Not JSON (a proxy's HTML page, say): the text itself is the best message.
         text = response.text.strip() if content else ""
-        return None, None, text[:500] or None
+        return None, None, text[:500] or _UNKNOWN
     if not isinstance(body, dict):
-        return None, None, None
+        return None, None, _status_text(response.status_code, content)
     error = _text(body.get("error"))
     reason = _text(body.get("reason"))
     errors = body.get("errors")
-    if error and reason:
-        message: str | None = f"{error}: {reason}"
-    elif error:
-        message = error
-    elif isinstance(errors, list) and errors and isinstance(errors[0], dict):
+    message: str | None = None
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
         message = _text(errors[0].get("message"))
-    else:
-        message = _text(body.get("message")) or _text(body.get("errorMessage"))
-    return error, reason, message
+    elif "errors" not in body:
+        message = error or _text(body.get("message")) or _text(body.get("errorMessage"))
+    return error, reason, message or _status_text(response.status_code, content)
+
+
+_UNKNOWN = "Unknown error"
 
 
 #: An error body (CouchDB's is a line of JSON) is read up to this size, also for a
@@ -269,12 +318,15 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def _status_text(code: int, response: requests.Response | None) -> str:
-    if response is not None and response.reason:
-        return str(response.reason)
+def _status_text(code: int, content: bytes = b"") -> str:
+    """What the SDK says of an error body with no message: the status's phrase, else
+    the body's text, else "Unknown error"."""
     if code == 401:
         return "Unauthorized: Access is denied due to invalid credentials"
-    return "Unknown error"
+    try:
+        return HTTPStatus(code).phrase
+    except ValueError:
+        return content.decode("utf-8", "replace").strip()[:500] or _UNKNOWN
 
 
 # -- the request got no (complete) answer ----------------------------------------------

@@ -37,6 +37,7 @@ from cloudant_odm._version import __version__
 from cloudant_odm.client.auth import Authenticator
 from cloudant_odm.client.errors import (
     ApiException,
+    augment_error_response,
     connection_failure,
     error_from_response,
     read_capped,
@@ -245,6 +246,9 @@ class Transport:
     def _mount(self, session: requests.Session) -> None:
         session.mount("http://", self._adapter)
         session.mount("https://", self._adapter)
+        hooks = session.hooks.setdefault("response", [])
+        if augment_error_response not in hooks:
+            hooks.append(augment_error_response)
 
     def set_http_client(self, session: requests.Session) -> None:
         with self._lock:
