@@ -18,7 +18,6 @@ import contextlib
 import email.utils
 import json
 import logging
-import platform
 import re
 import threading
 import time
@@ -28,7 +27,7 @@ from typing import Any, ClassVar, NamedTuple, TypeGuard
 
 import requests
 
-from cloudant_odm._version import __version__
+from cloudant_odm.client.common import get_user_agent
 from cloudant_odm.client.errors import ApiException, error_from_response, read_capped, redact_url
 
 __all__ = [
@@ -81,11 +80,7 @@ def _badly_quoted(value: str | None) -> bool:
 
 
 def _user_agent(kind: str) -> str:
-    return (
-        f"cloudant-odm/{__version__} {kind}-authenticator "
-        f"(python.version={platform.python_version()}; os.name={platform.system()}; "
-        f"os.version={platform.release()}; lang=python)"
-    )
+    return get_user_agent(f"{kind}-authenticator")
 
 
 class Authenticator(ABC):
@@ -116,6 +111,10 @@ class Authenticator(ABC):
         self, http: requests.Session, service_url: str, http_config: Mapping[str, Any]
     ) -> None:
         """Receive the client's session, URL and HTTP settings (timeout, proxies, verify)."""
+
+    def set_default_headers(self, headers: Mapping[str, str]) -> None:  # noqa: B027
+        """The client's default headers, for an authenticator that sends requests of
+        its own to the service (a login) and should send them there too."""
 
     def on_response(self, response: requests.Response) -> None:  # noqa: B027
         """See every response the client receives."""
@@ -277,6 +276,38 @@ class TokenManager(ABC):
     def token(self) -> Token | None:
         """The cached token, if any (it may have expired)."""
         return self._token
+
+    # The SDK core's view of the cached token: its two times in epoch seconds (0 with no
+    # token), settable to force a renewal (``refresh_time = 0``) or an expiry.
+
+    @property
+    def expire_time(self) -> float:
+        return self._token.expires_at if self._token is not None else 0
+
+    @expire_time.setter
+    def expire_time(self, value: float) -> None:
+        if self._token is not None:
+            self._token = self._token._replace(expires_at=value)
+
+    @property
+    def refresh_time(self) -> float:
+        return self._token.refresh_at if self._token is not None else 0
+
+    @refresh_time.setter
+    def refresh_time(self, value: float) -> None:
+        if self._token is not None:
+            self._token = self._token._replace(refresh_at=value)
+
+    def is_token_expired(self) -> bool:
+        """True when there is no token or it has expired (the next use fetches one)."""
+        return not self._valid(self._token, time.time())
+
+    # The SDK core's private names for the same, which code written for it calls.
+    _is_token_expired = is_token_expired
+
+    @staticmethod
+    def _get_current_time() -> int:
+        return int(time.time())
 
     def set_token(self, token: Token) -> None:
         self._token = token
@@ -863,9 +894,19 @@ class _SessionCookieManager(TokenManager):
         super().__init__()
         self.username = username
         self.password = password
-        self.disable_ssl_verification = disable_ssl_verification
+        self._disable_ssl_verification = disable_ssl_verification
         self.http: requests.Session | None = None
         self.service_url = ""
+        self.default_headers: dict[str, str] = {}
+
+    @property
+    def disable_ssl_verification(self) -> bool:
+        """Off when the authenticator was told so, or the client it logs in to was."""
+        return self._disable_ssl_verification or self.http_config.get("verify") is False
+
+    @disable_ssl_verification.setter
+    def disable_ssl_verification(self, status: bool) -> None:
+        self._disable_ssl_verification = status
 
     def fetch_token(self) -> Token:
         if self.http is None or not self.service_url:
@@ -873,7 +914,9 @@ class _SessionCookieManager(TokenManager):
                 "CouchDbSessionAuthenticator is not attached to a client with a service URL"
             )
         url = self.service_url + "/_session"
+        # Sent only to turn checking off or to name a CA bundle, as the SDK does.
         verify = False if self.disable_ssl_verification else self.http_config.get("verify")
+        options: dict[str, Any] = {} if verify is None or verify is True else {"verify": verify}
         logger.debug("Logging in to %s as %r", redact_url(url), self.username)
         now = time.time()
         response = self.http.post(
@@ -881,12 +924,12 @@ class _SessionCookieManager(TokenManager):
             # Plain JSON: CouchDB before 3.3 rejects a gzipped /_session body. "name" is
             # CouchDB's own field; "username" is an alias that PouchDB Server lacks.
             json={"name": self.username, "password": self.password},
-            headers={"Accept": "application/json"},
+            headers={**self.default_headers, "Accept": "application/json"},
             # Bypass any auth set on the shared session: this request *is* the login.
             auth=_no_auth,
             timeout=self._timeout(),
             proxies=self.http_config.get("proxies"),
-            verify=verify,
+            **options,
             # No redirects: the password would be re-sent to wherever they point, and a
             # cookie set there adopted.
             allow_redirects=False,
@@ -947,11 +990,14 @@ class CouchDbSessionAuthenticator(Authenticator):
             raise ValueError("CouchDbSessionAuthenticator needs a username")
         if manager.password is None:
             raise ValueError("CouchDbSessionAuthenticator needs a password")
-        _check_bool("disable_ssl_verification", manager.disable_ssl_verification)
+        _check_bool("disable_ssl_verification", manager._disable_ssl_verification)
 
     def set_disable_ssl_verification(self, status: bool = False) -> None:
         _check_bool("disable_ssl_verification", status)
         self.token_manager.disable_ssl_verification = status
+
+    def set_default_headers(self, headers: Mapping[str, str]) -> None:
+        self.token_manager.default_headers = dict(headers)
 
     def attach(
         self, http: requests.Session, service_url: str, http_config: Mapping[str, Any]

@@ -18,7 +18,6 @@ import http.cookiejar
 import ipaddress
 import json
 import logging
-import platform
 import re
 import threading
 import warnings
@@ -33,8 +32,8 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import MaxRetryError, ProtocolError
 from urllib3.util.retry import Retry
 
-from cloudant_odm._version import __version__
 from cloudant_odm.client.auth import Authenticator
+from cloudant_odm.client.common import get_user_agent
 from cloudant_odm.client.errors import (
     ApiException,
     augment_error_response,
@@ -89,11 +88,7 @@ _insecure_lock = threading.Lock()
 
 
 def user_agent() -> str:
-    return (
-        f"cloudant-odm/{__version__} (python.version={platform.python_version()}; "
-        f"python.vendor={platform.python_implementation()}; os.name={platform.system()}; "
-        f"os.arch={platform.machine()}; lang=python)"
-    )
+    return get_user_agent()
 
 
 class DetailedResponse:
@@ -218,7 +213,7 @@ class Transport:
     def __init__(self, authenticator: Authenticator) -> None:
         self.authenticator = authenticator
         self.service_url = ""
-        self.default_headers: dict[str, str] = {}
+        self._default_headers: dict[str, str] = {}
         self.http_config: dict[str, Any] = {"timeout": DEFAULT_TIMEOUT}
         self.gzip_requests = True
         self.verify = True
@@ -235,6 +230,16 @@ class Transport:
         self.session = self._new_session()
 
     # -- configuration ------------------------------------------------------------
+
+    @property
+    def default_headers(self) -> dict[str, str]:
+        """Headers sent on every request, the authenticator's login included."""
+        return self._default_headers
+
+    @default_headers.setter
+    def default_headers(self, headers: Mapping[str, str]) -> None:
+        self._default_headers = dict(headers)
+        self.authenticator.set_default_headers(self._default_headers)
 
     def _new_session(self) -> requests.Session:
         session = requests.Session()

@@ -896,3 +896,73 @@ def test_session_log_lines_hide_url_credentials(
     assert "couch.test:5984/_session" in caplog.text
     for secret in ("url-Secret-pw", PASSWORD, "tok-value"):
         assert secret not in caplog.text
+
+
+# -- the SDK's view of the session login ----------------------------------------------
+
+
+def test_client_default_headers_go_on_the_login_too(rsps: responses.RequestsMock) -> None:
+    from cloudant_odm.client import CloudantV1
+
+    login_reply(rsps, ["AuthSession=v1; Max-Age=600"])
+    rsps.get(SESSION_URL, json={"ok": True, "userCtx": {"name": "alice", "roles": []}})
+    client = CloudantV1(CouchDbSessionAuthenticator("alice", PASSWORD))
+    client.set_service_url(COUCH)
+    client.set_default_headers({"X-Tenant": "t1"})
+    client.get_session_information(headers={"X-Call": "c"})
+    login, call = (c.request for c in rsps.calls)
+    assert (login.method, login.headers["X-Tenant"]) == ("POST", "t1")
+    assert "X-Call" not in login.headers  # a per-call header is that call's alone
+    assert (call.headers["X-Tenant"], call.headers["X-Call"]) == ("t1", "c")
+
+
+@pytest.mark.parametrize(
+    ("http_config", "authenticator_says", "sent", "reported"),
+    [
+        ({}, False, None, False),  # checking on: requests' own default, not passed
+        ({"verify": True}, False, None, False),
+        ({"verify": False}, False, False, True),  # the client turned checking off
+        ({}, True, False, True),  # the authenticator was told to
+        ({"verify": "/etc/ca.pem"}, False, "/etc/ca.pem", False),  # a CA bundle
+    ],
+)
+def test_login_verification_follows_the_client_and_the_authenticator(
+    http_config: dict[str, Any], authenticator_says: bool, sent: Any, reported: bool
+) -> None:
+    seen: dict[str, Any] = {}
+
+    class Recording(requests.Session):
+        def request(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+            seen["verify"] = kwargs.get("verify")
+            raise requests.ConnectionError("stop here")
+
+    auth = CouchDbSessionAuthenticator("alice", PASSWORD, authenticator_says)
+    auth.attach(Recording(), COUCH, http_config)
+    assert auth.token_manager.disable_ssl_verification is reported
+    with pytest.raises(requests.ConnectionError):
+        auth.token_manager.get_token()
+    assert seen["verify"] == sent
+
+
+def test_token_times_under_the_sdk_names(rsps: responses.RequestsMock) -> None:
+    with freeze_time(START) as clock:
+        auth = attached_session(rsps, ["AuthSession=v1; Max-Age=600"])
+        manager = auth.token_manager
+        assert (manager.expire_time, manager.refresh_time) == (0, 0)
+        assert manager.is_token_expired()
+        assert manager._is_token_expired()
+        cookie_of(auth)
+        assert manager.expire_time == T0 + 600
+        assert manager.refresh_time == T0 + 480  # at 80 % of the lifetime
+        assert not manager.is_token_expired()
+        assert manager._get_current_time() == int(T0)
+        # refresh_time = 0 renews at the next request, expire_time = 0 expires it.
+        login_reply(rsps, ["AuthSession=v2; Max-Age=600"])
+        manager.refresh_time = 0
+        assert cookie_of(auth) == "AuthSession=v2"
+        clock.tick(1)
+        login_reply(rsps, ["AuthSession=v3; Max-Age=600"])
+        manager.expire_time = 0
+        assert manager.is_token_expired()
+        assert cookie_of(auth) == "AuthSession=v3"
+        assert len(rsps.calls) == 3
