@@ -36,6 +36,7 @@ __all__ = [
     "BearerTokenAuthenticator",
     "ContainerAuthenticator",
     "CouchDbSessionAuthenticator",
+    "IAMAssumeAuthenticator",
     "IAMAuthenticator",
     "NoAuthAuthenticator",
     "VPCInstanceAuthenticator",
@@ -90,6 +91,7 @@ class Authenticator(ABC):
     AUTHTYPE_BEARERTOKEN: ClassVar[str] = "bearerToken"
     AUTHTYPE_NOAUTH: ClassVar[str] = "noAuth"
     AUTHTYPE_IAM: ClassVar[str] = "iam"
+    AUTHTYPE_IAM_ASSUME: ClassVar[str] = "iamAssume"
     AUTHTYPE_CONTAINER: ClassVar[str] = "container"
     AUTHTYPE_VPC: ClassVar[str] = "vpc"
     AUTHTYPE_COUCHDB_SESSION: ClassVar[str] = "COUCHDB_SESSION"
@@ -467,6 +469,56 @@ class IAMTokenManager(_IAMRequestTokenManager):
         return {"grant_type": "urn:ibm:params:oauth:grant-type:apikey", "apikey": self.apikey}
 
 
+class IAMAssumeTokenManager(_IAMRequestTokenManager):
+    """Gets an IAM token for the API key (through an ``IAMTokenManager`` of its own, so
+    that one is cached and renewed too), then exchanges it for a token of the trusted
+    profile (IAM's ``assume`` grant)."""
+
+    kind = "iam-assume"
+
+    def __init__(
+        self,
+        apikey: str,
+        *,
+        iam_profile_id: str | None = None,
+        iam_profile_crn: str | None = None,
+        iam_profile_name: str | None = None,
+        iam_account_id: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.iam_delegate = IAMTokenManager(apikey, **kwargs)
+        # The exchange itself takes no client credentials or scope: only the API key's
+        # token request does.
+        super().__init__(**{**kwargs, "client_id": None, "client_secret": None, "scope": None})
+        self.iam_profile_id = iam_profile_id
+        self.iam_profile_crn = iam_profile_crn
+        self.iam_profile_name = iam_profile_name
+        self.iam_account_id = iam_account_id
+
+    def set_http_config(self, http_config: Mapping[str, Any]) -> None:
+        super().set_http_config(http_config)
+        self.iam_delegate.set_http_config(http_config)
+
+    def grant(self) -> dict[str, str]:
+        form = {
+            "grant_type": "urn:ibm:params:oauth:grant-type:assume",
+            "access_token": self.iam_delegate.get_token(),
+        }
+        if self.iam_profile_crn:
+            form["profile_crn"] = self.iam_profile_crn
+        elif self.iam_profile_id:
+            form["profile_id"] = self.iam_profile_id
+        else:
+            form["profile_name"] = self.iam_profile_name or ""
+            form["account"] = self.iam_account_id or ""
+        return form
+
+    def request_token(self) -> dict[str, Any]:
+        body = super().request_token()
+        self.refresh_token = None  # an assumed identity's token is never refreshed
+        return body
+
+
 class ContainerTokenManager(_IAMRequestTokenManager):
     kind = "container"
 
@@ -601,14 +653,17 @@ class _TokenAuthenticator(Authenticator):
         )
 
 
+def _check_iam_request(manager: _IAMRequestTokenManager) -> None:
+    if bool(manager.client_id) != bool(manager.client_secret):
+        raise ValueError("Give both client_id and client_secret, or neither")
+    _check_bool("disable_ssl_verification", manager.disable_ssl_verification)
+
+
 class _IAMFamilyAuthenticator(_TokenAuthenticator):
     token_manager: _IAMRequestTokenManager
 
     def _validate_iam_request(self) -> None:
-        manager = self.token_manager
-        if bool(manager.client_id) != bool(manager.client_secret):
-            raise ValueError("Give both client_id and client_secret, or neither")
-        _check_bool("disable_ssl_verification", manager.disable_ssl_verification)
+        _check_iam_request(self.token_manager)
 
     def set_client_id_and_secret(self, client_id: str | None, client_secret: str | None) -> None:
         self.token_manager.client_id = client_id
@@ -672,17 +727,94 @@ class IAMAuthenticator(_IAMFamilyAuthenticator):
         return self.AUTHTYPE_IAM
 
     def validate(self) -> None:
-        if not self.token_manager.apikey:
-            raise ValueError("IAMAuthenticator needs an apikey")
-        if _badly_quoted(self.token_manager.apikey):
+        self.check_token_request(self.token_manager, "IAMAuthenticator")
+
+    @staticmethod
+    def check_token_request(manager: IAMTokenManager, who: str) -> None:
+        """The API key and client credentials of an API key token request are usable."""
+        if not manager.apikey:
+            raise ValueError(f"{who} needs an apikey")
+        if _badly_quoted(manager.apikey):
             raise ValueError(
                 "The apikey must not start or end with '{', '}' or '\"'; "
                 "remove the surrounding braces or quotes"
             )
-        self._validate_iam_request()
+        _check_iam_request(manager)
 
     def __repr__(self) -> str:
         return f"IAMAuthenticator(apikey=***, {self._common_repr()})"
+
+
+class IAMAssumeAuthenticator(_TokenAuthenticator):
+    """Acts as an IAM trusted profile: the API key's IAM token is exchanged for one of
+    the profile named by exactly one of ``iam_profile_id``, ``iam_profile_crn`` or
+    ``iam_profile_name`` (with ``iam_account_id``). ``AUTH_TYPE=iamAssume``."""
+
+    token_manager: IAMAssumeTokenManager
+
+    def __init__(
+        self,
+        apikey: str,
+        *,
+        iam_profile_id: str | None = None,
+        iam_profile_crn: str | None = None,
+        iam_profile_name: str | None = None,
+        iam_account_id: str | None = None,
+        url: str | None = None,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        disable_ssl_verification: bool = False,
+        headers: Mapping[str, str] | None = None,
+        proxies: Mapping[str, str] | None = None,
+        scope: str | None = None,
+    ) -> None:
+        _check_bool("disable_ssl_verification", disable_ssl_verification)
+        self.token_manager = IAMAssumeTokenManager(
+            apikey,
+            iam_profile_id=iam_profile_id,
+            iam_profile_crn=iam_profile_crn,
+            iam_profile_name=iam_profile_name,
+            iam_account_id=iam_account_id,
+            url=url,
+            client_id=client_id,
+            client_secret=client_secret,
+            disable_ssl_verification=disable_ssl_verification,
+            headers=headers,
+            proxies=proxies,
+            scope=scope,
+        )
+        self.validate()
+
+    def authentication_type(self) -> str:
+        return self.AUTHTYPE_IAM_ASSUME
+
+    def validate(self) -> None:
+        manager = self.token_manager
+        IAMAuthenticator.check_token_request(manager.iam_delegate, "IAMAssumeAuthenticator")
+        named = [manager.iam_profile_id, manager.iam_profile_crn, manager.iam_profile_name]
+        if sum(1 for value in named if value) != 1:
+            raise ValueError(
+                "IAMAssumeAuthenticator needs exactly one of iam_profile_id, "
+                "iam_profile_crn or iam_profile_name"
+            )
+        if bool(manager.iam_profile_name) != bool(manager.iam_account_id):
+            raise ValueError(
+                "IAMAssumeAuthenticator: iam_profile_name and iam_account_id go together"
+            )
+
+    def __repr__(self) -> str:
+        manager = self.token_manager
+        profile = ", ".join(
+            f"{name}={value!r}"
+            for name, value in (
+                ("iam_profile_id", manager.iam_profile_id),
+                ("iam_profile_crn", manager.iam_profile_crn),
+                ("iam_profile_name", manager.iam_profile_name),
+                ("iam_account_id", manager.iam_account_id),
+            )
+            if value
+        )
+        return f"IAMAssumeAuthenticator(apikey=***, {profile}, url={manager.url!r})"
 
 
 class ContainerAuthenticator(_IAMFamilyAuthenticator):

@@ -24,6 +24,7 @@ from cloudant_odm.client.auth import (
     BearerTokenAuthenticator,
     ContainerAuthenticator,
     CouchDbSessionAuthenticator,
+    IAMAssumeAuthenticator,
     IAMAuthenticator,
     NoAuthAuthenticator,
     VPCInstanceAuthenticator,
@@ -285,6 +286,21 @@ def _iam(read: _Reader) -> Authenticator:
     )
 
 
+def _iam_assume(read: _Reader) -> Authenticator:
+    return IAMAssumeAuthenticator(
+        read.required("APIKEY", "iamAssume"),
+        iam_profile_id=read.text("IAM_PROFILE_ID"),
+        iam_profile_crn=read.text("IAM_PROFILE_CRN"),
+        iam_profile_name=read.text("IAM_PROFILE_NAME"),
+        iam_account_id=read.text("IAM_ACCOUNT_ID"),
+        url=read.text("AUTH_URL"),
+        client_id=read.text("CLIENT_ID"),
+        client_secret=read.text("CLIENT_SECRET"),
+        disable_ssl_verification=bool(read.flag("AUTH_DISABLE_SSL")),
+        scope=read.text("SCOPE"),
+    )
+
+
 def _container(read: _Reader) -> Authenticator:
     name, profile_id = read.text("IAM_PROFILE_NAME"), read.text("IAM_PROFILE_ID")
     if not name and not profile_id:
@@ -331,6 +347,7 @@ _BUILDERS: dict[str, Callable[[_Reader], Authenticator]] = {
     Authenticator.AUTHTYPE_BEARERTOKEN.lower(): _bearer,
     Authenticator.AUTHTYPE_NOAUTH.lower(): _noauth,
     Authenticator.AUTHTYPE_IAM.lower(): _iam,
+    Authenticator.AUTHTYPE_IAM_ASSUME.lower(): _iam_assume,
     Authenticator.AUTHTYPE_CONTAINER.lower(): _container,
     Authenticator.AUTHTYPE_VPC.lower(): _vpc,
     Authenticator.AUTHTYPE_COUCHDB_SESSION.lower(): _couchdb_session,
@@ -357,6 +374,7 @@ def get_authenticator_from_environment(service_name: str = "cloudant") -> Authen
                 Authenticator.AUTHTYPE_BEARERTOKEN,
                 Authenticator.AUTHTYPE_NOAUTH,
                 Authenticator.AUTHTYPE_IAM,
+                Authenticator.AUTHTYPE_IAM_ASSUME,
                 Authenticator.AUTHTYPE_CONTAINER,
                 Authenticator.AUTHTYPE_VPC,
                 Authenticator.AUTHTYPE_COUCHDB_SESSION,

@@ -24,6 +24,7 @@ from cloudant_odm.client.auth import (
     BearerTokenAuthenticator,
     ContainerAuthenticator,
     CouchDbSessionAuthenticator,
+    IAMAssumeAuthenticator,
     IAMAuthenticator,
     NoAuthAuthenticator,
     Token,
@@ -966,3 +967,92 @@ def test_token_times_under_the_sdk_names(rsps: responses.RequestsMock) -> None:
         assert manager.is_token_expired()
         assert cookie_of(auth) == "AuthSession=v3"
         assert len(rsps.calls) == 3
+
+
+# -- IAM assume (trusted profile from an API key) -------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("profile", "form"),
+    [
+        ({"iam_profile_id": "Profile-1"}, {"profile_id": ["Profile-1"]}),
+        ({"iam_profile_crn": "crn:v1:p"}, {"profile_crn": ["crn:v1:p"]}),
+        (
+            {"iam_profile_name": "reader", "iam_account_id": "acc-9"},
+            {"profile_name": ["reader"], "account": ["acc-9"]},
+        ),
+    ],
+)
+def test_iam_assume_exchanges_the_apikey_token_for_the_profiles(
+    rsps: responses.RequestsMock, profile: dict[str, str], form: dict[str, list[str]]
+) -> None:
+    server = iam_server(rsps)
+    auth = IAMAssumeAuthenticator(
+        APIKEY, client_id="cid", client_secret=CLIENT_SECRET, scope="s", **profile
+    )
+    assert auth.authentication_type() == "iamAssume"
+    assert bearer(auth) == f"Bearer {server.tokens[1]}"  # the second token: the profile's
+    apikey_call, assume_call = (c.request for c in rsps.calls)
+    assert parse_qs(str(apikey_call.body))["grant_type"] == [
+        "urn:ibm:params:oauth:grant-type:apikey"
+    ]
+    assert "Authorization" in apikey_call.headers  # client credentials: the key's request
+    assert parse_qs(str(assume_call.body)) == {
+        "grant_type": ["urn:ibm:params:oauth:grant-type:assume"],
+        "access_token": [server.tokens[0]],
+        "response_type": ["cloud_iam"],
+        **form,
+    }
+    assert "Authorization" not in assume_call.headers  # ... and not the exchange's
+    assert "iam-assume-authenticator" in assume_call.headers["User-Agent"]
+    assert auth.token_manager.refresh_token is None
+    assert APIKEY not in repr(auth)
+
+
+def test_iam_assume_reuses_both_tokens_until_renewal(rsps: responses.RequestsMock) -> None:
+    with freeze_time(START) as clock:
+        server = iam_server(rsps)
+        auth = IAMAssumeAuthenticator(APIKEY, iam_profile_id="p")
+        bearer(auth)
+        bearer(auth)
+        assert len(rsps.calls) == 2
+        clock.tick(3600 * 0.8 + 1)  # both tokens are due for renewal
+        assert bearer(auth) == f"Bearer {server.tokens[3]}"
+        assert len(rsps.calls) == 4
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "why"),
+    [
+        ({}, "exactly one of iam_profile_id"),
+        ({"iam_profile_id": "a", "iam_profile_crn": "b"}, "exactly one of iam_profile_id"),
+        ({"iam_profile_name": "n"}, "go together"),
+        ({"iam_profile_id": "a", "iam_account_id": "x"}, "go together"),
+        ({"iam_profile_id": "a", "client_id": "c"}, "client_id and client_secret"),
+    ],
+)
+def test_iam_assume_checks_its_options(kwargs: dict[str, str], why: str) -> None:
+    with pytest.raises(ValueError, match=why):
+        IAMAssumeAuthenticator(APIKEY, **kwargs)
+    with pytest.raises(ValueError, match="needs an apikey"):
+        IAMAssumeAuthenticator("", iam_profile_id="p")
+    with pytest.raises(TypeError, match="must be a bool"):
+        IAMAssumeAuthenticator(APIKEY, iam_profile_id="p", disable_ssl_verification="no")  # type: ignore[arg-type]
+
+
+def test_iam_assume_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cloudant_odm.client.config import get_authenticator_from_environment
+
+    for key, value in {
+        "SVC_AUTH_TYPE": "IAMASSUME",
+        "SVC_APIKEY": APIKEY,
+        "SVC_IAM_PROFILE_NAME": "reader",
+        "SVC_IAM_ACCOUNT_ID": "acc-9",
+        "SVC_AUTH_URL": "https://iam.test",
+    }.items():
+        monkeypatch.setenv(key, value)
+    auth = get_authenticator_from_environment("svc")
+    assert isinstance(auth, IAMAssumeAuthenticator)
+    manager = auth.token_manager
+    assert (manager.iam_profile_name, manager.iam_account_id) == ("reader", "acc-9")
+    assert manager.url == manager.iam_delegate.url == "https://iam.test"
