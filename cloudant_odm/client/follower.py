@@ -145,6 +145,13 @@ def is_transient(error: BaseException) -> bool:
     return isinstance(error, _NETWORK_ERRORS)
 
 
+class _Mode(Enum):
+    """How far a follower reads: until stopped (``start()``), or to the feed's end."""
+
+    LISTEN = "listen"
+    FINITE = "finite"
+
+
 class _Signal(Enum):
     END = "end"  # the feed ended normally
     CLOSED = "closed"  # the follower was stopped
@@ -394,28 +401,39 @@ def _to_seconds(error_tolerance: float | timedelta | None) -> float | None:
     return ms / 1000.0
 
 
-def _read_timeout(timeout: Any) -> float | None:
-    """The read timeout in seconds from a ``requests`` timeout setting (None: none)."""
+def _timeouts(timeout: Any) -> tuple[float | None, float | None]:
+    """The connect and read timeouts in seconds from a ``requests`` timeout setting
+    (a number is both; None: no limit)."""
     if isinstance(timeout, tuple | list):
-        timeout = timeout[1] if len(timeout) > 1 else None
-    read = getattr(timeout, "read_timeout", timeout)  # urllib3's Timeout object
-    if isinstance(read, int | float) and not isinstance(read, bool):
-        return float(read)
-    return None
+        connect, read = (timeout[0], timeout[1]) if len(timeout) > 1 else (timeout[0], None)
+    else:
+        connect = getattr(timeout, "connect_timeout", timeout)  # urllib3's Timeout object
+        read = getattr(timeout, "read_timeout", timeout)
+
+    def seconds(value: Any) -> float | None:
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        return float(value) if number else None
+
+    return seconds(connect), seconds(read)
 
 
 def _check_client_timeout(service: Any) -> None:
-    """Refuse a client whose read timeout would cut every long poll short."""
+    """Refuse a client whose timeouts would cut every long poll short (the SDK checks
+    the connect timeout too, and so does this, for the same clients to be refused)."""
     transport = getattr(service, "_transport", None)
     config = getattr(transport, "http_config", None) or getattr(service, "http_config", None)
-    timeout = config.get("timeout") if isinstance(config, dict) else None
-    read = _read_timeout(timeout)
-    if read is not None and 0 < read < MIN_CLIENT_TIMEOUT:
+    connect, read = _timeouts(config.get("timeout") if isinstance(config, dict) else None)
+    if any(t is not None and 0 < t < MIN_CLIENT_TIMEOUT for t in (connect, read)):
         raise ValueError(
-            f"To use ChangesFollower the client read timeout must be at least "
+            f"To use ChangesFollower the client read and call timeouts must be at least "
             f"{MIN_CLIENT_TIMEOUT:g} s (a long poll lasts {LONGPOLL_TIMEOUT_MS / 1000:g} s); "
-            f"it is {read:g} s. Raise it with set_http_config({{'timeout': (connect, read)}})."
+            f"they are {_seconds_text(connect)} (connect) and {_seconds_text(read)} (read). "
+            "Raise them with set_http_config({'timeout': (connect, read)})."
         )
+
+
+def _seconds_text(value: float | None) -> str:
+    return "none" if value is None else f"{value:g} s"
 
 
 def _positive(value: Any) -> bool:
@@ -531,7 +549,7 @@ class ChangesFollower:
         self._db = db
         self._limit: int | None = limit
         self._options: dict[str, Any] = {k: v for k, v in params.items() if v is not None}
-        self._listen = False
+        self._mode = _Mode.FINITE
         self._since: Seq = "0"
         self._produced = 0  # rows read for the consumer (producer thread only)
         self._lock = threading.Lock()
@@ -559,11 +577,11 @@ class ChangesFollower:
     def start(self) -> Iterator[ChangesResultItem]:
         """Follow the feed from ``since`` (default ``"now"``) with long polls, until
         ``stop()``, the ``limit``, or an error that ends the follower."""
-        return self._start(listen=True)
+        return self._start(_Mode.LISTEN)
 
     def start_one_off(self) -> Iterator[ChangesResultItem]:
         """Read the feed from ``since`` (default ``"0"``, the beginning) to its end."""
-        return self._start(listen=False)
+        return self._start(_Mode.FINITE)
 
     def stop(self) -> None:
         """End the follower: iteration stops before the next item is delivered, from any
@@ -602,16 +620,16 @@ class ChangesFollower:
 
     # -- the consumer side ---------------------------------------------------------
 
-    def _start(self, *, listen: bool) -> Iterator[ChangesResultItem]:
+    def _start(self, mode: _Mode) -> Iterator[ChangesResultItem]:
         with self._lock:
             if self._started:
                 raise RuntimeError("Cannot start a feed that has already started.")
             self._started = True
             if self._stop_event.is_set():
                 return iter([])  # stopped before it was started: nothing to follow
-            self._listen = listen
+            self._mode = mode
             since = self._options.pop("since", None)
-            self._since = since if since is not None else ("now" if listen else "0")
+            self._since = since if since is not None else ("now" if mode is _Mode.LISTEN else "0")
             self._thread = threading.Thread(
                 target=self._run, name=f"ChangesFollower({self._db})", daemon=True
             )
@@ -687,7 +705,7 @@ class ChangesFollower:
                 continue
             last_success = time.monotonic()
             retry = 0
-            if page is None or (not self._listen and page.last):
+            if page is None or (self._mode is _Mode.FINITE and page.last):
                 return
 
     def _batch_size(self) -> int:
@@ -708,7 +726,7 @@ class ChangesFollower:
     def _fetch(self, limit: int) -> _Page | None:
         """One request: stream its rows to the consumer; None if stopped meanwhile."""
         params: dict[str, Any] = {**self._options, "since": self._since, "limit": limit}
-        if self._listen:
+        if self._mode is _Mode.LISTEN:
             params.update(feed="longpoll", timeout=LONGPOLL_TIMEOUT_MS)
         else:
             params["feed"] = "normal"
