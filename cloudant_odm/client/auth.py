@@ -36,6 +36,7 @@ __all__ = [
     "BearerTokenAuthenticator",
     "ContainerAuthenticator",
     "CouchDbSessionAuthenticator",
+    "CouchDbSessionTokenManager",
     "IAMAssumeAuthenticator",
     "IAMAuthenticator",
     "NoAuthAuthenticator",
@@ -1019,8 +1020,9 @@ def _no_auth(request: requests.PreparedRequest) -> requests.PreparedRequest:
     return request
 
 
-class _SessionCookieManager(TokenManager):
-    """Logs in at ``{service_url}/_session`` and keeps the AuthSession cookie value."""
+class CouchDbSessionTokenManager(TokenManager):
+    """Logs in at ``{service_url}/_session`` and keeps the AuthSession cookie value
+    (``CouchDbSessionAuthenticator.token_manager``; the SDK's name)."""
 
     def __init__(self, username: str, password: str, disable_ssl_verification: bool) -> None:
         super().__init__()
@@ -1106,7 +1108,7 @@ class CouchDbSessionAuthenticator(Authenticator):
     def __init__(
         self, username: str, password: str, disable_ssl_verification: bool = False
     ) -> None:
-        self.token_manager = _SessionCookieManager(username, password, disable_ssl_verification)
+        self.token_manager = CouchDbSessionTokenManager(username, password, disable_ssl_verification)
         self.validate()
 
     @property
