@@ -1108,7 +1108,9 @@ class CouchDbSessionAuthenticator(Authenticator):
     def __init__(
         self, username: str, password: str, disable_ssl_verification: bool = False
     ) -> None:
-        self.token_manager = CouchDbSessionTokenManager(username, password, disable_ssl_verification)
+        self.token_manager = CouchDbSessionTokenManager(
+            username, password, disable_ssl_verification
+        )
         self.validate()
 
     @property
