@@ -20,7 +20,7 @@ import json
 import logging
 import marshal
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import IO, Any, Literal, TypeVar
+from typing import IO, Any, Literal, TypeVar, cast
 
 import attrs
 import requests
@@ -571,7 +571,7 @@ class Session:
         Server refuses a bare ``{"stub": true}``), and the data isn't sent again."""
         if not entries:
             return
-        ids = [e.obj.id for e in entries]
+        ids = cast("list[str]", [e.obj.id for e in entries])  # written: they have ids
         with naming_not_found(db):
             rows = self.client.post_all_docs(db, keys=ids, include_docs=True).get_result()["rows"]
         stored = {r["id"]: r["doc"] for r in rows if r.get("doc")}
@@ -591,7 +591,7 @@ class Session:
         deletion we sent). Those succeeded; the rest are conflicts."""
         if not items:
             return []
-        ids = [item[0].obj.id for item in items]
+        ids = cast("list[str]", [item[0].obj.id for item in items])  # written: they have ids
         with naming_not_found(db):
             rows = self.client.post_all_docs(db, keys=ids, include_docs=True).get_result()["rows"]
         by_id = {row["id"]: row for row in rows if "id" in row}

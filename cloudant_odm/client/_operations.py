@@ -1,21 +1,21 @@
-"""One declaration per endpoint: ``Op`` turns a line of the catalogue into a method.
+"""One declaration per endpoint, and the one request builder they share.
 
-``get_document = Op("GET /{db}/{doc_id}", headers=("if_none_match",), query=...)`` gives
-``client.get_document(db, doc_id, *, if_none_match=None, ..., **kwargs)`` with the SDK's
-parameter names and order: path parameters, then the other required ones, positionally;
-optional body fields, header parameters and query parameters as keywords, in that order.
+``get_document = Op("GET /{db}/{doc_id}", headers=("if_none_match",), query=...)`` (in
+``_catalogue.py``) declares ``client.get_document(db, doc_id, *, if_none_match=None, ...,
+**kwargs)`` with the SDK's parameter names and order: path parameters, then the other
+required ones, positionally; optional body fields, header parameters and query parameters
+as keywords, in that order. ``_generate.py`` writes that typed method into ``_methods.py``;
+it passes its arguments to ``Op.call``, which validates, encodes and sends the request.
 """
 
 from __future__ import annotations
 
 import copy
-import inspect
 import json
 import re
-import types
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from enum import Enum
-from typing import IO, TYPE_CHECKING, Any, Protocol, overload
+from typing import IO, TYPE_CHECKING, Any, Protocol, TypedDict
 from urllib.parse import quote
 
 from cloudant_odm.client.encoding import has_non_finite, refuse_subnormal
@@ -24,7 +24,15 @@ from cloudant_odm.client.transport import REQUEST_OPTIONS, DetailedResponse, dec
 if TYPE_CHECKING:
     from cloudant_odm.client.transport import Transport
 
-__all__ = ["Op", "encode_json", "validate_db_name", "validate_doc_id"]
+__all__ = [
+    "FeedRequestOptions",
+    "Op",
+    "RequestOptions",
+    "collect_operations",
+    "encode_json",
+    "validate_db_name",
+    "validate_doc_id",
+]
 
 _HEADER_NAMES = {
     "if_match": "If-Match",
@@ -44,6 +52,16 @@ _ID_PREFIXES = ("_design/", "_local/")
 
 class _Client(Protocol):
     _transport: Transport
+
+
+def collect_operations(namespace: Mapping[str, object]) -> dict[str, Op]:
+    """The ``Op``s of a module's namespace, in declaration order, each given its name."""
+    ops: dict[str, Op] = {}
+    for name, value in namespace.items():
+        if isinstance(value, Op):
+            value.name = name
+            ops[name] = value
+    return ops
 
 
 def validate_db_name(name: str) -> str:
@@ -192,8 +210,37 @@ def raw_body(value: Any, name: str) -> bytes | IO[bytes] | Iterable[bytes]:
     )
 
 
+class RequestOptions(TypedDict, total=False):
+    """What every operation takes through ``**kwargs``, as in the SDK: extra ``headers``
+    (they override the operation's own) and the ``requests`` options of this one call.
+    (In alphabetical order, which is how mypy shows them when read from its cache.)"""
+
+    cert: str | tuple[str, str]
+    headers: Mapping[str, str]
+    proxies: Mapping[str, str]
+    stream: bool
+    timeout: float | tuple[float, float] | None
+    verify: bool | str
+
+
+class FeedRequestOptions(TypedDict, total=False):
+    """``RequestOptions`` of an operation whose own ``timeout`` parameter is the feed's
+    (``_changes``, ``_db_updates``): there ``timeout=`` is that parameter."""
+
+    cert: str | tuple[str, str]
+    headers: Mapping[str, str]
+    proxies: Mapping[str, str]
+    stream: bool
+    verify: bool | str
+
+
+_KWARGS = REQUEST_OPTIONS | {"headers"}
+
+
 class Op:
-    """A declared endpoint, bound to the client as a method with the SDK's signature."""
+    """A declared endpoint: its route, its parameters by role, and the request builder
+    (``call``) that its typed method (generated into ``_methods.py``) passes its
+    arguments to."""
 
     def __init__(
         self,
@@ -212,6 +259,8 @@ class Op:
     ) -> None:
         self.method, self.path = route.split(" ", 1)
         self.path_params = tuple(_PATH_PARAM.findall(self.path))
+        # The path as literal text and parameter names, alternately: "/", "db", "/", ...
+        self._path_parts = tuple(_PATH_PARAM.split(self.path))
         self.body = body
         self.raw = raw
         self.required = self.path_params + ((raw,) if raw else ()) + required
@@ -223,8 +272,12 @@ class Op:
         # Some POSTs without a body still need a JSON Content-Type (CouchDB's _compact).
         self.content_type = content_type
         self.compress = compress
+        # The keyword parameters, in the SDK's order: body fields, headers, query.
+        keywords = body + headers + query
+        self.optional = tuple(n for n in keywords if n not in self.required)
+        # Every parameter, in the order the method passes them to ``call``.
+        self.parameters = self.required + self.optional + ((extra_query,) if extra_query else ())
         self.name = ""
-        self.signature = self._signature()
 
     def variant(self, *, stream: bool = False, accept: str | None = None) -> Op:
         """The same endpoint with a streamed result or another Accept type."""
@@ -233,71 +286,24 @@ class Op:
         twin.accept = accept or self.accept
         return twin
 
-    @property
-    def optional(self) -> tuple[str, ...]:
-        names = self.body + self.headers + self.query
-        return tuple(n for n in names if n not in self.required)
-
-    def _signature(self) -> inspect.Signature:
-        positional = inspect.Parameter.POSITIONAL_OR_KEYWORD
-        keyword = inspect.Parameter.KEYWORD_ONLY
-        params = [inspect.Parameter("self", positional)]
-        params += [inspect.Parameter(n, positional) for n in self.required]
-        params += [inspect.Parameter(n, keyword, default=None) for n in self.optional]
-        if self.extra_query:
-            params.append(inspect.Parameter(self.extra_query, keyword, default=None))
-        params.append(inspect.Parameter("kwargs", inspect.Parameter.VAR_KEYWORD))
-        return inspect.Signature(params)
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
-        op = self
-
-        def method(self: _Client, *args: Any, **kwargs: Any) -> DetailedResponse:
-            return op.invoke(self, *args, **kwargs)
-
-        method.__name__ = name
-        method.__qualname__ = f"{owner.__name__}.{name}"
-        method.__signature__ = self.signature  # type: ignore[attr-defined]
-        method.__doc__ = self._doc()
-        self.function = method
-
-    def _doc(self) -> str:
-        lines = [f"``{self.method} {self.path}``"]
-        if self.stream:
-            lines.append("The result is the unread ``requests.Response``: read or close it.")
-        lines.append("Positional: " + (", ".join(self.required) or "none") + ".")
-        if self.optional:
-            lines.append("Keywords: " + ", ".join(self.optional) + ".")
-        return "\n\n".join(lines)
-
-    @overload
-    def __get__(self, instance: None, owner: type) -> Op: ...
-    @overload
-    def __get__(self, instance: object, owner: type) -> Callable[..., DetailedResponse]: ...
-    def __get__(self, instance: object | None, owner: type) -> Op | Callable[..., DetailedResponse]:
-        if instance is None:
-            return self
-        return types.MethodType(self.function, instance)
-
     # -- building and sending the request ----------------------------------------
 
-    def invoke(self, client: _Client, *args: Any, **kwargs: Any) -> DetailedResponse:
-        bound = self.signature.bind(client, *args, **kwargs)
-        values: dict[str, Any] = dict(bound.arguments)
-        values.pop("self")
-        extra: dict[str, Any] = values.pop("kwargs", {})
+    def call(self, client: _Client, options: Mapping[str, Any], *args: Any) -> DetailedResponse:
+        """Send the request: ``args`` are the values of ``parameters``, in that order;
+        ``options`` are the method's ``**kwargs`` (``RequestOptions``)."""
+        if options.keys() - _KWARGS:
+            unknown = sorted(options.keys() - _KWARGS)
+            raise TypeError(f"{self.name}() got unexpected keyword arguments: {unknown}")
+        values = dict(zip(self.parameters, args, strict=True))
         for name in self.required:
-            value = values.get(name)
+            value = values[name]
             if value is None or (isinstance(value, str) and not value):
                 raise ValueError(f"{name} must be provided")
 
-        path = _PATH_PARAM.sub(
-            lambda m: _encode_path_param(m.group(1), values[m.group(1)], self.path), self.path
-        )
-        params = {n: _query_value(values[n]) for n in self.query if values.get(n) is not None}
+        path = self._build_path(values)
+        params = {n: _query_value(values[n]) for n in self.query if values[n] is not None}
         if self.extra_query:
-            params.update(self._extra_params(values.get(self.extra_query)))
+            params.update(self._extra_params(values[self.extra_query]))
 
         headers: dict[str, Any] = {}
         if self.accept:
@@ -305,24 +311,21 @@ class Op:
         if self.content_type:
             headers["Content-Type"] = self.content_type
         for name in self.headers:
-            value = values.get(name)
+            value = values[name]
             if value is not None:
                 headers[_HEADER_NAMES[name]] = value if isinstance(value, bytes) else _text(value)
-        user_headers = extra.pop("headers", None) or {}
-        headers.update(user_headers)
+        extra = {k: v for k, v in options.items() if k != "headers"}
+        headers.update(options.get("headers") or {})
 
         body: bytes | IO[bytes] | Iterable[bytes] | None = None
         if self.raw is not None:
             body = raw_body(values[self.raw], self.raw)
         elif self.body:
-            fields = {n: values[n] for n in self.body if values.get(n) is not None}
+            fields = {n: values[n] for n in self.body if values[n] is not None}
             body = encode_json(fields)
         if body is not None and "Content-Type" not in headers:
             headers["Content-Type"] = "application/json"
 
-        unknown = set(extra) - REQUEST_OPTIONS
-        if unknown:
-            raise TypeError(f"{self.name}() got unexpected keyword arguments: {sorted(unknown)}")
         stream = self.stream or bool(extra.get("stream"))
         if stream:
             extra["stream"] = True
@@ -337,6 +340,16 @@ class Op:
         )
         result = decode_result(response, stream=stream)
         return DetailedResponse(result, response.headers, response.status_code)
+
+    def _build_path(self, values: Mapping[str, Any]) -> str:
+        parts = self._path_parts
+        if len(parts) == 1:
+            return self.path
+        encoded = [
+            part if i % 2 == 0 else _encode_path_param(part, values[part], self.path)
+            for i, part in enumerate(parts)
+        ]
+        return "".join(encoded)
 
     def _extra_params(self, given: Mapping[str, Any] | None) -> dict[str, str]:
         if not given:

@@ -7,9 +7,12 @@ import gzip
 import inspect
 import io
 import json
+import pydoc
 import re
+import typing
 from pathlib import Path
 from typing import Any
+from unittest import mock
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
@@ -29,7 +32,11 @@ from cloudant_odm.client import (
     PreconditionFailedError,
     ServiceUnavailableError,
     TooManyRequestsError,
+    _catalogue,
+    _generate,
 )
+from cloudant_odm.client._operations import FeedRequestOptions, RequestOptions
+from cloudant_odm.client.transport import REQUEST_OPTIONS, DetailedResponse
 
 URL = "http://couch.test"
 OPERATIONS_FILE = (
@@ -110,6 +117,75 @@ def test_every_sdk_operation_uses_its_method_and_path(client: CloudantV1) -> Non
         accept = call.request.headers.get("Accept")
         if op["accept"]:
             assert accept == op["accept"], op["name"]
+
+
+# -- typed methods ------------------------------------------------------------------
+
+
+def test_generated_methods_are_up_to_date() -> None:
+    """_methods.py is what the generator makes of the catalogue today."""
+    assert _generate.TARGET.read_text() == _generate.render(), (
+        f"{_generate.TARGET.name} is stale after a change to the catalogue or the "
+        f"generator: run `{_generate.COMMAND}` and commit the result"
+    )
+
+
+@pytest.mark.parametrize("name", list(_catalogue.OPERATIONS))
+def test_every_operation_is_a_function_with_a_full_signature(name: str) -> None:
+    """On the class, each operation is a plain function whose signature names the
+    catalogue's parameters (required ones positional, the rest keyword-only, then
+    ``**kwargs``), every one annotated with a type that resolves at run time."""
+    op = _catalogue.OPERATIONS[name]
+    function = getattr(CloudantV1, name)
+    assert inspect.isfunction(function), function
+    params = list(inspect.signature(function).parameters.values())
+    assert [p.name for p in params] == ["self", *op.parameters, "kwargs"]
+    kinds = [p.kind for p in params[1:-1]]
+    n = len(op.required)
+    assert kinds == [inspect.Parameter.POSITIONAL_OR_KEYWORD] * n + [
+        inspect.Parameter.KEYWORD_ONLY
+    ] * (len(op.parameters) - n)
+    assert all(p.default is None for p in params[1 + n : -1])
+    assert params[-1].kind is inspect.Parameter.VAR_KEYWORD
+    hints = typing.get_type_hints(function)
+    assert set(hints) == {*op.parameters, "kwargs", "return"}
+    assert hints["return"] is DetailedResponse
+    options = FeedRequestOptions if "timeout" in op.parameters else RequestOptions
+    assert typing.get_args(hints["kwargs"]) == (options,)
+    assert Any not in hints.values()
+
+
+def test_every_parameter_name_has_a_type_and_every_type_a_parameter() -> None:
+    names = {n for op in _catalogue.OPERATIONS.values() for n in op.parameters}
+    assert names == set(_catalogue.PARAMETER_TYPES)
+    for family, overrides in _catalogue.TYPE_OVERRIDES.items():
+        assert set(overrides) <= set(_catalogue.OPERATIONS[family].parameters), family
+
+
+def test_request_options_are_the_transports() -> None:
+    assert RequestOptions.__optional_keys__ == REQUEST_OPTIONS | {"headers"}
+    assert FeedRequestOptions.__optional_keys__ == REQUEST_OPTIONS - {"timeout"} | {"headers"}
+
+
+def test_methods_work_with_autospec_help_and_pydoc(client: CloudantV1) -> None:
+    with mock.patch.object(CloudantV1, "get_document", autospec=True) as get_document:
+        client.get_document("db", "doc1", rev="1-a", headers={"X": "y"})
+        get_document.assert_called_once_with(client, "db", "doc1", rev="1-a", headers={"X": "y"})
+        with pytest.raises(TypeError):
+            client.get_document("db", "doc1", "1-a")  # rev is keyword-only
+    text = pydoc.render_doc(CloudantV1.get_document, renderer=pydoc.plaintext)
+    assert "get_document(self, db: str, doc_id: str, *, if_none_match: str | None = None" in text
+    assert "GET /{db}/{doc_id}" in text
+
+
+def test_wrong_arguments_raise_type_error(client: CloudantV1) -> None:
+    with responses.RequestsMock():  # nothing may be sent
+        with pytest.raises(TypeError, match=r"get_document\(\) got unexpected .*'revv'"):
+            client.get_document("db", "doc1", revv="1-a")  # type: ignore[call-arg]
+        with pytest.raises(TypeError, match="positional"):
+            client.get_document("db", "doc1", "1-a")  # type: ignore[misc]
+        with pytest.raises(TypeError, match="timeoutt"):
+            client.post_changes("db", timeoutt=5)  # type: ignore[call-arg]
 
 
 # -- request shape ----------------------------------------------------------------

@@ -1,0 +1,198 @@
+"""Writes ``_methods.py``: a typed method for every operation in ``_catalogue.py``.
+
+    python -m cloudant_odm.client._generate           # rewrite _methods.py
+    python -m cloudant_odm.client._generate --check   # exit 1 if it is out of date
+
+Each method has the operation's real signature (required parameters positionally, the
+others keyword-only, ``**kwargs`` typed as ``RequestOptions``), with the types of
+``PARAMETER_TYPES`` / ``TYPE_OVERRIDES``, and one line of body: it passes its arguments,
+in ``Op.parameters`` order, to ``Op.call``. The output is already ruff-formatted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from cloudant_odm.client import _catalogue, enums, models
+from cloudant_odm.client._operations import FeedRequestOptions, Op, RequestOptions
+
+__all__ = ["COMMAND", "TARGET", "main", "parameter_type", "render"]
+
+TARGET = Path(__file__).with_name("_methods.py")
+COMMAND = "python -m cloudant_odm.client._generate"
+
+_LINE = 100  # pyproject.toml's ruff line-length
+_BUILTINS = frozenset({"None", "bool", "bytes", "dict", "float", "int", "list", "object", "str"})
+_STDLIB = {
+    "Any": "typing",
+    "IO": "typing",
+    "Mapping": "collections.abc",
+    "Sequence": "collections.abc",
+}
+_NAME = re.compile(r"[A-Za-z_]\w*")
+_VARIANT = re.compile(r"_as_(stream|mixed|related)$")
+
+
+def parameter_type(op: Op, name: str) -> str:
+    """The type of ``op``'s parameter ``name``: its operation's override, else the
+    catalogue's type for the name. A name without a type is an error, not ``Any``."""
+    family = _VARIANT.sub("", op.name)
+    override = _catalogue.TYPE_OVERRIDES.get(family, {})
+    if name in override:
+        return override[name]
+    try:
+        return _catalogue.PARAMETER_TYPES[name]
+    except KeyError:
+        raise LookupError(
+            f"{op.name}: parameter {name!r} has no type in _catalogue.PARAMETER_TYPES"
+        ) from None
+
+
+def _options_type(op: Op) -> str:
+    """The ``**kwargs`` TypedDict: ``RequestOptions`` unless a parameter takes one of its
+    names (``timeout`` of the feeds), which then belongs to the parameter."""
+    shared = set(op.parameters) & set(RequestOptions.__annotations__)
+    if not shared:
+        return RequestOptions.__name__
+    if shared == set(RequestOptions.__annotations__) - set(FeedRequestOptions.__annotations__):
+        return FeedRequestOptions.__name__
+    raise LookupError(f"{op.name}: parameters {sorted(shared)} clash with RequestOptions")
+
+
+def _docstring(op: Op) -> list[str]:
+    lines = [f"``{op.method} {op.path}``."]
+    if op.accept not in (None, "application/json"):
+        lines.append(f"Sent with ``Accept: {op.accept}``.")
+    if op.stream:
+        lines.append("The result is the unread ``requests.Response``: read or close it.")
+    if len(lines) == 1:
+        return [f'        """{lines[0]}"""']
+    body = [f'        """{lines[0]}', ""] + [f"        {line}" for line in lines[1:]]
+    return [*body, '        """']
+
+
+def _call(op: Op) -> list[str]:
+    """``return _c.<name>.call(self, kwargs, <parameters>)``, wrapped as ruff would."""
+    args = ", ".join(("self", "kwargs", *op.parameters))
+    head = f"        return _c.{op.name}.call("
+    if len(head) + len(args) + 1 <= _LINE:
+        return [f"{head}{args})"]
+    if 12 + len(args) <= _LINE:
+        return [head, f"            {args}", "        )"]
+    return [head, *(f"            {arg}," for arg in args.split(", ")), "        )"]
+
+
+def _method(op: Op) -> list[str]:
+    lines = [f"    def {op.name}(", "        self,"]
+    for name in op.required:
+        lines.append(f"        {name}: {parameter_type(op, name)},")
+    keywords = op.parameters[len(op.required) :]
+    if keywords:
+        lines.append("        *,")
+    for name in keywords:
+        lines.append(f"        {name}: {parameter_type(op, name)} | None = None,")
+    lines.append(f"        **kwargs: Unpack[{_options_type(op)}],")
+    lines.append("    ) -> DetailedResponse:")
+    return lines + _docstring(op) + _call(op)
+
+
+def _isort_key(name: str) -> tuple[int, str]:
+    """isort's order by type: CONSTANTS, then Classes, then functions and modules."""
+    if name.isupper() and len(name) > 1:
+        return 0, name
+    return (1 if name[:1].isupper() else 2), name
+
+
+def _from_import(module: str, names: Sequence[str]) -> list[str]:
+    names = sorted(names, key=_isort_key)
+    line = f"from {module} import {', '.join(names)}"
+    if len(line) <= _LINE:
+        return [line]
+    return [f"from {module} import (", *(f"    {name}," for name in names), ")"]
+
+
+def _imports(annotations: Sequence[str], options: set[str]) -> list[str]:
+    """The import block for the names the annotations use, grouped and sorted as ruff's
+    isort does (standard library, third party, this package)."""
+    by_module: dict[str, set[str]] = {}
+    for annotation in annotations:
+        for name in _NAME.findall(annotation):
+            if name in _BUILTINS:
+                continue
+            if name in _STDLIB:
+                module = _STDLIB[name]
+            elif name in enums.__all__:
+                module = enums.__name__
+            elif name in models.__all__:
+                module = models.__name__
+            else:
+                raise LookupError(f"type {annotation!r}: don't know where {name!r} comes from")
+            by_module.setdefault(module, set()).add(name)
+    stdlib = sorted(m for m in by_module if not m.startswith("cloudant_odm"))
+    ours = {
+        "cloudant_odm.client": ["_catalogue as _c"],
+        "cloudant_odm.client._operations": list(options),
+        "cloudant_odm.client.transport": ["DetailedResponse", "Transport"],
+    }
+    ours.update({m: list(names) for m, names in by_module.items() if m not in stdlib})
+    lines: list[str] = []
+    for module in stdlib:
+        lines += _from_import(module, list(by_module[module]))
+    lines += ["", "from typing_extensions import Unpack", ""]
+    for module in sorted(ours):
+        lines += _from_import(module, ours[module])
+    return lines
+
+
+def render() -> str:
+    """The text of ``_methods.py``."""
+    ops = list(_catalogue.OPERATIONS.values())
+    methods: list[str] = []
+    for op in ops:
+        methods += ["", *_method(op)]
+    annotations = [parameter_type(op, n) for op in ops for n in op.parameters]
+    options = {_options_type(op) for op in ops}
+    header = [
+        f"# Generated by `{COMMAND}` from _catalogue.py: don't edit.",
+        '"""The typed methods of ``CloudantV1``\'s operations, one per ``_catalogue`` entry.',
+        "",
+        "Each passes its arguments, in the catalogue's order, to the operation's request",
+        "builder, ``Op.call`` (``_operations.py``).",
+        '"""',
+        "",
+        *_imports(annotations, options),
+        "",
+        '__all__ = ["Operations"]',
+        "",
+        "",
+        "class Operations:",
+        '    """The catalogue\'s operations as methods; ``CloudantV1`` inherits them."""',
+        "",
+        "    _transport: Transport",
+    ]
+    return "\n".join(header + methods) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog=COMMAND, description="Write _methods.py.")
+    parser.add_argument("--check", action="store_true", help="exit 1 if the file is stale")
+    args = parser.parse_args(argv)
+    text = render()
+    current = TARGET.read_text() if TARGET.exists() else ""
+    if args.check:
+        if current != text:
+            print(f"{TARGET} is out of date: run {COMMAND}", file=sys.stderr)
+            return 1
+        return 0
+    if current != text:
+        TARGET.write_text(text)
+        print(f"wrote {TARGET}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
