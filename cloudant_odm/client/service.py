@@ -49,7 +49,9 @@ class CloudantV1(Operations):
         if authenticator is None:
             prefix = service_name.upper().replace("-", "_").replace(" ", "_")
             raise ValueError(
-                f"No configuration found for service {service_name!r}: set {prefix}_URL and "
+                # Starts with the SDK's words, which code written for it may match.
+                f"authenticator must be provided: no configuration found for service "
+                f"{service_name!r}; set {prefix}_URL and "
                 f"{prefix}_AUTH_TYPE (with its credentials) in the environment, a credentials "
                 "file or VCAP_SERVICES"
             )
@@ -96,6 +98,11 @@ class CloudantV1(Operations):
         if not isinstance(http_config, dict):
             raise TypeError("http_config must be a dict")
         self._transport.set_http_config(http_config)
+
+    @property
+    def disable_ssl_verification(self) -> bool:
+        """True after ``set_disable_ssl_verification(True)`` (or ``DISABLE_SSL``)."""
+        return not self._transport.verify
 
     def set_disable_ssl_verification(self, status: bool = False) -> None:
         self._transport.set_disable_ssl_verification(status)

@@ -182,7 +182,7 @@ def test_sync_database_from_meta_and_errors(
 
     no_credentials = cli("sync", "shop_models", cwd=tmp_path)
     assert no_credentials.returncode == 1
-    assert "No configuration found" in no_credentials.stderr
+    assert "no configuration found" in no_credentials.stderr
 
     write_models(tmp_path)  # no Meta.db
     no_db = cli("sync", "shop_models", cwd=tmp_path, config=server_config)

@@ -531,3 +531,25 @@ def test_empty_password_is_allowed_but_empty_apikey_is_not(env: pytest.MonkeyPat
     configure(env, AUTH_TYPE="iam", APIKEY="")
     with pytest.raises(ValueError, match="CLOUDANT_APIKEY must be set"):
         get_authenticator_from_environment("cloudant")
+
+
+@pytest.mark.filterwarnings("ignore:TLS certificate verification is disabled")
+def test_new_instance_reports_disable_ssl_as_the_sdk(env: pytest.MonkeyPatch) -> None:
+    from cloudant_odm.client import CloudantV1
+
+    configure(env, URL="https://couch.test", AUTH_TYPE="noauth")
+    assert CloudantV1.new_instance().disable_ssl_verification is False
+    configure(env, AUTH_TYPE="COUCHDB_SESSION", USERNAME="u", PASSWORD="p", DISABLE_SSL="true")
+    service = CloudantV1.new_instance()
+    assert service.disable_ssl_verification is True
+    assert isinstance(service.authenticator, CouchDbSessionAuthenticator)
+    assert service.authenticator.token_manager.disable_ssl_verification is True
+    service.set_disable_ssl_verification(False)
+    assert service.disable_ssl_verification is False
+
+
+def test_new_instance_without_configuration_names_what_to_set(env: pytest.MonkeyPatch) -> None:
+    from cloudant_odm.client import CloudantV1
+
+    with pytest.raises(ValueError, match=r"^authenticator must be provided: .*BILLING_URL"):
+        CloudantV1.new_instance("billing")
