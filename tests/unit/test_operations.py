@@ -672,3 +672,33 @@ def test_search_request(client: CloudantV1) -> None:
         "drilldown": [["status", "new"]],
         "limit": 10,
     }
+
+
+@responses.activate
+def test_sdk_enum_members_are_sent_as_their_values(client: CloudantV1) -> None:
+    from cloudant_odm.client import (
+        ChangesFeed,
+        DeleteIndexEnums,
+        GetLocalDocumentEnums,
+        GetSchedulerDocsEnums,
+        PostChangesEnums,
+    )
+
+    responses.post(re.compile(r".*/_changes.*"), json={"results": [], "last_seq": "0"})
+    responses.get(re.compile(r".*/_scheduler/docs.*"), json={"docs": [], "total_rows": 0})
+    responses.delete(re.compile(r".*/_index/.*"), json={"ok": True})
+    responses.get(re.compile(r".*/_local/.*"), json={"_id": "_local/x"})
+    client.post_changes(
+        "db", feed=PostChangesEnums.Feed.LONGPOLL, style=PostChangesEnums.Style.ALL_DOCS
+    )
+    client.get_scheduler_docs(
+        states=[GetSchedulerDocsEnums.States.RUNNING, GetSchedulerDocsEnums.States.FAILED]
+    )
+    client.delete_index("db", "ddoc", DeleteIndexEnums.Type.JSON, "by-name")
+    client.get_local_document("db", "x", accept=GetLocalDocumentEnums.Accept.APPLICATION_JSON)
+    changes, scheduler, index, local = (c.request for c in responses.calls)
+    assert parse_qs(urlsplit(changes.url).query) == {"feed": ["longpoll"], "style": ["all_docs"]}
+    assert parse_qs(urlsplit(scheduler.url).query) == {"states": ["running,failed"]}
+    assert urlsplit(index.url).path == "/db/_index/_design/ddoc/json/by-name"
+    assert local.headers["Accept"] == "application/json"
+    assert PostChangesEnums.Feed is ChangesFeed  # one choice set, shared
