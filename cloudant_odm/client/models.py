@@ -20,6 +20,8 @@ Rules shared by every model:
 - Keys a model does not declare are kept in ``_extra`` and written back by ``to_dict``, so
   nothing a newer server adds is lost.
 - Required fields come first and may be positional; optional fields default to ``None``.
+- Models are plain attrs classes, not slotted: ``m.__dict__`` holds the fields by attribute
+  name (and ``_extra``), so ``type(m)(**m.__dict__)`` rebuilds ``m``, as SDK code expects.
 
 *Open* models (`Document`, `DesignDocument`, `ReplicationDocument`, `IndexField`,
 `ServerVendor`) also take free-form fields as keyword arguments and as attributes.
@@ -236,7 +238,7 @@ def convert_model(value: Any) -> Any:
     return _to_json(value)
 
 
-@attrs.define
+@attrs.define(slots=False)
 class Model:
     """Base of every model: ``from_dict``/``to_dict`` driven by the attrs fields."""
 
@@ -311,7 +313,7 @@ class Model:
         return cls(**values, _extra=extra)
 
 
-@attrs.define(init=False)
+@attrs.define(slots=False, init=False)
 class OpenModel(Model):
     """A model that also holds free-form fields (JSON "additional properties").
 
@@ -406,7 +408,7 @@ class OpenModel(Model):
 # -- documents ------------------------------------------------------------------------
 
 
-@attrs.define
+@attrs.define(slots=False)
 class Attachment(Model):
     """An entry of ``_attachments``; ``data`` is bytes here and base64 in JSON."""
 
@@ -421,19 +423,19 @@ class Attachment(Model):
     stub: bool | None = None
 
 
-@attrs.define
+@attrs.define(slots=False)
 class Revisions(Model):
     ids: list[str]
     start: int
 
 
-@attrs.define
+@attrs.define(slots=False)
 class DocumentRevisionStatus(Model):
     rev: str
     status: str
 
 
-@attrs.define(init=False)
+@attrs.define(slots=False, init=False)
 class Document(OpenModel):
     """A document: the CouchDB metadata fields plus free-form fields.
 
@@ -467,7 +469,7 @@ class Document(OpenModel):
     )
 
 
-@attrs.define
+@attrs.define(slots=False)
 class BulkDocs(Model):
     """The body of ``_bulk_docs``; ``docs`` may mix `Document` models and dicts."""
 
@@ -475,7 +477,7 @@ class BulkDocs(Model):
     new_edits: bool | None = None
 
 
-@attrs.define
+@attrs.define(slots=False)
 class BulkGetQueryDocument(Model):
     id: str
     atts_since: list[str] | None = None
@@ -485,13 +487,13 @@ class BulkGetQueryDocument(Model):
 # -- design documents and indexes -----------------------------------------------------
 
 
-@attrs.define
+@attrs.define(slots=False)
 class Analyzer(Model):
     name: str
     stopwords: list[str] | None = None
 
 
-@attrs.define
+@attrs.define(slots=False)
 class AnalyzerConfiguration(Model):
     """A search analyzer with options, e.g. ``perfield`` with ``default`` and ``fields``;
     an analyzer inside it may also be just its name."""
@@ -502,13 +504,13 @@ class AnalyzerConfiguration(Model):
     fields: dict[str, Analyzer | str] | None = None
 
 
-@attrs.define
+@attrs.define(slots=False)
 class SearchIndexDefinition(Model):
     index: str
     analyzer: AnalyzerConfiguration | str | None = None
 
 
-@attrs.define
+@attrs.define(slots=False)
 class DesignDocumentViewsMapReduce(Model):
     """A view. ``map`` is JavaScript source, or an object in ``language: query`` indexes."""
 
@@ -516,12 +518,12 @@ class DesignDocumentViewsMapReduce(Model):
     reduce: str | None = None
 
 
-@attrs.define
+@attrs.define(slots=False)
 class DesignDocumentOptions(Model):
     partitioned: bool | None = None
 
 
-@attrs.define(init=False)
+@attrs.define(slots=False, init=False)
 class DesignDocument(Document):
     """A design document; ``shows``, ``lists``, ``updates``, ... are free-form fields."""
 
@@ -537,7 +539,7 @@ class DesignDocument(Document):
 _SORT_DIRECTIONS = ("asc", "desc")
 
 
-@attrs.define(init=False)
+@attrs.define(slots=False, init=False)
 class IndexField(OpenModel):
     """A field of a Mango index.
 
@@ -568,13 +570,13 @@ class IndexField(OpenModel):
         return d
 
 
-@attrs.define
+@attrs.define(slots=False)
 class IndexTextOperatorDefaultField(Model):
     analyzer: Analyzer | str | None = None
     enabled: bool | None = None
 
 
-@attrs.define
+@attrs.define(slots=False)
 class IndexDefinition(Model):
     """The ``index`` of ``POST /{db}/_index``; a field may also be a plain name."""
 
@@ -588,24 +590,24 @@ class IndexDefinition(Model):
 # -- replication and security ---------------------------------------------------------
 
 
-@attrs.define
+@attrs.define(slots=False)
 class ReplicationDatabaseAuthBasic(Model):
     username: str
     password: str
 
 
-@attrs.define
+@attrs.define(slots=False)
 class ReplicationDatabaseAuthIam(Model):
     api_key: str
 
 
-@attrs.define
+@attrs.define(slots=False)
 class ReplicationDatabaseAuth(Model):
     basic: ReplicationDatabaseAuthBasic | None = None
     iam: ReplicationDatabaseAuthIam | None = None
 
 
-@attrs.define
+@attrs.define(slots=False)
 class ReplicationDatabase(Model):
     """A replication endpoint. ``headers_`` is the JSON ``headers``."""
 
@@ -614,14 +616,14 @@ class ReplicationDatabase(Model):
     headers_: dict[str, str] | None = attrs.field(default=None, metadata=_meta("headers"))
 
 
-@attrs.define
+@attrs.define(slots=False)
 class ReplicationCreateTargetParameters(Model):
     n: int | None = None
     partitioned: bool | None = None
     q: int | None = None
 
 
-@attrs.define
+@attrs.define(slots=False)
 class UserContext(Model):
     """``userCtx``: ``name`` is ``null`` for an anonymous session."""
 
@@ -631,7 +633,7 @@ class UserContext(Model):
 
 
 # Required keyword-only source/target narrow the attrs-generated __attrs_init__ of Document.
-@attrs.define(init=False)
+@attrs.define(slots=False, init=False)
 class ReplicationDocument(Document):  # type: ignore[override]
     """A ``_replicator`` document. ``source``/``target`` may also be plain URLs."""
 
@@ -662,13 +664,13 @@ class ReplicationDocument(Document):  # type: ignore[override]
     worker_processes: int | None = None
 
 
-@attrs.define
+@attrs.define(slots=False)
 class SecurityObject(Model):
     names: list[str] | None = None
     roles: list[str] | None = None
 
 
-@attrs.define
+@attrs.define(slots=False)
 class Security(Model):
     """A ``_security`` document; ``cloudant`` maps user names to roles."""
 
@@ -681,12 +683,12 @@ class Security(Model):
 # -- results --------------------------------------------------------------------------
 
 
-@attrs.define
+@attrs.define(slots=False)
 class Ok(Model):
     ok: bool | None = None
 
 
-@attrs.define
+@attrs.define(slots=False)
 class DocumentResult(Model):
     """One write result (``_bulk_docs``, PUT, DELETE) or one error."""
 
@@ -699,7 +701,7 @@ class DocumentResult(Model):
     ref: int | None = None
 
 
-@attrs.define
+@attrs.define(slots=False)
 class BulkGetResultDocument(Model):
     """One entry of a ``_bulk_get`` result: a document (as a dict) or an error."""
 
@@ -707,23 +709,23 @@ class BulkGetResultDocument(Model):
     error: DocumentResult | None = None
 
 
-@attrs.define
+@attrs.define(slots=False)
 class BulkGetResultItem(Model):
     docs: list[BulkGetResultDocument]
     id: str
 
 
-@attrs.define
+@attrs.define(slots=False)
 class BulkGetResult(Model):
     results: list[BulkGetResultItem]
 
 
-@attrs.define
+@attrs.define(slots=False)
 class Change(Model):
     rev: str
 
 
-@attrs.define
+@attrs.define(slots=False)
 class ChangesResultItem(Model):
     """A row of the changes feed. ``seq`` is ``null`` for most rows under
     ``seq_interval``; ``doc`` is the raw document."""
@@ -735,20 +737,20 @@ class ChangesResultItem(Model):
     doc: dict[str, Any] | None = None
 
 
-@attrs.define
+@attrs.define(slots=False)
 class ChangesResult(Model):
     last_seq: str | int
     pending: int | None = None
     results: list[ChangesResultItem] = attrs.field(factory=list)
 
 
-@attrs.define
+@attrs.define(slots=False)
 class DocsResultRowValue(Model):
     rev: str
     deleted: bool | None = None
 
 
-@attrs.define
+@attrs.define(slots=False)
 class DocsResultRow(Model):
     """A row of ``_all_docs`` / ``_design_docs``; ``error`` rows have no ``id``/``value``."""
 
@@ -762,14 +764,14 @@ class DocsResultRow(Model):
     ref: int | None = None
 
 
-@attrs.define
+@attrs.define(slots=False)
 class AllDocsResult(Model):
     total_rows: int
     rows: list[DocsResultRow]
     update_seq: str | int | None = None
 
 
-@attrs.define
+@attrs.define(slots=False)
 class ViewResultRow(Model):
     """A view row; ``key`` and ``value`` are ``null`` in a reduce row, and stay so."""
 
@@ -783,14 +785,14 @@ class ViewResultRow(Model):
     ref: int | None = None
 
 
-@attrs.define
+@attrs.define(slots=False)
 class ViewResult(Model):
     rows: list[ViewResultRow]
     total_rows: int | None = None
     update_seq: str | int | None = None
 
 
-@attrs.define
+@attrs.define(slots=False)
 class ExecutionStats(Model):
     execution_time_ms: float | None = None
     results_returned: int | None = None
@@ -799,7 +801,7 @@ class ExecutionStats(Model):
     total_quorum_docs_examined: int | None = None
 
 
-@attrs.define
+@attrs.define(slots=False)
 class FindResult(Model):
     docs: list[dict[str, Any]]
     bookmark: str | None = None
@@ -807,7 +809,7 @@ class FindResult(Model):
     warning: str | None = None
 
 
-@attrs.define
+@attrs.define(slots=False)
 class SearchResultRow(Model):
     fields: dict[str, Any]
     id: str
@@ -816,7 +818,7 @@ class SearchResultRow(Model):
     highlights: dict[str, list[str]] | None = None
 
 
-@attrs.define
+@attrs.define(slots=False)
 class SearchResultProperties(Model):
     """A group of a grouped search (``group_field``)."""
 
@@ -828,7 +830,7 @@ class SearchResultProperties(Model):
     rows: list[SearchResultRow] | None = None
 
 
-@attrs.define
+@attrs.define(slots=False)
 class SearchResult(Model):
     """A search result; a grouped search has ``groups`` and no ``rows``."""
 
@@ -841,7 +843,7 @@ class SearchResult(Model):
     groups: list[SearchResultProperties] | None = None
 
 
-@attrs.define
+@attrs.define(slots=False)
 class IndexResult(Model):
     """The result of ``POST /{db}/_index``."""
 
@@ -850,14 +852,14 @@ class IndexResult(Model):
     result: str
 
 
-@attrs.define
+@attrs.define(slots=False)
 class ContentInformationSizes(Model):
     active: int | None = None
     external: int | None = None
     file: int | None = None
 
 
-@attrs.define
+@attrs.define(slots=False)
 class DatabaseInformationCluster(Model):
     n: int | None = None
     q: int | None = None
@@ -865,12 +867,12 @@ class DatabaseInformationCluster(Model):
     w: int | None = None
 
 
-@attrs.define
+@attrs.define(slots=False)
 class DatabaseInformationProps(Model):
     partitioned: bool | None = None
 
 
-@attrs.define
+@attrs.define(slots=False)
 class DatabaseInformation(Model):
     """``GET /{db}``. Only ``db_name`` is required: PouchDB Server sends far fewer fields
     than CouchDB or Cloudant."""
@@ -891,7 +893,7 @@ class DatabaseInformation(Model):
     engine: str | None = None
 
 
-@attrs.define(init=False)
+@attrs.define(slots=False, init=False)
 class ServerVendor(OpenModel):
     name: str | None = None
     variant: str | None = None
@@ -900,7 +902,7 @@ class ServerVendor(OpenModel):
     _positional: ClassVar[tuple[str, ...] | None] = ("name", "variant", "version")
 
 
-@attrs.define
+@attrs.define(slots=False)
 class ServerInformation(Model):
     """``GET /``. Every field is optional: PouchDB Server has no ``couchdb`` welcome and
     sends ``vendor`` only when configured."""
@@ -913,14 +915,14 @@ class ServerInformation(Model):
     uuid: str | None = None
 
 
-@attrs.define
+@attrs.define(slots=False)
 class SessionAuthenticationInfo(Model):
     authentication_handlers: list[str] | None = None
     authenticated: str | None = None
     authentication_db: str | None = None
 
 
-@attrs.define
+@attrs.define(slots=False)
 class SessionInformation(Model):
     """``GET /_session``; ``user_ctx`` is the JSON ``userCtx``."""
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import copy
+import datetime
 import json
 import pickle
+import typing
 from typing import Any
 
 import attrs
@@ -13,6 +15,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import cloudant_odm.client.models as models
+from cloudant_odm._typing import union_members
 from cloudant_odm.client.models import (
     AllDocsResult,
     Analyzer,
@@ -36,6 +40,7 @@ from cloudant_odm.client.models import (
     IndexDefinition,
     IndexField,
     Model,
+    OpenModel,
     ReplicationDatabase,
     ReplicationDatabaseAuth,
     ReplicationDatabaseAuthBasic,
@@ -246,8 +251,6 @@ def test_dicts_work_where_models_are_expected() -> None:
 
 
 def test_every_public_model_reads_an_empty_object_or_names_a_required_key() -> None:
-    import cloudant_odm.client.models as models
-
     classes = [getattr(models, n) for n in public_names]
     classes = [c for c in classes if isinstance(c, type) and issubclass(c, Model)]
     assert len(classes) > 40
@@ -260,6 +263,67 @@ def test_every_public_model_reads_an_empty_object_or_names_a_required_key() -> N
             obj = cls.from_dict({})
             assert obj.to_dict() == {}, cls
             assert str(obj) == "{}"
+
+
+# -- every model: Model(**m.__dict__), as SDK users (and its tests) write ----------------
+
+MODEL_CLASSES = [
+    cls
+    for cls in (getattr(models, name) for name in public_names)
+    if isinstance(cls, type) and issubclass(cls, Model) and cls not in (Model, OpenModel)
+]
+
+
+def _sample(tp: Any) -> Any:
+    """A Python value of annotation ``tp``: a model is built with every field filled."""
+    members = union_members(tp)
+    if members is not None:
+        return _sample(members[0])
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin is list:
+        return [_sample(args[0])]
+    if origin is dict:
+        return {"k": _sample(args[1])}
+    if isinstance(tp, type) and issubclass(tp, Model):
+        return _full_instance(tp)
+    samples: dict[Any, Any] = {
+        str: "s",
+        int: 7,
+        bool: True,
+        float: 1.5,
+        bytes: b"\x00data",
+        datetime.datetime: datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc),
+    }
+    return samples.get(tp, {"any": ["json", 1]})
+
+
+def _full_instance(cls: type[Model]) -> Any:
+    hints = typing.get_type_hints(cls)
+    values = {a.name: _sample(hints[a.name]) for a in attrs.fields(cls) if a.name != "_extra"}
+    return cls(**values)
+
+
+@pytest.mark.parametrize("cls", MODEL_CLASSES, ids=lambda c: c.__name__)
+def test_model_rebuilt_from_its_dict_equals_it(cls: type[Model]) -> None:
+    full = _full_instance(cls)
+    data = {**full.to_dict(), "x-newer-server": {"kept": [1, None]}}
+    model = cls.from_dict(data)
+    assert model == cls.from_dict(data)
+    rebuilt = cls(**model.__dict__)  # models are not slotted: SDK code does this
+    assert rebuilt == model
+    assert rebuilt.to_dict() == data  # the unknown key survives the trip through __dict__
+    assert cls.from_dict(full.to_dict()) == full
+
+
+def test_model_dict_holds_fields_by_attribute_name() -> None:
+    doc = Document.from_dict({"_id": "a", "_rev": "1-x", "colour": "red"})
+    assert doc.__dict__ == {
+        **dict.fromkeys(a.name for a in attrs.fields(Document)),
+        "id": "a",
+        "rev": "1-x",
+        "_extra": {"colour": "red"},
+    }
+    assert Document(**doc.__dict__).colour == "red"
 
 
 # -- bulk --------------------------------------------------------------------------------
