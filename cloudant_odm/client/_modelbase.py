@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime
 import json
 import typing
 from collections.abc import Callable, Mapping
@@ -14,6 +15,7 @@ from typing import Any, ClassVar, TypeVar, cast
 import attrs
 
 from cloudant_odm._typing import union_members
+from cloudant_odm.client.encoding import datetime_to_string, string_to_datetime
 
 __all__ = ["Model", "OpenModel", "convert_model", "meta"]
 
@@ -22,12 +24,17 @@ _Codec = Callable[[Any], Any]
 
 _KEY = "cloudant_odm.json_key"
 _NULLABLE = "cloudant_odm.nullable"
+_ABSENT_OK = "cloudant_odm.absent_ok"
 _EXTRA = "_extra"
 
 
-def meta(key: str | None = None, *, nullable: bool = False) -> dict[str, Any]:
-    """attrs field metadata: the JSON key (if not the attribute name) and nullability."""
-    data: dict[str, Any] = {_NULLABLE: nullable}
+def meta(
+    key: str | None = None, *, nullable: bool = False, absent_ok: bool = False
+) -> dict[str, Any]:
+    """attrs field metadata: the JSON key (if not the attribute name); *nullable*: written
+    as JSON ``null`` when ``None``; *absent_ok*: a field the constructor requires (as the
+    SDK's does) that ``from_dict`` reads as ``None`` when a server leaves it out."""
+    data: dict[str, Any] = {_NULLABLE: nullable, _ABSENT_OK: absent_ok}
     if key is not None:
         data[_KEY] = key
     return data
@@ -41,7 +48,8 @@ class _Prop:
     name: str  # attribute name
     alias: str  # __init__ parameter name
     key: str  # JSON key
-    required: bool
+    required: bool  # from_dict refuses JSON without it
+    fill_none: bool  # from_dict passes None when the JSON has no value for it
     nullable: bool
     decode: _Codec | None  # None: the JSON value is kept as it is
     encode: _Codec
@@ -66,7 +74,8 @@ def _spec(cls: type[Model]) -> _Spec:
                 name=a.name,
                 alias=a.alias or a.name,
                 key=a.metadata.get(_KEY, a.name),
-                required=a.default is attrs.NOTHING,
+                required=a.default is attrs.NOTHING and not a.metadata.get(_ABSENT_OK),
+                fill_none=a.default is attrs.NOTHING and bool(a.metadata.get(_ABSENT_OK)),
                 nullable=bool(a.metadata.get(_NULLABLE)),
                 decode=_decoder(hints[a.name]),
                 encode=_encoder(hints[a.name]),
@@ -103,6 +112,8 @@ def _decoder(tp: Any) -> _Codec | None:
         return lambda v: _load(tp, v)
     if tp is bytes:
         return _b64decode
+    if tp is datetime.datetime:
+        return string_to_datetime
     if origin is list:
         item = _decoder(args[0])
         if item is None:
@@ -119,6 +130,8 @@ def _decoder(tp: Any) -> _Codec | None:
 def _encoder(tp: Any) -> _Codec:
     if _non_none(tp) == [bytes]:
         return lambda v: base64.b64encode(v).decode("ascii") if isinstance(v, bytes) else v
+    if _non_none(tp) == [datetime.datetime]:
+        return lambda v: datetime_to_string(v) if isinstance(v, datetime.datetime) else v
     return _to_json
 
 
@@ -191,10 +204,13 @@ class Model:
                         f"Property '{key}' in {cls.__name__} JSON is not valid: {exc}"
                     ) from exc
         for prop in spec.props:
-            if prop.required and prop.alias not in values:
-                raise ValueError(
-                    f"Required property '{prop.key}' not present in {cls.__name__} JSON"
-                )
+            if prop.alias not in values:
+                if prop.required:
+                    raise ValueError(
+                        f"Required property '{prop.key}' not present in {cls.__name__} JSON"
+                    )
+                if prop.fill_none:
+                    values[prop.alias] = None
         return cls._build(values, extra)
 
     def to_dict(self) -> dict[str, Any]:
