@@ -424,8 +424,7 @@ PARAMETER_TYPES: dict[str, str] = {
     "local_seq": "bool",
     "meta": "bool",
     "new_edits": "bool",
-    # AllDocsQuery and ViewQuery models don't exist yet: their dicts, or any model.
-    "queries": "Sequence[dict[str, Any] | Model]",
+    "queries": "Sequence[AllDocsQuery | dict[str, Any]]",
     "reduce": "bool",
     "rev": "str",
     "revs": "bool",
@@ -487,7 +486,7 @@ PARAMETER_TYPES: dict[str, str] = {
     "password": "str",
     "q": "int",
     "states": "Sequence[ReplicationState | str]",
-    "types": "list[str]",
+    "types": "Sequence[str]",
 }
 
 # Where a name means another type in some operations (a variant, ``post_view_as_stream``,
@@ -500,6 +499,7 @@ TYPE_OVERRIDES: dict[str, dict[str, str]] = {
     "post_search": _SEARCH_SORT,
     "post_partition_search": _SEARCH_SORT,
     "post_index": {"index": "IndexDefinition | dict[str, Any]"},
+    "post_view_queries": {"queries": "Sequence[ViewQuery | dict[str, Any]]"},
     "post_design_docs_queries": {"accept": "DesignDocsAccept | str"},
     "put_attachment": {"content_type": "str"},
 }

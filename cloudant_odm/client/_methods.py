@@ -22,14 +22,15 @@ from cloudant_odm.client.enums import (
     WriteBatch,
 )
 from cloudant_odm.client.models import (
+    AllDocsQuery,
     BulkDocs,
     BulkGetQueryDocument,
     DesignDocument,
     Document,
     IndexDefinition,
-    Model,
     ReplicationDocument,
     SecurityObject,
+    ViewQuery,
 )
 from cloudant_odm.client.transport import DetailedResponse, Transport
 
@@ -358,7 +359,7 @@ class Operations:
     def post_all_docs_queries(
         self,
         db: str,
-        queries: Sequence[dict[str, Any] | Model],
+        queries: Sequence[AllDocsQuery | dict[str, Any]],
         **kwargs: Unpack[RequestOptions],
     ) -> DetailedResponse:
         """``POST /{db}/_all_docs/queries``."""
@@ -367,7 +368,7 @@ class Operations:
     def post_all_docs_queries_as_stream(
         self,
         db: str,
-        queries: Sequence[dict[str, Any] | Model],
+        queries: Sequence[AllDocsQuery | dict[str, Any]],
         **kwargs: Unpack[RequestOptions],
     ) -> DetailedResponse:
         """``POST /{db}/_all_docs/queries``.
@@ -775,7 +776,7 @@ class Operations:
     def post_design_docs_queries(
         self,
         db: str,
-        queries: Sequence[dict[str, Any] | Model],
+        queries: Sequence[AllDocsQuery | dict[str, Any]],
         *,
         accept: DesignDocsAccept | str | None = None,
         **kwargs: Unpack[RequestOptions],
@@ -905,7 +906,7 @@ class Operations:
         db: str,
         ddoc: str,
         view: str,
-        queries: Sequence[dict[str, Any] | Model],
+        queries: Sequence[ViewQuery | dict[str, Any]],
         **kwargs: Unpack[RequestOptions],
     ) -> DetailedResponse:
         """``POST /{db}/_design/{ddoc}/_view/{view}/queries``."""
@@ -916,7 +917,7 @@ class Operations:
         db: str,
         ddoc: str,
         view: str,
-        queries: Sequence[dict[str, Any] | Model],
+        queries: Sequence[ViewQuery | dict[str, Any]],
         **kwargs: Unpack[RequestOptions],
     ) -> DetailedResponse:
         """``POST /{db}/_design/{ddoc}/_view/{view}/queries``.
@@ -2018,7 +2019,7 @@ class Operations:
 
     def post_activity_tracker_events(
         self,
-        types: list[str],
+        types: Sequence[str],
         **kwargs: Unpack[RequestOptions],
     ) -> DetailedResponse:
         """``POST /_api/v2/user/activity_tracker/events``."""
