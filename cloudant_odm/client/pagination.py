@@ -24,9 +24,13 @@ of a pager), with these differences:
 - an option given as ``None`` (``limit=None``, ``skip=None``) counts as not given, and a
   falsy first-page option (``skip=0``, ``start_key=0`` or ``""``) is sent, not dropped;
 - a ``limit`` that is not an integer is refused (``TypeError``) when the pagination is made;
-- paging stops, instead of starting over, when a full ``_find`` or search page comes
-  without a bookmark; a view page whose next row has a ``null`` key raises (a ``null``
-  ``start_key`` can't be sent), where the SDK would request the first page for ever;
+- where the SDK would ask for the same page for ever, paging ends or raises instead:
+  it ends when a full ``_find`` or search page comes without a bookmark; it raises
+  (``RuntimeError``, on the request after the page) when a view page's next row has a
+  ``null`` key (a ``null`` ``start_key`` can't be sent), and at once when an answer
+  ends where it starts, being the page already read (a server that ignores
+  ``start_key_doc_id``, such as PouchDB Server, on a key repeated in more rows than a
+  page);
 - ``has_next()`` is False once ``get_all()`` has read everything;
 - misuse and boundary errors are ``RuntimeError`` (the SDK raises ``Exception``).
 """
@@ -201,8 +205,17 @@ class _KeyPageIterator(_BasePageIterator[ResultT, KeyedRowT]):
     def _next_request(self) -> list[KeyedRowT]:
         if self._boundary_failure is not None:
             raise RuntimeError(self._boundary_failure)
+        sent = self._next_page_opts
         rows = super()._next_request()
         if self._has_next:
+            if self._next_page_opts == sent:
+                # The answer ends where it starts: the page already read, which every
+                # request would return again.
+                self._boundary_failure = (
+                    f"Cannot paginate: the server answered {sent} with the page already read "
+                    "(does it ignore start_key_doc_id?)"
+                )
+                raise RuntimeError(self._boundary_failure)
             boundary = rows.pop()  # the first row of the next page
             if rows:
                 self._boundary_failure = self.check_boundary(rows[-1], boundary)
