@@ -70,9 +70,9 @@ _VIEW_KEY_ERROR: Final = "Use 'start_key' and 'end_key' instead."
 # Search options whose results (facets, groups) are not pages of rows.
 _SEARCH_FACETS: Final = ("counts", "group_field", "group_limit", "group_sort", "ranges")
 
-ResultT = TypeVar("ResultT")
-RowT = TypeVar("RowT")
-RowT_co = TypeVar("RowT_co", covariant=True)
+_ResultT = TypeVar("_ResultT")
+_RowT = TypeVar("_RowT")
+_RowT_co = TypeVar("_RowT_co", covariant=True)
 
 _Operation = Callable[..., "DetailedResponse"]
 
@@ -91,7 +91,7 @@ class PagerType(enum.Enum):
     POST_VIEW = enum.auto()
 
 
-class Pager(Protocol[RowT_co]):
+class Pager(Protocol[_RowT_co]):
     """The IBM Cloud SDKs' pager: a page at a time, or everything at once.
 
     A pager is used once: either ``get_next()`` until ``has_next()`` is False, or one
@@ -103,11 +103,11 @@ class Pager(Protocol[RowT_co]):
         """False when there is no page left to get."""
 
     @abstractmethod
-    def get_next(self) -> Sequence[RowT_co]:
+    def get_next(self) -> Sequence[_RowT_co]:
         """The next page. After an error, calling again retries the same page."""
 
     @abstractmethod
-    def get_all(self) -> Sequence[RowT_co]:
+    def get_all(self) -> Sequence[_RowT_co]:
         """The rows of every page. After an error, calling again starts from the first
         page."""
 
@@ -115,7 +115,7 @@ class Pager(Protocol[RowT_co]):
 # -- page iterators: one pass over the pages, a request per page -----------------------
 
 
-class _BasePageIterator(Iterator[tuple[RowT, ...]], Generic[ResultT, RowT]):
+class _BasePageIterator(Iterator[tuple[_RowT, ...]], Generic[_ResultT, _RowT]):
     """The pages of one query. Subclasses say how a result becomes rows
     (``_result_converter``, ``_items``) and where the page after a full one starts
     (``_get_next_page_options``).
@@ -143,15 +143,15 @@ class _BasePageIterator(Iterator[tuple[RowT, ...]], Generic[ResultT, RowT]):
                 self._next_page_opts[name] = fixed.pop(name)
         self._next_request_function = partial(operation, **fixed)
 
-    def __iter__(self) -> _BasePageIterator[ResultT, RowT]:
+    def __iter__(self) -> _BasePageIterator[_ResultT, _RowT]:
         return self
 
-    def __next__(self) -> tuple[RowT, ...]:
+    def __next__(self) -> tuple[_RowT, ...]:
         if not self._has_next:
             raise StopIteration
         return tuple(self._next_request())
 
-    def _next_request(self) -> list[RowT]:
+    def _next_request(self) -> list[_RowT]:
         response = self._next_request_function(**self._next_page_opts)
         result = self._result_converter()(response.get_result())
         items = self._items(result)
@@ -171,15 +171,15 @@ class _BasePageIterator(Iterator[tuple[RowT, ...]], Generic[ResultT, RowT]):
         return _MAX_LIMIT if limit is None else int(limit)
 
     @abstractmethod
-    def _result_converter(self) -> Callable[[Any], ResultT]:
+    def _result_converter(self) -> Callable[[Any], _ResultT]:
         """Turns the JSON of a response into a result model."""
 
     @abstractmethod
-    def _items(self, result: ResultT) -> list[RowT]:
+    def _items(self, result: _ResultT) -> list[_RowT]:
         """The rows of a result."""
 
     @abstractmethod
-    def _get_next_page_options(self, result: ResultT) -> dict[str, Any] | None:
+    def _get_next_page_options(self, result: _ResultT) -> dict[str, Any] | None:
         """The options of the page after ``result``, a full page; None if there's none."""
 
 
@@ -190,10 +190,10 @@ class _KeyedRow(Protocol):
     def id(self) -> str | None: ...
 
 
-KeyedRowT = TypeVar("KeyedRowT", bound=_KeyedRow)
+_KeyedRowT = TypeVar("_KeyedRowT", bound=_KeyedRow)
 
 
-class _KeyPageIterator(_BasePageIterator[ResultT, KeyedRowT]):
+class _KeyPageIterator(_BasePageIterator[_ResultT, _KeyedRowT]):
     """Pages of ``_all_docs``-like rows, asking for one row more than a page: that row
     (not returned) is where the next page starts, so a short answer is the last page."""
 
@@ -202,7 +202,7 @@ class _KeyPageIterator(_BasePageIterator[ResultT, KeyedRowT]):
         # Why the next page can't be asked for; raised when it is.
         self._boundary_failure: str | None = None
 
-    def _next_request(self) -> list[KeyedRowT]:
+    def _next_request(self) -> list[_KeyedRowT]:
         if self._boundary_failure is not None:
             raise RuntimeError(self._boundary_failure)
         sent = self._next_page_opts
@@ -224,7 +224,7 @@ class _KeyPageIterator(_BasePageIterator[ResultT, KeyedRowT]):
     def _page_size_from_opts_limit(self, opts: Mapping[str, Any]) -> int:
         return super()._page_size_from_opts_limit(opts) + 1
 
-    def _get_next_page_options(self, result: ResultT) -> dict[str, Any] | None:
+    def _get_next_page_options(self, result: _ResultT) -> dict[str, Any] | None:
         first = self._items(result)[-1]
         following = {"start_key": first.key}
         if first.id is not None:  # a grouped reduce row has no id; its key is unique
@@ -232,12 +232,12 @@ class _KeyPageIterator(_BasePageIterator[ResultT, KeyedRowT]):
         return following
 
     @abstractmethod
-    def check_boundary(self, penultimate_item: KeyedRowT, last_item: KeyedRowT) -> str | None:
+    def check_boundary(self, penultimate_item: _KeyedRowT, last_item: _KeyedRowT) -> str | None:
         """Why the next page, starting at ``last_item``, can't be asked for (the last
         row of this page being ``penultimate_item``); None when it can."""
 
 
-class _BookmarkPageIterator(_BasePageIterator[ResultT, RowT]):
+class _BookmarkPageIterator(_BasePageIterator[_ResultT, _RowT]):
     """Pages that follow the ``bookmark`` of the previous page."""
 
     def __init__(
@@ -249,7 +249,7 @@ class _BookmarkPageIterator(_BasePageIterator[ResultT, RowT]):
     ) -> None:
         super().__init__(client, operation, ("bookmark", *extra_page_opts), opts)
 
-    def _get_next_page_options(self, result: ResultT) -> dict[str, Any] | None:
+    def _get_next_page_options(self, result: _ResultT) -> dict[str, Any] | None:
         bookmark = getattr(result, "bookmark", None)
         # Without a bookmark the next request would start over at the first page.
         return None if not bookmark else {"bookmark": bookmark}
@@ -333,7 +333,7 @@ class _PagerState(enum.Enum):
     CONSUMED = enum.auto()
 
 
-class _IteratorPager(Pager[RowT]):
+class _IteratorPager(Pager[_RowT]):
     """A ``Pager`` over the page iterators ``iterable_func`` makes: ``get_next()`` walks
     one of them, each ``get_all()`` a new one (so that a failed one can start over)."""
 
@@ -342,7 +342,7 @@ class _IteratorPager(Pager[RowT]):
         "Cannot mix get_all() and get_next() use only one method or make a new Pager."
     )
 
-    def __init__(self, iterable_func: Callable[[], _BasePageIterator[Any, RowT]]) -> None:
+    def __init__(self, iterable_func: Callable[[], _BasePageIterator[Any, _RowT]]) -> None:
         self._iterable_func = iterable_func
         self._iterator = iterable_func()
         self._state = _PagerState.NEW
@@ -350,14 +350,14 @@ class _IteratorPager(Pager[RowT]):
     def has_next(self) -> bool:
         return self._state is not _PagerState.CONSUMED and self._iterator._has_next
 
-    def get_next(self) -> tuple[RowT, ...]:
+    def get_next(self) -> tuple[_RowT, ...]:
         self._check_state(_PagerState.GET_NEXT)
         page = next(self._iterator)
         if not self._iterator._has_next:
             self._state = _PagerState.CONSUMED
         return page
 
-    def get_all(self) -> tuple[RowT, ...]:
+    def get_all(self) -> tuple[_RowT, ...]:
         self._check_state(_PagerState.GET_ALL)
         rows = [row for page in self._iterable_func() for row in page]
         self._state = _PagerState.CONSUMED
@@ -374,7 +374,7 @@ class _IteratorPager(Pager[RowT]):
 
 # -- the entry point ---------------------------------------------------------------------
 
-_PageIteratorFactory = Callable[["CloudantV1", Mapping[str, Any]], _BasePageIterator[Any, RowT]]
+_PageIteratorFactory = Callable[["CloudantV1", Mapping[str, Any]], _BasePageIterator[Any, _RowT]]
 _DocsPagerType = Literal[
     PagerType.POST_ALL_DOCS, PagerType.POST_DESIGN_DOCS, PagerType.POST_PARTITION_ALL_DOCS
 ]
@@ -383,7 +383,7 @@ _SearchPagerType = Literal[PagerType.POST_SEARCH, PagerType.POST_PARTITION_SEARC
 _ViewPagerType = Literal[PagerType.POST_VIEW, PagerType.POST_PARTITION_VIEW]
 
 
-class Pagination(Generic[RowT]):
+class Pagination(Generic[_RowT]):
     """The pages of one operation with fixed options; make one with `new_pagination`.
 
     Reusable: each of `pages`, `rows` and `pager` starts from the first page.
@@ -392,27 +392,27 @@ class Pagination(Generic[RowT]):
     def __init__(
         self,
         client: CloudantV1,
-        page_iterator: _PageIteratorFactory[RowT],
+        page_iterator: _PageIteratorFactory[_RowT],
         opts: Mapping[str, Any],
     ) -> None:
         self._client = client
         self._page_iterator = page_iterator
         self._initial_opts = dict(opts)  # the caller's dict may change later; these don't
 
-    def pager(self) -> Pager[RowT]:
+    def pager(self) -> Pager[_RowT]:
         """A new single-use `Pager`, for a page per call."""
         return _IteratorPager(self._new_page_iterator)
 
-    def pages(self) -> Iterator[tuple[RowT, ...]]:
+    def pages(self) -> Iterator[tuple[_RowT, ...]]:
         """A new iterator of the pages (tuples of rows), a request per page."""
         return self._new_page_iterator()
 
-    def rows(self) -> Iterator[RowT]:
+    def rows(self) -> Iterator[_RowT]:
         """A new iterator of the rows of every page, a request per page."""
         for page in self.pages():
             yield from page
 
-    def _new_page_iterator(self) -> _BasePageIterator[Any, RowT]:
+    def _new_page_iterator(self) -> _BasePageIterator[Any, _RowT]:
         return self._page_iterator(self._client, self._initial_opts)
 
     @overload
@@ -481,12 +481,12 @@ def _refuse(name: str, opts: Mapping[str, Any], why: str | None = None) -> None:
 
 
 def _bind(
-    kind: Callable[[CloudantV1, _Operation, Mapping[str, Any]], _BasePageIterator[Any, RowT]],
+    kind: Callable[[CloudantV1, _Operation, Mapping[str, Any]], _BasePageIterator[Any, _RowT]],
     operation: str,
-) -> _PageIteratorFactory[RowT]:
+) -> _PageIteratorFactory[_RowT]:
     """Page iterators of ``kind`` over the client's method ``operation``."""
 
-    def make(client: CloudantV1, opts: Mapping[str, Any]) -> _BasePageIterator[Any, RowT]:
+    def make(client: CloudantV1, opts: Mapping[str, Any]) -> _BasePageIterator[Any, _RowT]:
         # Looked up when the pages are asked for, on the client given.
         return kind(client, getattr(client, operation), opts)
 
