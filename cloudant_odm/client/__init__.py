@@ -41,6 +41,7 @@ from cloudant_odm.client.errors import (
 from cloudant_odm.client.follower import ChangesFollower
 from cloudant_odm.client.models import *  # noqa: F403  (the models are public, as in the SDK)
 from cloudant_odm.client.models import __all__ as _model_names
+from cloudant_odm.client.pagination import Pager, PagerType, Pagination
 from cloudant_odm.client.service import CloudantV1
 from cloudant_odm.client.transport import DetailedResponse
 
@@ -64,6 +65,9 @@ __all__ = [
     "IAMAuthenticator",
     "NoAuthAuthenticator",
     "NotFoundError",
+    "Pager",
+    "PagerType",
+    "Pagination",
     "PreconditionFailedError",
     "ReadTimedOut",
     "RequestTooLargeError",
