@@ -11,7 +11,7 @@ import io
 
 from typing_extensions import reveal_type
 
-from cloudant_odm.client import CloudantV1, Document, PostChangesEnums
+from cloudant_odm.client import CloudantV1, Document, Pagination, PagerType, PostChangesEnums
 
 # One check per line, whatever its length: the expectations are line comments.
 # fmt: off
@@ -32,6 +32,15 @@ def check_calls(client: CloudantV1) -> None:
     client.put_attachment("db", "id", "a.txt", io.BytesIO(b"x"), "text/plain")
     client.post_changes("db", feed=PostChangesEnums.Feed.LONGPOLL, timeout=1000, stream=True)
     client.post_changes("db", feed="normal", since="now")
+
+
+def check_pagination(client: CloudantV1) -> None:
+    views = Pagination.new_pagination(client, PagerType.POST_VIEW, db="db", ddoc="d", view="v")
+    reveal_type(views)  # R: cloudant_odm.client.pagination.Pagination[cloudant_odm.client.models.ViewResultRow]
+    for row in views.rows():
+        reveal_type(row.key)  # R: Any
+    found = Pagination.new_pagination(client, PagerType.POST_FIND, db="db", selector={})
+    reveal_type(next(found.pages()))  # R: builtins.tuple[cloudant_odm.client.models.Document, ...]
 
 
 def check_mistakes(client: CloudantV1) -> None:
