@@ -11,7 +11,7 @@ import io
 
 from typing_extensions import reveal_type
 
-from cloudant_odm.client import CloudantV1, Document, Pagination, PagerType, PostChangesEnums
+from cloudant_odm.client import CloudantV1, Document, PagerType, Pagination, PostChangesEnums
 
 # One check per line, whatever its length: the expectations are line comments.
 # fmt: off
