@@ -1199,10 +1199,10 @@ class PartitionInformationSizes(Model):
     external: int | None = None
 
 
+# The same shapes as the database's counts, under the SDK's names for a partition's.
 @attrs.define(slots=False, kw_only=True)
-class PartitionInformationIndexesIndexes(Model):
-    search: int | None = None
-    view: int | None = None
+class PartitionInformationIndexesIndexes(PartitionedIndexesDetailedInformation):
+    pass
 
 
 @attrs.define(slots=False, kw_only=True)
