@@ -18,6 +18,7 @@ from cloudant_odm.client import (
     NotFoundError,
     PagerType,
     Pagination,
+    ServiceUnavailableError,
 )
 
 TOTAL = 55
@@ -229,6 +230,15 @@ def test_partition_pages(client: CloudantV1, partitioned: str) -> None:
 def test_search_pages(client: CloudantV1, events: str) -> None:
     client.put_design_document(events, "search", SEARCH)
     query = {"db": events, "ddoc": "search", "index": "by_n", "query": "n:[0 TO 100]"}
+    try:
+        client.post_search(**query, limit=1)
+    except ServiceUnavailableError as error:
+        # Apache CouchDB without its search service (Clouseau) answers 503.
+        if "Search is not available" not in str(error):
+            raise
+        pytest.skip("the server has no search service: 503 Search is not available")
+    except NotFoundError:
+        pass  # the index is still being built: the pages below wait for it
 
     def check() -> None:
         pages = _paged(client, PagerType.POST_SEARCH, **query)
