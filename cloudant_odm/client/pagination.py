@@ -275,6 +275,24 @@ class _AllDocsPageIterator(_KeyPageIterator[AllDocsResult, DocsResultRow]):
 class _ViewPageIterator(_KeyPageIterator[ViewResult, ViewResultRow]):
     """A view, global or of a partition."""
 
+    def __init__(self, client: CloudantV1, operation: _Operation, opts: Mapping[str, Any]) -> None:
+        super().__init__(client, operation, opts)
+        level = opts.get("group_level")
+        self._group_level = int(level) if level is not None and opts.get("descending") else None
+
+    def _get_next_page_options(self, result: ViewResult) -> dict[str, Any] | None:
+        following = super()._get_next_page_options(result)
+        if following is None or self._group_level is None:
+            return following
+        key = following["start_key"]
+        if isinstance(key, list) and len(key) >= self._group_level:
+            # A group_level row's key may be a prefix of the keys it reduces, which sort
+            # after it: going down, the page must start above them all ({} sorts after
+            # every value), or the group would be skipped. A key shorter than the level
+            # was emitted whole and starts its page as it is.
+            following["start_key"] = [*key, {}]
+        return following
+
     def _result_converter(self) -> Callable[[Any], ViewResult]:
         return ViewResult.from_dict
 

@@ -31,6 +31,13 @@ APP = {
         "by_n": {"map": "function (doc) { if (doc.kind) { emit(doc.n, null); } }"},
         # 14 or so rows per key, so page boundaries fall inside runs of one key.
         "by_group": {"map": "function (doc) { if (doc.kind) { emit(doc.group, doc.n); } }"},
+        # Array keys of two lengths under one reduce: [group, n % 3] and, for every
+        # fifth document, [group] alone.
+        "grouped": {
+            "map": "function (doc) { if (doc.kind) {"
+            " emit(doc.n % 5 ? [doc.group, doc.n % 3] : [doc.group], 1); } }",
+            "reduce": "_count",
+        },
     },
 }
 SEARCH = {
@@ -145,6 +152,36 @@ def test_view_pages_with_descending_and_end_key(client: CloudantV1, events: str)
     keys = [row.key for row in pager.get_all()]
     assert keys == list(range(TOTAL - 1, 6, -1))
     assert not pager.has_next()
+
+
+@pytest.mark.parametrize("descending", [False, True])
+@pytest.mark.parametrize(
+    ("group", "limit"),
+    [
+        ({"group_level": 1}, 1),
+        ({"group_level": 1}, 3),
+        ({"group_level": 2}, 2),
+        ({"group": True}, 4),
+    ],
+)
+def test_grouped_reduce_pages(
+    client: CloudantV1, events: str, group: dict[str, Any], limit: int, descending: bool
+) -> None:
+    """Grouped rows page as the unpaged query reads, in both directions: going down, a
+    group_level row's key is below the longer keys it reduces, so a page that started
+    at the key itself would skip that group."""
+    opts = {"db": events, "ddoc": "app", "view": "grouped", "descending": descending, **group}
+
+    def paged() -> list[tuple[Any, ...]]:
+        pagination = Pagination.new_pagination(client, PagerType.POST_VIEW, limit=limit, **opts)
+        return [tuple((r.key, r.value) for r in page) for page in pagination.pages()]
+
+    def unpaged() -> list[Any]:
+        rows = client.post_view(**opts).get_result()["rows"]
+        return [(r["key"], r["value"]) for r in rows]
+
+    pages = _same_rows(paged, unpaged)
+    assert sum(value for page in pages for _, value in page) == TOTAL
 
 
 @skip_on_pouchdb("view_startkey_docid")

@@ -281,6 +281,36 @@ def test_view_pages_start_at_the_extra_rows_key_and_id(
     ]
 
 
+@pytest.mark.parametrize(
+    ("opts", "boundary", "start_key"),
+    [
+        # Going down, a group_level row's key is below the keys it reduces: start above.
+        ({"group_level": 1, "descending": True}, [2], [2, {}]),
+        ({"group_level": 2, "descending": True}, ["a", 1], ["a", 1, {}]),
+        # A key shorter than the level was emitted whole: its page starts at it.
+        ({"group_level": 2, "descending": True}, ["a"], ["a"]),
+        # Going up, the key itself is already below every key it reduces.
+        ({"group_level": 1}, [2], [2]),
+        ({"group": True, "descending": True}, [2, "x"], [2, "x"]),
+        ({"group_level": 1, "descending": True}, "scalar", "scalar"),
+    ],
+)
+@responses.activate
+def test_grouped_rows_start_their_page_above_the_keys_they_reduce(
+    client: CloudantV1, opts: dict[str, Any], boundary: Any, start_key: Any
+) -> None:
+    rows = [{"key": [9], "value": 3}, {"key": boundary, "value": 2}]
+    responses.post(f"{URL}/db/_design/d/_view/v", json={"rows": rows})
+    responses.post(f"{URL}/db/_design/d/_view/v", json={"rows": []})
+    view = Pagination.new_pagination(
+        client, PagerType.POST_VIEW, db="db", ddoc="d", view="v", limit=1, **opts
+    )
+    list(view.pages())
+    second = sent(responses.calls[1].request)
+    assert second["start_key"] == start_key
+    assert "start_key_doc_id" not in second  # grouped rows have no id
+
+
 @each_pager(FIND_PAGERS + SEARCH_PAGERS)
 @responses.activate
 def test_bookmark_pages_follow_the_previous_bookmark(
