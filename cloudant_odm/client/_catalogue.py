@@ -454,7 +454,7 @@ PARAMETER_TYPES: dict[str, str] = {
     "partitioned": "bool",
     "r": "int",
     "selector": "dict[str, Any]",
-    "sort": "Sequence[dict[str, str] | str]",
+    "sort": "list[dict[str, str] | str]",
     "use_index": "list[str]",
     # searches
     "analyzer": "str",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime
+import difflib
 import json
 import typing
 from collections.abc import Callable, Mapping
@@ -262,6 +263,22 @@ class OpenModel(Model):
     _positional: ClassVar[tuple[str, ...] | None] = None
     """Attribute names positional arguments fill; by default the required fields."""
 
+    _refuse_near_misses: ClassVar[bool] = False
+    """Refuse a free-form keyword or attribute spelt nearly as a declared field (``viewz``
+    for ``views``), which the server would store under that name, the field left unset."""
+
+    def _free_form(self, name: str) -> str:
+        """``name`` as a free-form field, unless it looks like a misspelt declared one."""
+        if self._refuse_near_misses:
+            declared = [p.name for p in _spec(type(self)).props]
+            close = difflib.get_close_matches(name, declared, n=1, cutoff=0.8)
+            if close:
+                raise TypeError(
+                    f"{type(self).__name__} has no field {name!r}: did you mean "
+                    f"{close[0]!r}? (set_properties() stores a free-form field of that name)"
+                )
+        return name
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         spec = _spec(type(self))
         positional = self._positional
@@ -279,7 +296,7 @@ class OpenModel(Model):
         for key, value in kwargs.items():
             prop = spec.by_name.get(key) or spec.by_key.get(key)
             if prop is None:
-                extra[key] = value
+                extra[self._free_form(key)] = value
             elif prop.alias in values:
                 raise TypeError(f"{type(self).__name__}() got multiple values for {prop.name!r}")
             else:
@@ -314,7 +331,7 @@ class OpenModel(Model):
         elif name in spec.by_key:
             object.__setattr__(self, spec.by_key[name].name, value)
         else:
-            self._extra[name] = value
+            self._extra[self._free_form(name)] = value
 
     def __delattr__(self, name: str) -> None:
         spec = _spec(type(self))

@@ -18,6 +18,7 @@ from enum import Enum
 from typing import IO, TYPE_CHECKING, Any, Protocol, TypedDict
 from urllib.parse import quote
 
+from cloudant_odm.client._modelbase import convert_model
 from cloudant_odm.client.encoding import has_non_finite, refuse_subnormal
 from cloudant_odm.client.transport import REQUEST_OPTIONS, DetailedResponse, decode_result
 
@@ -164,7 +165,7 @@ def encode_json(body: Any) -> bytes:
             body, default=_to_json, allow_nan=False, ensure_ascii=False, separators=(",", ":")
         ).encode()
     except ValueError as exc:
-        if has_non_finite(body):
+        if has_non_finite(convert_model(body)):  # (models hold their values as attributes)
             raise ValueError(
                 "The request body contains NaN or Infinity, which JSON cannot represent"
             ) from exc

@@ -361,7 +361,12 @@ class DesignDocumentOptions(Model):
 
 @attrs.define(slots=False, init=False)
 class DesignDocument(Document):
-    """A design document; ``shows``, ``lists``, ``updates``, ... are free-form fields."""
+    """A design document; ``shows``, ``lists``, ``updates``, ... are free-form fields.
+
+    A keyword spelt nearly as a field (``viewz=``) is refused with ``TypeError``: stored,
+    it would leave the design document without its views."""
+
+    _refuse_near_misses: ClassVar[bool] = True
 
     autoupdate: bool | None = None
     filters: dict[str, str] | None = None

@@ -38,6 +38,7 @@ of a pager), with these differences:
 from __future__ import annotations
 
 import enum
+import inspect
 from abc import abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import partial
@@ -55,6 +56,7 @@ from cloudant_odm.client.models import (
     ViewResult,
     ViewResultRow,
 )
+from cloudant_odm.client.transport import REQUEST_OPTIONS
 
 if TYPE_CHECKING:
     from cloudant_odm.client.service import CloudantV1
@@ -468,6 +470,7 @@ class Pagination(Generic[_RowT]):
         facet and group options of search.
         """
         spec = _SPECS[type]
+        spec.check_option_names(client, kwargs)
         _validate_limit(kwargs.get("limit"))
         if spec.key_error is not None:
             _refuse("key", kwargs, spec.key_error)
@@ -498,44 +501,56 @@ def _refuse(name: str, opts: Mapping[str, Any], why: str | None = None) -> None:
         raise ValueError(f"The option '{name}' is invalid when using pagination.{suffix}")
 
 
-def _bind(
-    kind: Callable[[CloudantV1, _Operation, Mapping[str, Any]], _BasePageIterator[Any, _RowT]],
-    operation: str,
-) -> _PageIteratorFactory[_RowT]:
-    """Page iterators of ``kind`` over the client's method ``operation``."""
+#: Keywords every operation takes besides its own options.
+_REQUEST_OPTIONS: Final = REQUEST_OPTIONS | {"headers"}
 
-    def make(client: CloudantV1, opts: Mapping[str, Any]) -> _BasePageIterator[Any, _RowT]:
-        # Looked up when the pages are asked for, on the client given.
-        return kind(client, getattr(client, operation), opts)
-
-    return make
+_IteratorKind = Callable[["CloudantV1", _Operation, Mapping[str, Any]], _BasePageIterator[Any, Any]]
 
 
 @attrs.frozen
 class _Spec:
-    page_iterator: _PageIteratorFactory[Any]
+    #: The page iterator class, and the name of the client's method it pages.
+    kind: _IteratorKind
+    operation: str
     #: Refuse ``key``, with this reason.
     key_error: str | None = None
     #: Other options refused.
     refused: tuple[str, ...] = ()
 
+    def page_iterator(
+        self, client: CloudantV1, opts: Mapping[str, Any]
+    ) -> _BasePageIterator[Any, Any]:
+        # The method is looked up when the pages are asked for, on the client given.
+        return self.kind(client, getattr(client, self.operation), opts)
+
+    def check_option_names(self, client: CloudantV1, opts: Mapping[str, Any]) -> None:
+        """A misspelt option is a TypeError now, not at the first page."""
+        method = getattr(type(client), self.operation, None)
+        if not inspect.isfunction(method):
+            return  # replaced (a test's mock): its parameters are unknown
+        parameters = inspect.signature(method).parameters
+        known = {n for n, p in parameters.items() if p.kind is not p.VAR_KEYWORD}
+        unknown = sorted(set(opts) - known - {"self"} - _REQUEST_OPTIONS)
+        if unknown:
+            raise TypeError(f"{self.operation}() has no options {unknown}")
+
 
 _SPECS: Final[Mapping[PagerType, _Spec]] = {
     PagerType.POST_ALL_DOCS: _Spec(
-        _bind(_AllDocsPageIterator, "post_all_docs"), _DOCS_KEY_ERROR, ("keys",)
+        _AllDocsPageIterator, "post_all_docs", _DOCS_KEY_ERROR, ("keys",)
     ),
     PagerType.POST_DESIGN_DOCS: _Spec(
-        _bind(_AllDocsPageIterator, "post_design_docs"), _DOCS_KEY_ERROR, ("keys",)
+        _AllDocsPageIterator, "post_design_docs", _DOCS_KEY_ERROR, ("keys",)
     ),
     PagerType.POST_PARTITION_ALL_DOCS: _Spec(
-        _bind(_AllDocsPageIterator, "post_partition_all_docs"), _DOCS_KEY_ERROR, ("keys",)
+        _AllDocsPageIterator, "post_partition_all_docs", _DOCS_KEY_ERROR, ("keys",)
     ),
-    PagerType.POST_FIND: _Spec(_bind(_FindPageIterator, "post_find")),
-    PagerType.POST_PARTITION_FIND: _Spec(_bind(_FindPageIterator, "post_partition_find")),
-    PagerType.POST_SEARCH: _Spec(_bind(_SearchPageIterator, "post_search"), None, _SEARCH_FACETS),
-    PagerType.POST_PARTITION_SEARCH: _Spec(_bind(_SearchPageIterator, "post_partition_search")),
-    PagerType.POST_VIEW: _Spec(_bind(_ViewPageIterator, "post_view"), _VIEW_KEY_ERROR, ("keys",)),
+    PagerType.POST_FIND: _Spec(_FindPageIterator, "post_find"),
+    PagerType.POST_PARTITION_FIND: _Spec(_FindPageIterator, "post_partition_find"),
+    PagerType.POST_SEARCH: _Spec(_SearchPageIterator, "post_search", None, _SEARCH_FACETS),
+    PagerType.POST_PARTITION_SEARCH: _Spec(_SearchPageIterator, "post_partition_search"),
+    PagerType.POST_VIEW: _Spec(_ViewPageIterator, "post_view", _VIEW_KEY_ERROR, ("keys",)),
     PagerType.POST_PARTITION_VIEW: _Spec(
-        _bind(_ViewPageIterator, "post_partition_view"), _VIEW_KEY_ERROR, ("keys",)
+        _ViewPageIterator, "post_partition_view", _VIEW_KEY_ERROR, ("keys",)
     ),
 }

@@ -828,3 +828,25 @@ def test_document_from_dict_to_dict_round_trip(data: dict[str, Any]) -> None:
 @given(documents)
 def test_design_document_round_trip_of_arbitrary_documents(data: dict[str, Any]) -> None:
     assert DesignDocument.from_dict(data).to_dict() == data
+
+
+def test_design_document_refuses_a_misspelt_field_but_keeps_free_form_ones() -> None:
+    from cloudant_odm.client import DesignDocument
+
+    ddoc = DesignDocument(id="_design/app", views={}, shows={"s": "function(){}"}, lib={"x": 1})
+    assert ddoc.to_dict() == {
+        "_id": "_design/app",
+        "views": {},
+        "shows": {"s": "function(){}"},
+        "lib": {"x": 1},
+    }
+    with pytest.raises(TypeError, match=r"no field 'viewz': did you mean 'views'\?"):
+        DesignDocument(id="_design/app", viewz={"v": {"map": "function(d){}"}})
+    with pytest.raises(TypeError, match="did you mean 'filters'"):
+        ddoc.filtres = {}
+    # Stored documents are read as they are, and set_properties() takes any name.
+    assert DesignDocument.from_dict({"_id": "_design/x", "viewz": 1}).get_properties() == {
+        "viewz": 1
+    }
+    ddoc.set_properties({"viewz": 2})
+    assert ddoc.to_dict()["viewz"] == 2

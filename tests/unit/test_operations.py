@@ -702,3 +702,19 @@ def test_sdk_enum_members_are_sent_as_their_values(client: CloudantV1) -> None:
     assert urlsplit(index.url).path == "/db/_index/_design/ddoc/json/by-name"
     assert local.headers["Accept"] == "application/json"
     assert PostChangesEnums.Feed is ChangesFeed  # one choice set, shared
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"n": float("nan")},
+        Document(id="d", n=float("inf")),
+        BulkDocs(docs=[Document(id="d", n=[float("-inf")])]),
+    ],
+)
+def test_non_finite_numbers_are_named_in_dicts_and_models_alike(
+    client: CloudantV1, body: Any
+) -> None:
+    with responses.RequestsMock() as mock, pytest.raises(ValueError, match="NaN or Infinity"):
+        client.post_document("db", body)
+    assert len(mock.calls) == 0

@@ -684,11 +684,31 @@ def test_facets_and_groups_are_refused_for_search(client: CloudantV1, option: st
 
 
 @each_pager(FIND_PAGERS + SEARCH_PAGERS)
-def test_find_and_search_take_the_options_refused_elsewhere(
+def test_options_the_operation_lacks_are_refused_when_the_pagination_is_made(
     client: CloudantV1, pager_type: PagerType
 ) -> None:
-    # key and keys mean nothing to these operations: the operation itself judges them.
-    pagination(client, pager_type, key="a", keys=["a"])
+    with pytest.raises(TypeError, match=r"has no options \['key', 'keys'\]"):
+        pagination(client, pager_type, key="a", keys=["a"])
+
+
+@responses.activate
+def test_a_misspelt_option_is_refused_before_any_request(client: CloudantV1) -> None:
+    with pytest.raises(TypeError, match=r"post_view\(\) has no options \['descnding'\]"):
+        Pagination.new_pagination(
+            client, PagerType.POST_VIEW, db="db", ddoc="d", view="v", descnding=True
+        )
+    # The operation's own options and the request options are taken.
+    Pagination.new_pagination(
+        client,
+        PagerType.POST_VIEW,
+        db="db",
+        ddoc="d",
+        view="v",
+        descending=True,
+        headers={"X-Trace": "t"},
+        timeout=30,
+    )
+    assert len(responses.calls) == 0
 
 
 @responses.activate
