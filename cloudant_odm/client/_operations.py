@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from cloudant_odm.client.transport import Transport
 
 __all__ = [
+    "CALL_OPTIONS",
     "FeedRequestOptions",
     "Op",
     "RequestOptions",
@@ -235,7 +236,8 @@ class FeedRequestOptions(TypedDict, total=False):
     verify: bool | str
 
 
-_KWARGS = REQUEST_OPTIONS | {"headers"}
+#: The keywords every operation takes besides its own parameters.
+CALL_OPTIONS = REQUEST_OPTIONS | {"headers"}
 
 
 class Op:
@@ -292,8 +294,8 @@ class Op:
     def call(self, client: _Client, options: Mapping[str, Any], *args: Any) -> DetailedResponse:
         """Send the request: ``args`` are the values of ``parameters``, in that order;
         ``options`` are the method's ``**kwargs`` (``RequestOptions``)."""
-        if options.keys() - _KWARGS:
-            unknown = sorted(options.keys() - _KWARGS)
+        if options.keys() - CALL_OPTIONS:
+            unknown = sorted(options.keys() - CALL_OPTIONS)
             raise TypeError(f"{self.name}() got unexpected keyword arguments: {unknown}")
         values = dict(zip(self.parameters, args, strict=True))
         for name in self.required:

@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any, Final, Generic, Literal, Protocol, TypeVa
 
 import attrs
 
+from cloudant_odm.client._operations import CALL_OPTIONS
 from cloudant_odm.client.models import (
     AllDocsResult,
     DocsResultRow,
@@ -56,7 +57,6 @@ from cloudant_odm.client.models import (
     ViewResult,
     ViewResultRow,
 )
-from cloudant_odm.client.transport import REQUEST_OPTIONS
 
 if TYPE_CHECKING:
     from cloudant_odm.client.service import CloudantV1
@@ -501,9 +501,6 @@ def _refuse(name: str, opts: Mapping[str, Any], why: str | None = None) -> None:
         raise ValueError(f"The option '{name}' is invalid when using pagination.{suffix}")
 
 
-#: Keywords every operation takes besides its own options.
-_REQUEST_OPTIONS: Final = REQUEST_OPTIONS | {"headers"}
-
 _IteratorKind = Callable[["CloudantV1", _Operation, Mapping[str, Any]], _BasePageIterator[Any, Any]]
 
 
@@ -530,7 +527,7 @@ class _Spec:
             return  # replaced (a test's mock): its parameters are unknown
         parameters = inspect.signature(method).parameters
         known = {n for n, p in parameters.items() if p.kind is not p.VAR_KEYWORD}
-        unknown = sorted(set(opts) - known - {"self"} - _REQUEST_OPTIONS)
+        unknown = sorted(set(opts) - known - {"self"} - CALL_OPTIONS)
         if unknown:
             raise TypeError(f"{self.operation}() has no options {unknown}")
 
