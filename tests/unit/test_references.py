@@ -23,6 +23,9 @@ from cloudant_odm import (
     DocumentValidationError,
     DoesNotExist,
     Embedded,
+    Q,
+    QueryError,
+    QuerySet,
     Ref,
     Session,
     field,
@@ -515,3 +518,195 @@ def test_session_prefetch_asks_for_at_most_1000_ids_a_request(
 ) -> None:
     session.prefetch(Ref(Customer, f"c-{n:04d}") for n in range(2500))
     assert [len(keys) for keys in couch.keys] == [1000, 1000, 500]
+
+
+# -- queries ------------------------------------------------------------------------------
+
+
+def test_comparing_a_ref_field_compares_the_id() -> None:
+    c = customer("c-7")
+    assert Order.objects.filter(Order.customer == c).selector() == {
+        "type": "ref-order",
+        "customer": {"$eq": "c-7"},
+    }
+    same = [
+        Order.customer == Ref(Customer, "c-7"),
+        Order.customer == Ref(VipCustomer, "c-7"),
+        Order.customer == "c-7",
+        Q(customer=c),
+    ]
+    assert all(e.resolve(Order).to_selector() == {"customer": {"$eq": "c-7"}} for e in same)
+    assert Order.customer.in_([c, "c-8", Ref(Customer, "c-9")]).to_selector() == {
+        "customer": {"$in": ["c-7", "c-8", "c-9"]}
+    }
+    assert (Order.backup == None).to_selector() == {"backup": {"$eq": None}}  # noqa: E711
+    assert Order.products.contains(product("p-1")).to_selector() == {
+        "products": {"$elemMatch": {"$eq": "p-1"}}
+    }
+    assert Order.lines.elem_match(product=product("p-2")).to_selector() == {
+        "lines": {"$elemMatch": {"product": {"$eq": "p-2"}}}
+    }
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (
+            lambda: Order.customer == product(),
+            r"Order.customer: expected Ref\[Customer\], a Customer",
+        ),
+        (lambda: Order.customer == Ref(Product, "p"), r"got Ref\(Product, 'p'\)"),
+        (lambda: Order.customer == 5, "a Customer or its id, got int 5"),
+        (lambda: Order.customer == "", "expected a document id, got ''"),
+        (lambda: Order.customer == Customer(name="new"), "the Customer compared with has no id"),
+        (lambda: Order.customer.name, "Order.customer is a reference, stored as the id"),
+    ],
+)
+def test_a_ref_field_refuses_what_is_no_reference_to_its_class(make: Any, message: str) -> None:
+    with pytest.raises((TypeError, ValueError, AttributeError), match=message):
+        make()
+
+
+def test_prefetch_takes_reference_fields_only() -> None:
+    query = Order.objects.prefetch(Order.customer, "lines__product", Order.products, "customer")
+    assert query._prefetch == (("customer",), ("lines", "product"), ("products",))
+    for item, message in [
+        ("nope", "Order has no field 'nope'"),
+        ("lines", r"follows reference fields \(Ref\[...\]\); Order.lines is list\[Line\]"),
+        (Order.id, r"Order.id is str \| None"),
+        ("customer__name", "Order.customer has no field 'name'"),
+        (Order.lines.item.product, "for references inside list elements, name the path"),
+        (Product.sku, "Product.sku is a field of Product"),
+    ]:
+        with pytest.raises((QueryError, TypeError), match=message):
+            Order.objects.prefetch(item)
+
+
+def stock(couch: FakeCouch, orders: int = 25, per_customer: int = 5) -> None:
+    """``orders`` orders, ``per_customer`` consecutive ones by each customer; each with
+    two products (one in a list, one in a line)."""
+    for n in range(orders // per_customer):
+        couch.put("crm", customer(f"c-{n}"))
+    for n in range(4):
+        couch.put("shop", product(f"p-{n}"))
+    for n in range(orders):
+        couch.put(
+            "orders",
+            Order(
+                id=f"o-{n:02d}",
+                customer=Ref(Customer, f"c-{n // per_customer}"),
+                products=[Ref(Product, f"p-{n % 4}")],
+                lines=[Line(product=Ref(Product, f"p-{(n + 1) % 4}"))],
+            ),
+        )
+
+
+def listing(session: Session, *fields: Any) -> QuerySet[Order]:
+    # A filter: the listing is a Mango query (a bare one reads _all_docs).
+    return Order.objects.using(session).filter(Order.customer.exists()).prefetch(*fields)
+
+
+def test_prefetch_reads_the_referenced_documents_once_per_page(
+    couch: FakeCouch, session: Session
+) -> None:
+    stock(couch)
+    orders = listing(session, Order.customer).page_size(10).all()
+    assert len(orders) == 25
+    assert couch.requests == [
+        "POST /orders/_find",
+        "POST /crm/_all_docs",
+        "POST /orders/_find",
+        "POST /crm/_all_docs",
+        "POST /orders/_find",
+        "POST /crm/_all_docs",
+    ]
+    assert couch.keys == [["c-0", "c-1"], ["c-2", "c-3"], ["c-4"]]
+    customers = [o.customer.get(session) for o in orders]
+    assert len(couch.requests) == 6  # resolving made no request
+    assert [c.id for c in customers[::5]] == ["c-0", "c-1", "c-2", "c-3", "c-4"]
+    assert customers[0] is customers[4] is session.get(Customer, "c-0")
+
+
+def test_prefetch_follows_lists_and_lines_with_one_request_per_class(
+    couch: FakeCouch, session: Session
+) -> None:
+    stock(couch)
+    orders = listing(session, "lines__product", Order.products, Order.customer).page_size(25).all()
+    # A full page, then an empty one (the end), which reads no references.
+    assert couch.requests == [
+        "POST /orders/_find",
+        "POST /shop/_all_docs",
+        "POST /crm/_all_docs",
+        "POST /orders/_find",
+    ]
+    assert sorted(couch.keys[0]) == ["p-0", "p-1", "p-2", "p-3"]  # both paths, one request
+    for order in orders:
+        assert order.lines[0].product.get(session).id == order.lines[0].product.id
+        assert order.products[0].get(session).sku == order.products[0].id
+    assert len(couch.requests) == 4
+
+
+def test_prefetch_asks_only_for_what_the_session_does_not_hold(
+    couch: FakeCouch, session: Session
+) -> None:
+    stock(couch)
+    session.get(Customer, "c-0")
+    session.get(Customer, "c-1")
+    couch.requests.clear()
+    listing(session, Order.customer).page_size(10).all()
+    # The first page's customers are held: no request for them.
+    assert couch.keys == [["c-2", "c-3"], ["c-4"]]
+    assert couch.requests.count("POST /crm/_all_docs") == 2
+
+
+def test_a_dangling_ref_found_by_a_prefetch_raises_when_resolved_without_a_request(
+    couch: FakeCouch, session: Session
+) -> None:
+    stock(couch, orders=10)
+    couch.delete("crm", "c-1")
+    orders = listing(session, Order.customer).all()  # the listing itself works
+    requests = len(couch.requests)
+    assert orders[0].customer.get(session).id == "c-0"
+    with pytest.raises(DanglingReference, match="Customer 'c-1' was deleted"):
+        orders[5].customer.get(session)
+    assert orders[5].customer.get(session, default=None) is None
+    assert len(couch.requests) == requests
+
+
+def test_a_prefetched_document_of_another_class_is_an_error_naming_it(
+    couch: FakeCouch, session: Session
+) -> None:
+    stock(couch, orders=5)
+    couch.put("crm", Product(id="c-0", sku="not a customer"))
+    with pytest.raises(
+        DocumentTypeError, match="Customer 'c-0': type: document type 'ref-product'"
+    ):
+        listing(session, Order.customer).all()
+
+
+def test_prefetch_with_partial_objects_get_and_get_many(couch: FakeCouch, session: Session) -> None:
+    stock(couch, orders=10)
+    query = listing(session, Order.customer)
+    with pytest.raises(QueryError, match="follows customer, which fields\\(\\) does not load"):
+        query.fields(Order.products).all()
+    partial = query.fields(Order.customer).all()
+    assert couch.keys == [["c-0", "c-1"]]
+    assert partial[9].customer.get(session).id == "c-1"
+    session.expunge_all()
+    couch.keys.clear()
+    order = Order.objects.using(session).prefetch(Order.customer).get("o-07")
+    assert couch.keys == [["c-1"]]
+    assert order.customer.get(session).id == "c-1"
+    found = Order.objects.using(session).prefetch(Order.customer).get_many(["o-00", "o-09"])
+    assert couch.keys == [["c-1"], ["o-00", "o-09"], ["c-0"]]  # c-1 was held already
+    assert [o.customer.get(session).id for o in found] == ["c-0", "c-1"]
+
+
+def test_prefetch_with_detached_results_still_fills_the_session(
+    couch: FakeCouch, session: Session
+) -> None:
+    stock(couch, orders=5)
+    orders = list(listing(session, Order.customer).iterator(track=False))
+    assert orders[0] not in session
+    assert session.held("crm", "c-0") is not None
+    assert orders[0].customer.get(session) is session.held("crm", "c-0")
