@@ -459,27 +459,20 @@ class Session:
     def _resolve(self, ref: Ref[D], default: Any) -> Any:
         model = ref.model
         db = self.db_for(model)
+        if self._identity.get(db, ref.id) is None and (db, ref.id) not in self._absent:
+            # Read as a prefetch of one: _all_docs tells a deleted document from one that
+            # never was on every server (a GET's 404 says "missing" for both on PouchDB).
+            self.prefetch([ref])
         entry = self._identity.get(db, ref.id)
-        deleted = False
-        if entry is not None:
-            if entry.state is not ObjectState.DELETED:
-                return _as_model(entry.obj, model)
-            reason = "is marked for deletion in this session"
-        else:
-            if (db, ref.id) in self._absent:
-                deleted = self._absent[(db, ref.id)]
-            else:
-                try:
-                    data = self.client.get_document(db, ref.id).get_result()
-                except NotFoundError as exc:
-                    if not is_missing_document(exc):
-                        raise not_found(exc, db, ref.id) from exc  # no database
-                    deleted = self._absent[(db, ref.id)] = exc.reason == "deleted"
-                else:
-                    return self.load_json(model, db, data)
-            reason = "was deleted" if deleted else "does not exist"
+        if entry is not None and entry.state is not ObjectState.DELETED:
+            return _as_model(entry.obj, model)
         if default is not _RAISE:
             return default
+        if entry is not None:
+            reason, deleted = "is marked for deletion in this session", False
+        else:
+            deleted = self._absent.get((db, ref.id), False)
+            reason = "was deleted" if deleted else "does not exist"
         raise DanglingReference(model.__name__, ref.id, db, reason, deleted)
 
     def prefetch(self, refs: Iterable[Ref[Document] | None]) -> None:
