@@ -408,15 +408,15 @@ def _check_union(tp: Any) -> Check:
     checks = [type_checker(m) for m in members]
 
     if len(checks) == 1:
-        only = checks[0]
+        only, member = checks[0], members[0]
 
         def check_optional(value: Any) -> Errors | None:
             if value is None:
                 return None
             found = only(value)
-            if found and found[0][0] == "" and len(found) == 1 and "expected" in found[0][1]:
+            if found and len(found) == 1 and found[0] == _expected(member, value)[0]:
                 return _expected(tp, value)  # "expected str | None", not "expected str"
-            return found
+            return found  # a message of its own (what to write instead, ...) is kept
 
         return check_optional
 

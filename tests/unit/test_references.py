@@ -182,6 +182,22 @@ def test_other_values_are_refused_before_a_write(value: object, message: str) ->
     assert str(caught.value) == f"Order 'o-1': {message}"
 
 
+def test_an_optional_ref_field_keeps_the_hint_of_what_to_write() -> None:
+    order = Order(id="o-1", customer=customer())
+    order.backup = "c-1"  # type: ignore[assignment]
+    with pytest.raises(
+        DocumentValidationError,
+        match=r"backup: expected Ref\[Customer\], got "
+        r"str 'c-1': write Ref\(Customer, 'c-1'\)",
+    ):
+        to_json(order)
+    order.backup = 5  # type: ignore[assignment]
+    with pytest.raises(
+        DocumentValidationError, match=r"expected Ref\[Customer\] \| None, got int 5"
+    ):
+        to_json(order)
+
+
 def test_a_document_put_into_a_list_is_refused_with_what_to_write() -> None:
     order = Order(id="o-1", customer=customer())
     order.products.append(product())  # type: ignore[arg-type]
