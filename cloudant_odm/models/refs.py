@@ -46,6 +46,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Ref",
+    "dump_ref",
+    "id_problem",
     "is_document",
     "is_ref_type",
     "ref_fields",
