@@ -5,6 +5,7 @@ from cloudant_odm._version import __version__
 from cloudant_odm.errors import (
     AcceptedWriteError,
     BulkWriteError,
+    DanglingReference,
     DoesNotExist,
     MultipleObjectsReturned,
     OdmError,
@@ -17,6 +18,7 @@ from cloudant_odm.models import (
     DocumentTypeError,
     DocumentValidationError,
     Embedded,
+    Ref,
     field,
 )
 from cloudant_odm.query import (
@@ -51,6 +53,7 @@ from cloudant_odm.session import ObjectState, Session
 __all__ = [
     "AcceptedWriteError",
     "BulkWriteError",
+    "DanglingReference",
     "DesignOptions",
     "Document",
     "DocumentDefinitionError",
@@ -73,6 +76,7 @@ __all__ = [
     "QueryError",
     "QuerySet",
     "QueryWarning",
+    "Ref",
     "SearchGroup",
     "SearchHit",
     "SearchIndex",

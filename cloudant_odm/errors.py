@@ -7,7 +7,8 @@
     │   └── DocumentTypeError                      the type field is missing or wrong
     ├── SessionError                               the session used in a way that can't work
     ├── DoesNotExist (also LookupError)            no result where one is needed
-    │   └── DocumentsNotFound                      get_many: some ids not found
+    │   ├── DocumentsNotFound                      get_many: some ids not found
+    │   └── DanglingReference                      a Ref whose document is missing or deleted
     ├── MultipleObjectsReturned (also LookupError)
     ├── BulkWriteError                             some documents of a flush not written
     ├── AcceptedWriteError                         written to fewer copies than the quorum
@@ -41,6 +42,7 @@ __all__ = [
     "AcceptedWriteError",
     "BuildTimeoutError",
     "BulkWriteError",
+    "DanglingReference",
     "DeployConflictError",
     "DeployError",
     "DeployLockedError",
@@ -157,6 +159,30 @@ class DocumentsNotFound(DoesNotExist):
         shown = ", ".join(repr(i) for i in self.missing[:10])
         more = f" and {len(self.missing) - 10} more" if len(self.missing) > 10 else ""
         super().__init__(f"no {model} with id {shown}{more}")
+
+
+class DanglingReference(DoesNotExist):
+    """A reference (``Ref``) names a document that is not there: deleted, never stored,
+    or marked for deletion in the session. ``model`` is the class referred to (its
+    name), ``doc_id`` the id, ``database`` where it was looked for, and ``deleted``
+    whether the server keeps a deletion of it."""
+
+    def __init__(self, model: str, doc_id: str, database: str, reason: str, deleted: bool) -> None:
+        self.model = model
+        self.doc_id = doc_id
+        self.database = database
+        self.reason = reason
+        self.deleted = deleted
+        super().__init__(
+            f"{model} {doc_id!r} {reason} (database {database!r}): a dangling reference; "
+            "ref.get(session, default=None) gives None instead"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (
+            type(self),
+            (self.model, self.doc_id, self.database, self.reason, self.deleted),
+        )
 
 
 class MultipleObjectsReturned(OdmError, LookupError):

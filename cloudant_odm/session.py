@@ -20,7 +20,7 @@ import json
 import logging
 import marshal
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import IO, Any, Literal, TypeVar, cast
+from typing import IO, Any, Literal, TypeVar, cast, overload
 
 import attrs
 import requests
@@ -30,6 +30,7 @@ from cloudant_odm.client.encoding import canonical
 from cloudant_odm.errors import (
     AcceptedWriteError,
     BulkWriteError,
+    DanglingReference,
     SessionError,
     WriteFailure,
     document_error,
@@ -46,18 +47,23 @@ from cloudant_odm.models import (
 )
 from cloudant_odm.models.document import PARTIAL
 from cloudant_odm.models.ids import check_id
+from cloudant_odm.models.refs import Ref
 
 __all__ = ["ObjectState", "Session"]
 
 log = logging.getLogger("cloudant_odm.session")
 
 D = TypeVar("D", bound=Document)
+T = TypeVar("T")
 
 #: Default upper bound of one _bulk_docs body, below CouchDB's 4 MB default request
 #: limit with room to spare, and small enough to keep memory flat.
 DEFAULT_BATCH_BYTES = 1_000_000
 #: Attachments up to this size travel inline (base64) with the document's next write.
 INLINE_ATTACHMENT_LIMIT = 64 * 1024
+#: Ids per ``_all_docs`` request of :meth:`Session.prefetch` (a POST body: no URL limit).
+PREFETCH_KEYS = 1000
+_RAISE: Any = object()
 
 
 class ObjectState(enum.Enum):
@@ -190,6 +196,10 @@ class Session:
         #: by fewer copies than its write quorum (a cluster with nodes down).
         self.accepted: list[Document] = []
         self._identity: IdentityMap[_Entry] = IdentityMap()
+        # (db, id) -> deleted?: documents found missing while resolving references, so
+        # that resolving them again makes no request (forgotten when the id is added or
+        # loaded, and by expunge_all()).
+        self._absent: dict[tuple[str, str], bool] = {}
 
     # -- context manager ----------------------------------------------------------
 
@@ -290,6 +300,8 @@ class Session:
                 "object; use session.get() to reach it, or expunge() the other first"
             )
         self._identity.add(_Entry(obj, db, state, snapshot))
+        if self._absent:
+            self._absent.pop((db, obj.id), None)
 
     def _forget(self, entry: _Entry, *, detach: bool = False) -> None:
         # Stored before: DETACHED, where a never-stored object is TRANSIENT.
@@ -371,16 +383,42 @@ class Session:
         self._forget(entry, detach=entry.state is not ObjectState.PENDING)
 
     def expunge_all(self) -> None:
-        """Forget every object (they are TRANSIENT to this session afterwards)."""
+        """Forget every object (they are TRANSIENT to this session afterwards), and which
+        referenced documents were found missing."""
         self._identity.clear()
+        self._absent.clear()
 
     close = expunge_all
 
     # -- reading ------------------------------------------------------------------
 
-    def get(self, model: type[D], doc_id: str, *, conflicts: bool = False) -> D | None:
+    @overload
+    def get(self, model: type[D], doc_id: str, *, conflicts: bool = False) -> D | None: ...
+    @overload
+    def get(self, model: Ref[D]) -> D: ...
+    @overload
+    def get(self, model: Ref[D], *, default: T) -> D | T: ...
+    def get(
+        self,
+        model: type[D] | Ref[D],
+        doc_id: str | None = None,
+        *,
+        conflicts: bool = False,
+        default: Any = _RAISE,
+    ) -> Any:
         """The ``model`` document with this id, or None. Within a session the same id
-        always gives the same object, and a second ``get`` makes no request."""
+        always gives the same object, and a second ``get`` makes no request.
+
+        ``get(ref)``: the document a :class:`~cloudant_odm.models.refs.Ref` names, the
+        same way; one that is missing or deleted raises :class:`DanglingReference` (a
+        ``DoesNotExist``), or gives ``default`` when one is passed (``default=None``).
+        """
+        if isinstance(model, Ref):
+            if doc_id is not None or conflicts:
+                raise TypeError("get(ref) takes no id and no conflicts=: the Ref names one")
+            return self._resolve(model, default)
+        if doc_id is None or default is not _RAISE:
+            raise TypeError("get() takes a document class and an id (or a Ref)")
         db = self.db_for(model)
         known = self._identity.get(db, doc_id)
         if known is not None and not conflicts:
@@ -415,6 +453,59 @@ class Session:
             else:
                 found.append(_as_model(entry.obj, model))
         return found
+
+    # -- references -----------------------------------------------------------------
+
+    def _resolve(self, ref: Ref[D], default: Any) -> Any:
+        model = ref.model
+        db = self.db_for(model)
+        if self._identity.get(db, ref.id) is None and (db, ref.id) not in self._absent:
+            # Read as a prefetch of one: _all_docs tells a deleted document from one that
+            # never was on every server (a GET's 404 says "missing" for both on PouchDB).
+            self.prefetch([ref])
+        entry = self._identity.get(db, ref.id)
+        if entry is not None and entry.state is not ObjectState.DELETED:
+            return _as_model(entry.obj, model)
+        if default is not _RAISE:
+            return default
+        if entry is not None:
+            reason, deleted = "is marked for deletion in this session", False
+        else:
+            deleted = self._absent.get((db, ref.id), False)
+            reason = "was deleted" if deleted else "does not exist"
+        raise DanglingReference(model.__name__, ref.id, db, reason, deleted)
+
+    def prefetch(self, refs: Iterable[Ref[Document] | None]) -> None:
+        """Read the documents ``refs`` name into the session, so that resolving them
+        (``ref.get(session)``) makes no request: one ``_all_docs`` request per class
+        referred to (of up to 1000 ids), for the ids the session doesn't hold yet.
+        Missing and deleted ones are remembered, and resolving them raises
+        ``DanglingReference`` without a request. ``None`` items are skipped.
+
+        A document of another class than the reference's raises
+        ``DocumentTypeError`` naming its id (as resolving it would)."""
+        wanted: dict[tuple[str, type[Document]], dict[str, None]] = {}
+        for ref in refs:
+            if ref is None:
+                continue
+            if not isinstance(ref, Ref):
+                raise TypeError(f"prefetch() takes Refs, got {type(ref).__name__} {ref!r}")
+            db = self.db_for(ref.model)
+            if self._identity.get(db, ref.id) is None and (db, ref.id) not in self._absent:
+                wanted.setdefault((db, ref.model), {})[ref.id] = None
+        for (db, model), ids in wanted.items():
+            keys = list(ids)
+            for start in range(0, len(keys), PREFETCH_KEYS):
+                chunk = keys[start : start + PREFETCH_KEYS]
+                with naming_not_found(db):
+                    result = self.client.post_all_docs(db, keys=chunk, include_docs=True)
+                for row in result.get_result()["rows"]:
+                    doc = row.get("doc")
+                    if doc is not None and "error" not in row:
+                        self.load_json(model, db, doc)
+                    elif isinstance(row.get("key"), str):
+                        deleted = bool((row.get("value") or {}).get("deleted"))
+                        self._absent[(db, row["key"])] = deleted
 
     def refresh(self, obj: Document) -> None:
         """Reload ``obj`` from the server, discarding its unwritten changes."""

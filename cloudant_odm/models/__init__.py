@@ -16,6 +16,7 @@ from cloudant_odm.models.errors import (
 from cloudant_odm.models.fields import field, json_key
 from cloudant_odm.models.meta import DocumentMeta
 from cloudant_odm.models.options import DocumentOptions, EmbeddedOptions
+from cloudant_odm.models.refs import Ref
 from cloudant_odm.models.registry import TypeRegistry, registry
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "DocumentValidationError",
     "Embedded",
     "EmbeddedOptions",
+    "Ref",
     "TypeRegistry",
     "converter",
     "field",

@@ -28,6 +28,7 @@ from cloudant_odm.client.encoding import MIN_NORMAL_FLOAT, is_subnormal
 from cloudant_odm.models.document import Document
 from cloudant_odm.models.errors import prefixed
 from cloudant_odm.models.fields import DecimalStorage, decimal_storage
+from cloudant_odm.models.refs import Ref, is_document, is_ref_type, ref_target
 
 __all__ = [
     "MAX_EXACT_INT",
@@ -407,15 +408,15 @@ def _check_union(tp: Any) -> Check:
     checks = [type_checker(m) for m in members]
 
     if len(checks) == 1:
-        only = checks[0]
+        only, member = checks[0], members[0]
 
         def check_optional(value: Any) -> Errors | None:
             if value is None:
                 return None
             found = only(value)
-            if found and found[0][0] == "" and len(found) == 1 and "expected" in found[0][1]:
+            if found and len(found) == 1 and found[0] == _expected(member, value)[0]:
                 return _expected(tp, value)  # "expected str | None", not "expected str"
-            return found
+            return found  # a message of its own (what to write instead, ...) is kept
 
         return check_optional
 
@@ -432,6 +433,44 @@ def _check_union(tp: Any) -> Check:
         return best or _expected(tp, value)
 
     return check_union
+
+
+# --- references --------------------------------------------------------------------
+
+
+def _check_ref(tp: Any) -> Check:
+    """A ``Ref`` to the field's class or a subclass; the usual mistakes named with what
+    to write instead."""
+    target = ref_target(tp)
+    name = target.__name__
+
+    def check_ref(value: Any) -> Errors | None:
+        if value.__class__ is Ref:
+            if value.model is target or issubclass(value.model, target):
+                return None
+            return [("", f"expected {type_name(tp)}, got {value!r}")]
+        if isinstance(value, target):
+            if value.id is None:
+                problem = (
+                    f"a {type(value).__name__} with no id yet: add it to a session first "
+                    "(Session.add gives it its id), then refer to it"
+                )
+            else:
+                problem = (
+                    f"the {type(value).__name__} {value.id!r} itself: store Ref.to(it) (a "
+                    "field converts a document assigned to it; one put into a list or dict "
+                    "is not converted)"
+                )
+            return [("", f"expected {type_name(tp)}, got {problem}")]
+        if isinstance(value, str):
+            return [
+                ("", f"expected {type_name(tp)}, got str {value!r}: write Ref({name}, {value!r})")
+            ]
+        if is_document(value):
+            return [("", f"expected {type_name(tp)}, got {type(value).__name__} {value.id!r}")]
+        return _expected(tp, value)
+
+    return check_ref
 
 
 # --- attrs classes ---------------------------------------------------------------------
@@ -656,6 +695,8 @@ def _make_checker(tp: Any) -> Check:
         return _check_union(tp)
     if origin is Literal:
         return _check_literal(tp)
+    if is_ref_type(tp):
+        return _check_ref(tp)
     if origin is not None:
         if origin in _LISTS:
             return _check_sequence(tp, _sequence_kinds(origin))

@@ -69,6 +69,7 @@ from cloudant_odm.models.fields import (
 )
 from cloudant_odm.models.meta import EMPTY_META, META_KEYS, DocumentMeta
 from cloudant_odm.models.options import DOCUMENT_KEYS
+from cloudant_odm.models.refs import dump_ref, is_ref_type, ref_loader
 from cloudant_odm.models.registry import registry
 
 __all__ = [
@@ -1003,6 +1004,8 @@ def _make_converter() -> cattrs.Converter:
     configure_union_passthrough(Union[str, int, float, bool, None], conv)  # noqa: UP007
     _fast_optional_str(conv)
 
+    conv.register_structure_hook_factory(is_ref_type, ref_loader)
+    conv.register_unstructure_hook_factory(is_ref_type, lambda _: dump_ref)
     conv.register_structure_hook_factory(_is_literal, _literal_hook)
     conv.register_structure_hook_factory(_is_list, _list_hook)
     conv.register_structure_hook_factory(_is_set, _set_hook)

@@ -30,6 +30,7 @@ from cloudant_odm.models.options import (
     document_options,
     embedded_options,
 )
+from cloudant_odm.models.refs import ref_fields
 from cloudant_odm.models.registry import registry
 
 if TYPE_CHECKING or sys.version_info < (3, 11):
@@ -121,7 +122,10 @@ class _Model:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         # slots=False: attrs then patches cls in place, which __init_subclass__ requires.
-        attrs.define(cls, slots=False, kw_only=True, auto_attribs=True)
+        # ref_fields: a document assigned to a Ref field is stored as a Ref to its id.
+        attrs.define(
+            cls, slots=False, kw_only=True, auto_attribs=True, field_transformer=ref_fields
+        )
 
 
 def _own_keys(

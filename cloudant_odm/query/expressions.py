@@ -30,6 +30,7 @@ from cloudant_odm.models.conversion import converter, policy_for
 from cloudant_odm.models.document import Document
 from cloudant_odm.models.errors import join_path
 from cloudant_odm.models.fields import decimal_storage, json_key
+from cloudant_odm.models.refs import Ref, id_problem, is_ref_type, ref_target
 from cloudant_odm.models.registry import registry
 from cloudant_odm.models.registry import type_selector as models_type_selector
 
@@ -498,6 +499,13 @@ class Field(Generic[T]):
             return self._make(name, name, Any)
         if _is_document(target) and name in _NOT_QUERYABLE:
             raise AttributeError(f"{self._display}.{name} is not stored as a JSON member")
+        if is_ref_type(target):
+            model = ref_target(target).__name__
+            raise AttributeError(
+                f"{self._display} is a reference, stored as the id of a {model}: a query "
+                f"can't look into the document it names; query {model} for its ids, then "
+                f"filter with {self._display}.in_(ids)"
+            )
         if _is_mapping(type_origin(target)):
             args: tuple[Any, ...] = getattr(target, "__args__", ())
             return self._make(name, name, args[1] if len(args) == 2 else Any)
@@ -868,6 +876,8 @@ def dump_value(value: Any, value_type: Any, field: Field[Any] | None = None) -> 
                 f"hold None; {where}.exists(False) finds documents without it)"
             )
         return None
+    if is_ref_type(target):
+        return _ref_id(value, target, where)
     if target in (int, float) and value.__class__ in (int, float):
         value_type = float  # an int field compares with 2.5 as in Python
     if target is Decimal:
@@ -889,6 +899,29 @@ def dump_value(value: Any, value_type: Any, field: Field[Any] | None = None) -> 
             return str(value)
         return decimal_as_number(value)
     return _unstructure(value, where, field)
+
+
+def _ref_id(value: Any, ref_type: Any, where: str) -> str:
+    """A reference field compares its stored id: a ``Ref`` (to the class, a subclass or
+    a base), a document of the class (with its id) or an id string stand for it."""
+    model = ref_target(ref_type)
+    if value.__class__ is Ref:
+        if issubclass(value.model, model) or issubclass(model, value.model):
+            return str(value.id)
+        raise TypeError(f"{where}: expected {type_name(ref_type)}, got {value!r}")
+    if isinstance(value, model):
+        if value.id is None:
+            raise TypeError(f"{where}: the {type(value).__name__} compared with has no id yet")
+        return value.id
+    if isinstance(value, str):
+        problem = id_problem(value, model)
+        if problem is not None:
+            raise ValueError(f"{where}: {problem}")
+        return value
+    raise TypeError(
+        f"{where}: expected {type_name(ref_type)}, a {model.__name__} or its id, "
+        f"got {type(value).__name__} {value!r}"
+    )
 
 
 def _unstructure(value: Any, where: str, field: Field[Any] | None) -> Any:

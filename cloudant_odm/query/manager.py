@@ -70,6 +70,9 @@ class Manager(Generic[D]):
     def page_size(self, size: int) -> QuerySet[D]:
         return self.query().page_size(size)
 
+    def prefetch(self, *fields: Field[Any] | str) -> QuerySet[D]:
+        return self.query().prefetch(*fields)
+
     # -- reading --------------------------------------------------------------------
 
     def __iter__(self) -> Iterator[D]:

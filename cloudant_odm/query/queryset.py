@@ -53,6 +53,7 @@ from cloudant_odm.query.paging import (
     fingerprint,
     keyset_pages,
 )
+from cloudant_odm.query.prefetch import Path, collect_refs, prefetch_path
 from cloudant_odm.session import Session
 
 if TYPE_CHECKING:
@@ -104,6 +105,8 @@ class QuerySet(Generic[D]):
     # The sort as sent, when an index needs equality-filtered fields in front of the
     # sort fields (Mango paths); None: decided from the declared indexes.
     _sort_columns: tuple[str, ...] | None = None
+    # Reference fields whose documents each page reads along (attribute paths).
+    _prefetch: tuple[Path, ...] = ()
 
     def __repr__(self) -> str:
         where = f" partition={self._partition!r}" if self._partition is not None else ""
@@ -231,6 +234,17 @@ class QuerySet(Generic[D]):
         if not isinstance(size, int) or size < 1:
             raise ValueError(f"page_size() takes an int >= 1, got {size!r}")
         return attrs.evolve(self, page_size=size)
+
+    def prefetch(self, *fields: Field[Any] | str) -> QuerySet[D]:
+        """Read the documents these reference fields name along with each page of
+        results: ``prefetch(Order.customer)``, ``prefetch("lines__product")`` (through
+        the elements of a list). After each page, the ids the session doesn't hold yet
+        are read with one ``_all_docs`` request per class referred to, so resolving the
+        references (``order.customer.get(session)``) makes no request; missing ones
+        then raise ``DanglingReference`` without one. The documents go into the session
+        (also with ``track=False``)."""
+        paths = [prefetch_path(self.model, item) for item in fields]
+        return attrs.evolve(self, prefetch=tuple(dict.fromkeys([*self._prefetch, *paths])))
 
     # -- following changes ------------------------------------------------------------
 
@@ -487,8 +501,23 @@ class QuerySet(Generic[D]):
         self, session: Session, db: str, docs: Sequence[Mapping[str, Any]], track: bool
     ) -> list[D]:
         if self._fields is not None:
-            return [load_partial(self.model, d, self._fields) for d in docs]
-        return [load(self.model, session, db, d, track) for d in docs]
+            items = [load_partial(self.model, d, self._fields) for d in docs]
+        else:
+            items = [load(self.model, session, db, d, track) for d in docs]
+        self._read_refs(session, items)
+        return items
+
+    def _read_refs(self, session: Session, items: Sequence[D]) -> None:
+        """The prefetch: the documents ``items`` refer to at the prefetched fields."""
+        if not self._prefetch or not items:
+            return
+        if self._fields is not None:
+            unloaded = [p[0] for p in self._prefetch if p[0] not in self._fields]
+            if unloaded:
+                raise QueryError(
+                    f"prefetch() follows {', '.join(unloaded)}, which fields() does not load"
+                )
+        session.prefetch(collect_refs(items, self._prefetch))
 
     # -- reading --------------------------------------------------------------------
 
@@ -631,6 +660,7 @@ class QuerySet(Generic[D]):
             raise DoesNotExist(f"{doc_id!r} is not a {self.model.__name__}") from None
         if found is None:
             raise DoesNotExist(f"no {self.model.__name__} with id {doc_id!r}")
+        self._read_refs(session, [found])
         return found
 
     @overload
@@ -674,6 +704,7 @@ class QuerySet(Generic[D]):
                 doc = row.get("doc")
                 if doc and "error" not in row and is_of(self.model, doc, doc_types):
                     found[doc["_id"]] = load(self.model, session, db, doc, True)
+        self._read_refs(session, list(found.values()))
         absent = [i for i in dict.fromkeys(ids) if i not in found]
         if missing == "raise":
             if absent:

@@ -110,6 +110,13 @@ def test_mypy_sees_query_expressions_and_typed_results(tmp_path: Path) -> None:
     _check(TYPING_DIR / "query_types.py", tmp_path)
 
 
+def test_mypy_sees_reference_fields(tmp_path: Path) -> None:
+    """A Ref[Customer] field reads as Ref[Customer] and takes a Customer where the class
+    converts one (__init__, assignment); ref.get(session) is a Customer; a query
+    compares the field with a Customer, a Ref or an id."""
+    _check(TYPING_DIR / "ref_types.py", tmp_path)
+
+
 def test_mypy_sees_client_operations_with_their_parameters(tmp_path: Path) -> None:
     """client.get_document is a method with named, typed parameters (not (*Any, **Any)):
     a misspelt keyword, a wrong type or a wrong request option is an error."""
