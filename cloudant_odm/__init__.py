@@ -6,8 +6,10 @@ from cloudant_odm.errors import (
     AcceptedWriteError,
     BulkWriteError,
     DoesNotExist,
+    MigrationError,
     MultipleObjectsReturned,
     OdmError,
+    SchemaVersionError,
     SessionError,
     WriteFailure,
 )
@@ -19,6 +21,7 @@ from cloudant_odm.models import (
     Embedded,
     field,
 )
+from cloudant_odm.models.versions import migration
 from cloudant_odm.query import (
     DocumentsNotFound,
     Field,
@@ -65,6 +68,7 @@ __all__ = [
     "IndexRequiredError",
     "InvalidCursorError",
     "Manager",
+    "MigrationError",
     "MultipleObjectsReturned",
     "ObjectState",
     "OdmError",
@@ -73,6 +77,7 @@ __all__ = [
     "QueryError",
     "QuerySet",
     "QueryWarning",
+    "SchemaVersionError",
     "SearchGroup",
     "SearchHit",
     "SearchIndex",
@@ -90,5 +95,6 @@ __all__ = [
     "current_session",
     "disconnect",
     "field",
+    "migration",
     "use_session",
 ]
