@@ -4,10 +4,13 @@ load, its errors, what a session makes of upgraded documents, the declared index
 from __future__ import annotations
 
 import copy
+import gzip
+import json
 import pickle
 from typing import Any
 
 import pytest
+import responses
 from _contacts import Contact, older, upgraded
 
 from cloudant_odm import (
@@ -16,8 +19,11 @@ from cloudant_odm import (
     DocumentValidationError,
     MigrationError,
     SchemaVersionError,
+    Session,
+    SessionError,
     migration,
 )
+from cloudant_odm.client import CloudantV1, NoAuthAuthenticator
 from cloudant_odm.converter import from_json, to_json
 from cloudant_odm.models.versions import needs_upgrade, stale_selector
 
@@ -323,3 +329,84 @@ def test_an_unversioned_class_may_have_a_field_named_like_the_version_key() -> N
 def test_the_decorated_step_stays_callable() -> None:
     assert Contact.split_name({"name": "A B"}) == {"first": "A", "last": "B"}
     assert repr(Contact._options.migrations[2]).startswith("<migration from version 2:")
+
+
+# --- the session ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def client() -> CloudantV1:
+    c = CloudantV1(NoAuthAuthenticator())
+    c.set_service_url(URL)
+    return c
+
+
+def written(call: Any) -> list[dict[str, Any]]:
+    docs: list[dict[str, Any]] = json.loads(gzip.decompress(call.request.body))["docs"]
+    return docs
+
+
+def bulk_ok(request: Any) -> tuple[int, dict[str, str], str]:
+    docs = json.loads(gzip.decompress(request.body))["docs"]
+    results = [{"ok": True, "id": d["_id"], "rev": "2-new"} for d in docs]
+    return 201, {"Content-Type": "application/json"}, json.dumps(results)
+
+
+@responses.activate
+def test_an_upgraded_document_is_modified_and_the_next_flush_stores_it(client: CloudantV1) -> None:
+    responses.add_callback(responses.POST, f"{URL}/db/_bulk_docs", callback=bulk_ok)
+    s = Session(client, db="db")
+    loaded = s.load_json(Contact, "db", copy.deepcopy(V1))
+    current = s.load_json(Contact, "db", copy.deepcopy(V3))
+    assert s.is_modified(loaded)
+    assert not s.is_modified(current)
+    assert s.dirty == [loaded]
+    s.rollback()  # what was loaded is the upgraded object: still to be stored
+    assert loaded.first == "First1"
+    assert s.is_modified(loaded)
+    s.flush()
+    (doc,) = written(responses.calls[0])
+    assert doc == {**upgraded(1), "_rev": "1-a"}
+    assert loaded.rev == "2-new"
+    assert not s.is_modified(loaded)
+
+
+@responses.activate
+def test_refresh_of_an_older_document_also_leaves_it_modified(client: CloudantV1) -> None:
+    responses.add(responses.GET, f"{URL}/db/c00001", json=V1)
+    s = Session(client, db="db")
+    contact = s.get(Contact, "c00001")
+    assert contact is not None
+    assert s.is_modified(contact)
+    contact.first = "changed"
+    s.refresh(contact)
+    assert contact.first == "First1"
+    assert s.is_modified(contact)
+
+
+@responses.activate
+def test_a_read_only_session_upgrades_in_memory_and_never_writes(client: CloudantV1) -> None:
+    responses.add(responses.GET, f"{URL}/db/c00001", json=V1)
+    responses.add(
+        responses.GET,
+        f"{URL}/db/nope",
+        status=404,
+        json={"error": "not_found", "reason": "missing"},
+    )
+    with Session(client, db="db", read_only=True) as s:
+        contact = s.get(Contact, "c00001")
+        assert contact is not None
+        assert contact.first == "First1"
+        assert not s.is_modified(contact)
+        assert s.dirty == []
+        with pytest.raises(SessionError, match="read-only"):
+            s.add(Contact(first="a", last="b", phones=[]))
+        with pytest.raises(SessionError, match="read-only"):
+            s.delete(contact)
+        with pytest.raises(SessionError, match="read-only"):
+            s.get_or_create(Contact, "nope", {"first": "a", "last": "b", "phones": []})
+        contact.last = "changed"
+        with pytest.raises(SessionError, match="read-only: it can't write Contact 'c00001'"):
+            s.flush()
+        s.rollback()
+    assert [c.request.method for c in responses.calls] == ["GET", "GET"]
