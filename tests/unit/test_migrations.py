@@ -25,6 +25,7 @@ from cloudant_odm import (
 )
 from cloudant_odm.client import CloudantV1, NoAuthAuthenticator
 from cloudant_odm.converter import from_json, to_json
+from cloudant_odm.design import generate
 from cloudant_odm.models.versions import needs_upgrade, stale_selector
 
 URL = "http://couch.test"
@@ -329,6 +330,34 @@ def test_an_unversioned_class_may_have_a_field_named_like_the_version_key() -> N
 def test_the_decorated_step_stays_callable() -> None:
     assert Contact.split_name({"name": "A B"}) == {"first": "A", "last": "B"}
     assert repr(Contact._options.migrations[2]).startswith("<migration from version 2:")
+
+
+# --- the declared index ---------------------------------------------------------------------
+
+
+def test_generate_declares_the_partial_index_of_older_documents() -> None:
+    class Base(Document, schema_version=2, partitioned=True):
+        a: int = 0
+
+        @migration(1)
+        def up(doc):  # type: ignore[no-untyped-def]
+            return doc
+
+    class Sub(Base):
+        b: int = 0
+
+    generated = generate([Base])
+    by_ddoc = {i.ddoc.rsplit("-", 1)[0]: i.definition for i in generated.indexes}
+    assert set(by_ddoc) == {"migrate-base-stale", "migrate-sub-stale"}
+    assert by_ddoc["migrate-sub-stale"]["index"] == {
+        "fields": [{"_id": "asc"}],
+        "partial_filter_selector": {
+            "type": "sub",
+            "$or": [{"schema_version": {"$exists": False}}, {"schema_version": {"$lt": 2}}],
+        },
+    }
+    assert by_ddoc["migrate-base-stale"]["partitioned"] is False  # over the whole database
+    assert generate([Sub]).indexes[0].ddoc.startswith("migrate-sub-stale-")
 
 
 # --- the session ----------------------------------------------------------------------------
