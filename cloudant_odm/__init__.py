@@ -13,6 +13,7 @@ from cloudant_odm.errors import (
     SessionError,
     WriteFailure,
 )
+from cloudant_odm.migrations import MigrationReport, migrate
 from cloudant_odm.models import (
     Document,
     DocumentDefinitionError,
@@ -69,6 +70,7 @@ __all__ = [
     "InvalidCursorError",
     "Manager",
     "MigrationError",
+    "MigrationReport",
     "MultipleObjectsReturned",
     "ObjectState",
     "OdmError",
@@ -95,6 +97,7 @@ __all__ = [
     "current_session",
     "disconnect",
     "field",
+    "migrate",
     "migration",
     "use_session",
 ]

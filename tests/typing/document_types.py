@@ -14,7 +14,8 @@ from typing import Any
 import attrs
 from typing_extensions import reveal_type
 
-from cloudant_odm import migration
+from cloudant_odm import migrate, migration
+from cloudant_odm.client import CloudantV1
 from cloudant_odm.converter import from_json as load
 from cloudant_odm.converter import to_json as dump
 from cloudant_odm.models import Document, Embedded, field, from_json, to_json
@@ -104,9 +105,10 @@ class Versioned(Document, doc_type="typing-versioned", schema_version=3):
         return doc
 
 
-def check_migrations() -> None:
+def check_migrations(client: CloudantV1) -> None:
     reveal_type(Versioned.split)  # R: cloudant_odm.models.versions.Migration
     reveal_type(Versioned.split({"name": "x"}))  # R: dict[str, Any]
+    reveal_type(migrate(client, "db", [Versioned]).migrated)  # R: int
     migration("1")  # E: arg-type
 
 
