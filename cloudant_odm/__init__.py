@@ -7,11 +7,14 @@ from cloudant_odm.errors import (
     BulkWriteError,
     DanglingReference,
     DoesNotExist,
+    MigrationError,
     MultipleObjectsReturned,
     OdmError,
+    SchemaVersionError,
     SessionError,
     WriteFailure,
 )
+from cloudant_odm.migrations import MigrationReport, migrate
 from cloudant_odm.models import (
     Document,
     DocumentDefinitionError,
@@ -21,6 +24,7 @@ from cloudant_odm.models import (
     Ref,
     field,
 )
+from cloudant_odm.models.versions import migration
 from cloudant_odm.query import (
     DocumentsNotFound,
     Field,
@@ -68,6 +72,8 @@ __all__ = [
     "IndexRequiredError",
     "InvalidCursorError",
     "Manager",
+    "MigrationError",
+    "MigrationReport",
     "MultipleObjectsReturned",
     "ObjectState",
     "OdmError",
@@ -77,6 +83,7 @@ __all__ = [
     "QuerySet",
     "QueryWarning",
     "Ref",
+    "SchemaVersionError",
     "SearchGroup",
     "SearchHit",
     "SearchIndex",
@@ -94,5 +101,7 @@ __all__ = [
     "current_session",
     "disconnect",
     "field",
+    "migrate",
+    "migration",
     "use_session",
 ]

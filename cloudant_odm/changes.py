@@ -78,35 +78,39 @@ class Checkpoint:
 _CHECKPOINT_ATTEMPTS = 5
 
 
-class _CheckpointStore:
-    """Reads and writes one checkpoint document; keeps its ``_rev``."""
+class LocalDocument:
+    """One ``_local`` document (a checkpoint), read and written with its ``_rev``.
 
-    def __init__(self, client: CloudantV1, db: str, checkpoint: Checkpoint) -> None:
+    A write that conflicts (the document changed under us) reads the current revision
+    and goes again; on a cluster the read itself may still see an older revision for a
+    moment, so a few times, then ``ConflictError``: another consumer writes it too.
+    ``what`` names the document in that error."""
+
+    def __init__(self, client: CloudantV1, db: str, doc_id: str, what: str) -> None:
         self.client = client
         self.db = db
-        self.checkpoint = checkpoint
+        self.doc_id = doc_id
+        self.what = what
         self.rev: str | None = None
 
-    def load(self) -> str | int | None:
+    def load(self) -> dict[str, Any] | None:
+        """The document, or None if there is none."""
         try:
-            doc = self.client.get_local_document(self.db, self.checkpoint.doc_id).get_result()
+            doc: dict[str, Any] = self.client.get_local_document(self.db, self.doc_id).get_result()
         except NotFoundError:
+            self.rev = None
             return None
         self.rev = doc.get("_rev")
-        seq: str | int | None = doc.get("seq")
-        return seq
+        return doc
 
-    def save(self, seq: str | int) -> None:
-        body: dict[str, Any] = {"seq": seq, "updated": time.time()}
-        # A stale rev (the document changed under us): read it, go again. On a cluster
-        # the read itself may still see an older revision for a moment, so a few times.
+    def save(self, body: dict[str, Any]) -> None:
         for attempt in range(_CHECKPOINT_ATTEMPTS):
             if self.rev is not None:
                 body["_rev"] = self.rev
+            else:
+                body.pop("_rev", None)
             try:
-                result = self.client.put_local_document(
-                    self.db, self.checkpoint.doc_id, body
-                ).get_result()
+                result = self.client.put_local_document(self.db, self.doc_id, body).get_result()
             except ConflictError:
                 if attempt:
                     time.sleep(0.05 * 2**attempt)
@@ -114,8 +118,25 @@ class _CheckpointStore:
                 continue
             self.rev = result.get("rev", self.rev)
             return
-        name = self.checkpoint.name
-        raise ConflictError(409, f"checkpoint {name!r} is being written by another consumer")
+        raise ConflictError(409, f"{self.what} is being written by another consumer")
+
+
+class _CheckpointStore:
+    """Reads and writes one checkpoint document."""
+
+    def __init__(self, client: CloudantV1, db: str, checkpoint: Checkpoint) -> None:
+        self.checkpoint = checkpoint
+        self.document = LocalDocument(
+            client, db, checkpoint.doc_id, f"checkpoint {checkpoint.name!r}"
+        )
+
+    def load(self) -> str | int | None:
+        doc = self.document.load()
+        seq: str | int | None = None if doc is None else doc.get("seq")
+        return seq
+
+    def save(self, seq: str | int) -> None:
+        self.document.save({"seq": seq, "updated": time.time()})
 
 
 def follow(

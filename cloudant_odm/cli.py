@@ -1,8 +1,9 @@
 """The ``cloudant-odm`` command.
 
 Subcommands: ``sync`` (deploy design documents), ``check`` (validate declarations and
-print the design documents), ``rollback`` (restore the ``_OLD`` copies). Exit codes:
-0 done, 1 failed, 2 a dry run found differences (a CI drift check).
+print the design documents), ``rollback`` (restore the ``_OLD`` copies), ``changes``
+(follow typed changes), ``migrate`` (bring documents to their class's schema version).
+Exit codes: 0 done, 1 failed, 2 a dry run found differences (a CI drift check).
 
 Adding a subcommand: write ``add_<name>(subparsers)``, which adds its parser and sets
 ``run`` (a function from the parsed arguments to an exit code) with ``set_defaults``,
@@ -45,7 +46,8 @@ from cloudant_odm.design import (
     rollback,
     sync,
 )
-from cloudant_odm.models import to_json
+from cloudant_odm.migrations import MigrationProgress, MigrationReport, migrate
+from cloudant_odm.models import Document, to_json
 from cloudant_odm.models.errors import DocumentDefinitionError
 from cloudant_odm.session import Session
 
@@ -58,7 +60,7 @@ EXIT_DIFFERENCES = 2
 PROG = "cloudant-odm"
 DESCRIPTION = """\
 Deploy and check the design documents that cloudant_odm document classes declare,
-and follow their typed changes.
+follow their typed changes, and migrate their documents to their schema version.
 Credentials come from the environment, as for CloudantV1.new_instance():
 CLOUDANT_URL, CLOUDANT_AUTH_TYPE, CLOUDANT_APIKEY, CLOUDANT_USERNAME,
 CLOUDANT_PASSWORD, ... (or a credentials file / VCAP_SERVICES).
@@ -190,14 +192,25 @@ def _load(args: argparse.Namespace) -> tuple[list[ModuleType], Generated] | int:
 # --- progress display ------------------------------------------------------------------
 
 
-class ProgressPrinter:
-    """Shows deploy progress: a bar redrawn in place on a terminal, one line per step
-    (and per 10 % of a build) otherwise."""
+class _Printer:
+    """Writes progress to ``stream`` (stderr), redrawing a line in place on a terminal."""
 
     def __init__(self, stream: IO[str] | None = None, *, width: int = 30) -> None:
         self.stream = stream if stream is not None else sys.stderr
         self.width = width
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+
+    def _write(self, text: str) -> None:
+        self.stream.write(text)
+        self.stream.flush()
+
+
+class ProgressPrinter(_Printer):
+    """Shows deploy progress: a bar redrawn in place on a terminal, one line per step
+    (and per 10 % of a build) otherwise."""
+
+    def __init__(self, stream: IO[str] | None = None, *, width: int = 30) -> None:
+        super().__init__(stream, width=width)
         self._started: dict[str, float] = {}
         self._last: dict[str, tuple[str, int]] = {}
         self._open_line = False
@@ -240,10 +253,6 @@ class ProgressPrinter:
         if self._open_line:
             self._write("\n")
             self._open_line = False
-
-    def _write(self, text: str) -> None:
-        self.stream.write(text)
-        self.stream.flush()
 
 
 def print_report(report: SyncReport, *, diffs: bool = True, out: IO[str] | None = None) -> None:
@@ -457,12 +466,7 @@ def add_changes(subparsers: Any) -> None:
     )
     _add_models(parser)
     _add_connection(parser, db_required=False)
-    parser.add_argument(
-        "--model",
-        action="append",
-        metavar="CLASS",
-        help="only this Document class (and its subclasses); repeatable (default: all)",
-    )
+    _add_model_choice(parser)
     parser.add_argument(
         "--since",
         help='where to start: a sequence, "0" or "now" (default: the checkpoint, else '
@@ -481,18 +485,33 @@ def add_changes(subparsers: Any) -> None:
     parser.set_defaults(run=run_changes)
 
 
+def _add_model_choice(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--model",
+        action="append",
+        metavar="CLASS",
+        help="only this Document class (and its subclasses); repeatable (default: all)",
+    )
+
+
+def _chosen_models(args: argparse.Namespace, modules: Sequence[ModuleType]) -> list[type[Document]]:
+    """The concrete classes of ``modules``, or those named by ``--model``."""
+    models = [m for m in collect_models(modules) if not m._options.abstract]
+    if args.model:
+        wanted = set(args.model)
+        unknown = wanted - {m.__name__ for m in models}
+        if unknown:
+            raise _UsageError(f"no Document class named {', '.join(sorted(unknown))}")
+        models = [m for m in models if m.__name__ in wanted]
+    if not models:
+        raise _UsageError("no Document classes found in " + " ".join(args.models))
+    return models
+
+
 def run_changes(args: argparse.Namespace) -> int:
     try:
         modules = load_models(args.models)
-        models = [m for m in collect_models(modules) if not m._options.abstract]
-        if args.model:
-            wanted = set(args.model)
-            unknown = wanted - {m.__name__ for m in models}
-            if unknown:
-                raise _UsageError(f"no Document class named {', '.join(sorted(unknown))}")
-            models = [m for m in models if m.__name__ in wanted]
-        if not models:
-            raise _UsageError("no Document classes found in " + " ".join(args.models))
+        models = _chosen_models(args, modules)
         client = _make_client(args)
         session = Session(client, db=_database(args, modules))
         feed = follow(
@@ -525,10 +544,140 @@ def run_changes(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- migrate ---------------------------------------------------------------------------
+
+
+def add_migrate(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "migrate",
+        help="bring the models' documents to their schema version",
+        description="Rewrite every document of the given models stored at an older "
+        "schema version (Meta.schema_version): found with the Mango index the models "
+        "declare (deploy it with sync first), upgraded by the models' migrations, "
+        "written in _bulk_docs batches, conflicts read again and retried. Progress is "
+        "kept in _local/cloudant-odm-migrate-<doc_type>: a stopped run resumes where it "
+        "stopped. Exit 1 if a document could not be migrated (each is listed with the "
+        "reason), 2 if a dry run found documents to migrate.",
+    )
+    _add_models(parser)
+    _add_connection(parser, db_required=False)
+    _add_model_choice(parser)
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="upgrade and check the documents, write nothing; exit 2 if any would change",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=500,
+        metavar="N",
+        help="documents read and written per request (default: 500)",
+    )
+    parser.add_argument(
+        "--restart",
+        action="store_true",
+        help="ignore the checkpoint of a stopped run and start from the first document",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress display")
+    parser.set_defaults(run=run_migrate)
+
+
+class MigrationPrinter(_Printer):
+    """Shows migration progress on stderr: a bar redrawn in place on a terminal, a line
+    per 10 % otherwise."""
+
+    def __init__(self, stream: IO[str] | None = None, *, width: int = 30) -> None:
+        super().__init__(stream, width=width)
+        self._last: tuple[str, int] | None = None
+
+    def __call__(self, event: MigrationProgress) -> None:
+        total = event.total
+        fraction = min(event.done / total, 1.0) if total else (1.0 if event.finished else 0.0)
+        filled = round(fraction * self.width)
+        bar = "#" * filled + "." * (self.width - filled)
+        failed = f", {event.failed} failed" if event.failed else ""
+        text = (
+            f"  {event.model}  [{bar}] {event.done}/{total if total is not None else '?'} "
+            f"documents{failed}"
+        )
+        if self.tty:
+            self._write("\r" + text + ("\n" if event.finished else ""))
+            return
+        step = (event.model, 10 if event.finished else int(fraction * 10))
+        if step != self._last:
+            self._last = step
+            self._write(text + "\n")
+
+
+def print_migration(report: MigrationReport, *, out: IO[str] | None = None) -> None:
+    """What a migration did, per class, with every failure and its reason."""
+    stream = out if out is not None else sys.stdout
+    verb = "would migrate" if report.dry_run else "migrated"
+    for model in report.models:
+        resumed = " (resumed)" if model.resumed else ""
+        stream.write(
+            f"  {model.model} (v{model.schema_version}){resumed}: {model.scanned} found, "
+            f"{model.migrated} {verb}, {model.already_current} already current, "
+            f"{model.conflicts_retried} conflict(s) retried, {model.failed} failed\n"
+        )
+        for failure in model.failures:
+            stream.write(f"    failed {failure.doc_id!r} (version {failure.from_version}): ")
+            stream.write(f"{failure.reason}\n")
+        if model.failed > len(model.failures):
+            stream.write(f"    ... and {model.failed - len(model.failures)} more failed\n")
+    for warning in report.warnings:
+        stream.write(f"warning: {warning}\n")
+
+
+def run_migrate(args: argparse.Namespace) -> int:
+    if args.batch_size < 1:
+        _err("--batch-size must be at least 1")
+        return EXIT_FAILED
+    try:
+        modules = load_models(args.models)
+        models = _chosen_models(args, modules)
+        db = _database(args, modules)
+        client = _make_client(args)
+        print(f'Database "{db}" at {redact_url(client.service_url or "")}:', flush=True)
+        report = migrate(
+            client,
+            db,
+            models,
+            batch_size=args.batch_size,
+            dry_run=args.dry_run,
+            restart=args.restart,
+            progress=None if args.quiet else MigrationPrinter(),
+        )
+    except DocumentDefinitionError as exc:
+        _err(f"invalid declarations: {exc}")
+        return EXIT_FAILED
+    except _UsageError as exc:
+        _err(str(exc))
+        return EXIT_FAILED
+    except (ApiException, requests.RequestException, ValueError, ImportError, OSError) as exc:
+        _err(str(exc))
+        return EXIT_FAILED
+    print_migration(report)
+    if args.dry_run:
+        print(f"Dry run: {report.summary()}; nothing was written.")
+    else:
+        print(f"Done: {report.summary()}.")
+    if report.failed:
+        return EXIT_FAILED
+    return EXIT_DIFFERENCES if args.dry_run and report.migrated else EXIT_OK
+
+
 # --- entry point -----------------------------------------------------------------------
 
 #: Each adds one subcommand; append yours.
-SUBCOMMANDS: list[Callable[[Any], None]] = [add_sync, add_check, add_rollback, add_changes]
+SUBCOMMANDS: list[Callable[[Any], None]] = [
+    add_sync,
+    add_check,
+    add_rollback,
+    add_changes,
+    add_migrate,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

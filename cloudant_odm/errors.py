@@ -4,7 +4,9 @@
     ├── DocumentDefinitionError (also TypeError)   a class is declared wrongly
     │   └── DesignDefinitionError                  a view, index, filter ... declared wrongly
     ├── DocumentValidationError (also ValueError)  a value can't be loaded or stored
-    │   └── DocumentTypeError                      the type field is missing or wrong
+    │   ├── DocumentTypeError                      the type field is missing or wrong
+    │   ├── SchemaVersionError                     a stored schema version the class can't load
+    │   └── MigrationError                         an upgrade step failed on a document
     ├── SessionError                               the session used in a way that can't work
     ├── DoesNotExist (also LookupError)            no result where one is needed
     │   ├── DocumentsNotFound                      get_many: some ids not found
@@ -54,9 +56,11 @@ __all__ = [
     "DoesNotExist",
     "IndexRequiredError",
     "InvalidCursorError",
+    "MigrationError",
     "MultipleObjectsReturned",
     "OdmError",
     "QueryError",
+    "SchemaVersionError",
     "SessionError",
     "WriteFailure",
     "document_error",
@@ -128,7 +132,8 @@ class DocumentValidationError(OdmError, ValueError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Exceptions pickle their args by default; ours has a custom __init__ signature.
-        return (type(self), (self.model, self.doc_id, self.errors))
+        # Members of subclasses (keyword-only arguments) travel as state, into __dict__.
+        return (type(self), (self.model, self.doc_id, self.errors), self.__dict__.copy())
 
 
 class DocumentTypeError(DocumentValidationError):
@@ -136,6 +141,44 @@ class DocumentTypeError(DocumentValidationError):
 
     It is a :class:`DocumentValidationError`, so one ``except`` catches every load failure.
     """
+
+
+class SchemaVersionError(DocumentValidationError):
+    """A document's stored schema version is one its class can't load: newer than the
+    class (written by newer code: never downgraded), older than its oldest migration,
+    or not a version at all. ``stored_version`` is what the document holds (None when
+    it holds no version key, an older-than-supported version 1) and
+    ``supported_version`` the class's ``Meta.schema_version``."""
+
+    def __init__(
+        self,
+        model: str,
+        doc_id: str | None,
+        errors: Iterable[tuple[str, str]],
+        *,
+        stored_version: Any = None,
+        supported_version: int | None = None,
+    ) -> None:
+        self.stored_version = stored_version
+        self.supported_version = supported_version
+        super().__init__(model, doc_id, errors)
+
+
+class MigrationError(DocumentValidationError):
+    """An upgrade step (``@migration(from_version)``) raised, or returned something
+    other than a dict, while a document was loaded. ``from_version`` is the step's
+    version; the step's own exception is ``__cause__``."""
+
+    def __init__(
+        self,
+        model: str,
+        doc_id: str | None,
+        errors: Iterable[tuple[str, str]],
+        *,
+        from_version: int | None = None,
+    ) -> None:
+        self.from_version = from_version
+        super().__init__(model, doc_id, errors)
 
 
 # -- the session ----------------------------------------------------------------------------

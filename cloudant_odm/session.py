@@ -48,6 +48,7 @@ from cloudant_odm.models import (
 from cloudant_odm.models.document import PARTIAL
 from cloudant_odm.models.ids import check_id
 from cloudant_odm.models.refs import Ref
+from cloudant_odm.models.versions import needs_upgrade
 
 __all__ = ["ObjectState", "Session"]
 
@@ -107,7 +108,12 @@ class _Entry:
         return self.snapshot
 
 
-def _loaded_snapshot(data: dict[str, Any], obj: Document) -> bytes | _Loaded:
+def _loaded_snapshot(data: dict[str, Any], obj: Document, read_only: bool) -> bytes | _Loaded:
+    if not read_only and needs_upgrade(type(obj), data):
+        # Upgraded on load (an older schema version): the snapshot is what is stored, so
+        # the object compares as changed and the next flush stores the upgraded form.
+        stored = {key: value for key, value in data.items() if key != "_rev"}
+        return _encode(stored, obj.id)
     try:
         return _Loaded(marshal.dumps(data))
     except ValueError:  # not plain JSON values (never the case for a server's answer)
@@ -160,6 +166,12 @@ class Session:
     given, else the class's ``Meta.db``; then ``databases`` renames it, for a test
     database or a database per tenant without touching the classes:
     ``Session(client, databases=lambda name: f"tenant42-{name}")``.
+
+    ``read_only=True`` makes a session that never writes (adding, deleting, creating,
+    attaching and flushing changes raise :class:`SessionError`): for reports, or for
+    code that must not write while older code still runs. A document of a versioned
+    class stored at an older schema version is upgraded on load and, except in a
+    read-only session, counts as changed, so the next flush stores it.
     """
 
     def __init__(
@@ -171,6 +183,7 @@ class Session:
         batch_bytes: int = DEFAULT_BATCH_BYTES,
         batch_size: int | None = None,
         accepted_writes: AcceptedPolicy = "warn",
+        read_only: bool = False,
     ) -> None:
         if batch_bytes <= 0 or (batch_size is not None and batch_size <= 0):
             raise ValueError("batch_bytes and batch_size must be positive")
@@ -192,6 +205,9 @@ class Session:
         self.batch_bytes = batch_bytes
         self.batch_size = batch_size
         self.accepted_writes: AcceptedPolicy = accepted_writes
+        #: Never writes: adding, deleting and flushing changes raise SessionError, and
+        #: documents upgraded from an older schema version on load are not "changed".
+        self.read_only = read_only
         #: The documents of the last flush that the server only accepted (202): stored
         #: by fewer copies than its write quorum (a cluster with nodes down).
         self.accepted: list[Document] = []
@@ -217,6 +233,10 @@ class Session:
 
     def __repr__(self) -> str:
         return f"<Session db={self.db!r} objects={len(self._identity)}>"
+
+    def _writable(self, doing: str) -> None:
+        if self.read_only:
+            raise SessionError(f"this session is read-only: it can't {doing}")
 
     # -- state --------------------------------------------------------------------
 
@@ -321,9 +341,9 @@ class Session:
                 )
             if known.state is ObjectState.PERSISTENT and not self.is_modified(known.obj):
                 _copy_fields(obj, known.obj)
-                known.snapshot = _loaded_snapshot(data, known.obj)
+                known.snapshot = _loaded_snapshot(data, known.obj, self.read_only)
             return _as_model(known.obj, model)
-        self._register(obj, db, ObjectState.PERSISTENT, _loaded_snapshot(data, obj))
+        self._register(obj, db, ObjectState.PERSISTENT, _loaded_snapshot(data, obj, self.read_only))
         return obj
 
     # -- adding, deleting, forgetting ---------------------------------------------
@@ -333,6 +353,7 @@ class Session:
         can never make a second document) and is written at the next flush."""
         if not isinstance(obj, Document):
             raise TypeError(f"Session.add() takes a Document, not {type(obj).__name__}")
+        self._writable(f"add {type(obj).__name__} {obj.id!r}")
         if PARTIAL in obj.__dict__:
             # Loaded with QuerySet.fields(): writing it would drop the fields it lacks.
             raise SessionError(
@@ -363,6 +384,7 @@ class Session:
 
     def delete(self, obj: Document) -> None:
         """Mark ``obj`` for deletion at the next flush (a pending one is just dropped)."""
+        self._writable(f"delete {type(obj).__name__} {obj.id!r}")
         entry = self._identity.of(obj)
         if entry is None:
             if obj.id is None or obj.rev is None:
@@ -515,7 +537,7 @@ class Session:
             data = self.client.get_document(entry.db, obj.id).get_result()
         fresh = from_json(data, type(obj))
         _copy_fields(fresh, obj)
-        entry.snapshot = _canonical(obj)[0]
+        entry.snapshot = _loaded_snapshot(data, obj, self.read_only)
         entry.state = ObjectState.PERSISTENT
 
     # -- writing ------------------------------------------------------------------
@@ -565,6 +587,9 @@ class Session:
             planned = self._plan(entry)
             if planned is not None:
                 by_db.setdefault(entry.db, []).append((entry, *planned))
+        if by_db:
+            first = next(iter(by_db.values()))[0][0].obj
+            self._writable(f"write {type(first).__name__} {first.id!r} (changed since loaded)")
         failures: list[WriteFailure] = []
         written = 0
         self.accepted = []
@@ -779,6 +804,7 @@ class Session:
         if found is not None:
             return found, False
         db = self.db_for(model)
+        self._writable(f"create {model.__name__} {doc_id!r}")
         obj = model(id=doc_id, **(defaults or {}))
         check_id(doc_id, model=model.__name__, partitioned=model._options.partitioned)
         core, _ = _canonical(obj)
@@ -812,6 +838,7 @@ class Session:
         """Settle a document's replication conflicts: ``choose(current, losers)`` returns
         the content to keep; it is written on the current (winning) revision and every
         losing revision is deleted, in one ``_bulk_docs`` request."""
+        self._writable(f"resolve the conflicts of {type(obj).__name__} {obj.id!r}")
         entry = self._entry(obj)
         if entry.state is not ObjectState.PERSISTENT or self.is_modified(obj):
             raise SessionError(
@@ -858,6 +885,7 @@ class Session:
         """Attach ``data`` to ``obj``. Small byte strings go inline with the document's
         next write; larger ones and streams are uploaded now, streamed, to the stored
         document (which is flushed first if it is new)."""
+        self._writable(f"attach {name!r} to {type(obj).__name__} {obj.id!r}")
         entry = self._entry(obj)
         if entry.state is ObjectState.DELETED:
             raise SessionError(f"{type(obj).__name__} {obj.id!r} is marked for deletion")

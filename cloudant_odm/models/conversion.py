@@ -71,6 +71,7 @@ from cloudant_odm.models.meta import EMPTY_META, META_KEYS, DocumentMeta
 from cloudant_odm.models.options import DOCUMENT_KEYS
 from cloudant_odm.models.refs import dump_ref, is_ref_type, ref_loader
 from cloudant_odm.models.registry import registry
+from cloudant_odm.models.versions import upgrade
 
 __all__ = [
     "converter",
@@ -769,6 +770,10 @@ def _document_structure_hook(cls: type[Document]) -> StructureHook:
     unknown_policy = options.unknown
     policy = _document_policy(cls)
     model = cls.__name__
+    # A versioned class: stored JSON of an older version is upgraded first (versions.py).
+    current, version_key = options.schema_version, options.schema_version_key
+    if current is not None:
+        known |= {version_key}
 
     def load_document(value: Any, _: Any) -> Any:
         if value.__class__ is not dict and not isinstance(value, Mapping):
@@ -778,6 +783,8 @@ def _document_structure_hook(cls: type[Document]) -> StructureHook:
         if value.get(type_field) != doc_type:
             target = registry.resolve(value, cls)
             return converter.get_structure_hook(target)(value, target)
+        if current is not None:
+            value = upgrade(cls, value)
         token = _policy.set(policy) if _policy.get() is not policy else None
         try:
             obj = fast(value, cls)
@@ -852,6 +859,7 @@ def _document_unstructure_hook(cls: type[Document]) -> UnstructureHook:
     policy = _document_policy(cls)
     model = cls.__name__
     check = class_checker(cls)
+    current, version_key = options.schema_version, options.schema_version_key
 
     def dump_document(obj: Any) -> dict[str, Any]:
         if obj.__class__ is not cls:
@@ -872,6 +880,8 @@ def _document_unstructure_hook(cls: type[Document]) -> UnstructureHook:
         if obj.rev is not None:
             out["_rev"] = obj.rev
         out[type_field] = doc_type
+        if current is not None:
+            out[version_key] = current
         token = _policy.set(policy) if _policy.get() is not policy else None
         try:
             out.update(base(obj))
@@ -1140,6 +1150,7 @@ def partial_from_json(data: Mapping[str, Any], model: type[D], names: Iterable[s
     the others are :data:`~cloudant_odm.models.document.NOT_LOADED`. Built without
     ``__init__``, whose validators would refuse the placeholders."""
     resolved = registry.resolve(data, model)
+    data = upgrade(resolved, data)
     cls: type = resolved  # an attrs class
     with contextlib.suppress(Exception):  # unresolvable annotations: cattrs reports them
         attrs.resolve_types(cls)

@@ -275,6 +275,8 @@ class Document(_Model):
         unknown: Unknown = UNSET,
         allow_naive_datetime: bool = UNSET,
         abstract: bool = UNSET,
+        schema_version: int | None = UNSET,
+        schema_version_key: str = UNSET,
     ) -> None:
         super().__init_subclass__()
         keys = _own_keys(cls, "Document", _DOCUMENT_RESERVED, _DOCUMENT_RESERVED - {"partition"})
@@ -290,6 +292,8 @@ class Document(_Model):
             "unknown": unknown,
             "allow_naive_datetime": allow_naive_datetime,
             "abstract": abstract,
+            "schema_version": schema_version,
+            "schema_version_key": schema_version_key,
         }
         given = collect(cls, DOCUMENT_OPTION_NAMES, keywords)
         parent: DocumentOptions = cls._options  # not yet set on cls: the nearest base's

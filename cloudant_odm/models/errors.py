@@ -10,12 +10,16 @@ from cloudant_odm.errors import (
     DocumentDefinitionError,
     DocumentTypeError,
     DocumentValidationError,
+    MigrationError,
+    SchemaVersionError,
 )
 
 __all__ = [
     "DocumentDefinitionError",
     "DocumentTypeError",
     "DocumentValidationError",
+    "MigrationError",
+    "SchemaVersionError",
 ]
 
 

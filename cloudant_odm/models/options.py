@@ -9,6 +9,12 @@ import attrs
 
 from cloudant_odm.models import ids
 from cloudant_odm.models.errors import DocumentDefinitionError
+from cloudant_odm.models.versions import (
+    DEFAULT_VERSION_KEY,
+    Migration,
+    check_versions,
+    own_migrations,
+)
 
 if TYPE_CHECKING:
     from cloudant_odm.models.document import Document
@@ -78,6 +84,13 @@ class DocumentOptions:
     allow_naive_datetime: bool = False
     #: Not registered for loading, can't be saved: a base holding shared fields.
     abstract: bool = False
+    #: The schema version the class reads and writes, or None (not versioned). Older
+    #: documents are upgraded on load by the class's migrations (models/versions.py).
+    schema_version: int | None = None
+    #: JSON key holding a versioned document's schema version (absent: version 1).
+    schema_version_key: str = DEFAULT_VERSION_KEY
+    #: The upgrade steps, own and inherited: from_version -> step (not an option).
+    migrations: Mapping[int, Migration] = attrs.field(factory=dict)
     #: Attribute name -> JSON key, for every declared field (not id, rev, extra, meta).
     keys: Mapping[str, str] = attrs.field(factory=dict)
     #: The class name, for messages.
@@ -118,7 +131,7 @@ class DocumentOptions:
 
 
 DOCUMENT_OPTION_NAMES = frozenset(
-    a.name for a in attrs.fields(DocumentOptions) if a.name not in ("keys", "model")
+    a.name for a in attrs.fields(DocumentOptions) if a.name not in ("keys", "model", "migrations")
 )
 EMBEDDED_OPTION_NAMES = frozenset({"unknown"})
 
@@ -227,4 +240,5 @@ def document_options(
                 f"field {attribute!r} uses the JSON key {key!r}; top-level keys starting "
                 "with '_' are reserved by CouchDB (set field(key=...))"
             )
+    values["migrations"] = check_versions(name, values, keys, own_migrations(cls), parent)
     return DocumentOptions(**values)

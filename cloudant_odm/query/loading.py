@@ -6,15 +6,27 @@ The query layer reaches into the session's identity map here, and only here.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
+from cloudant_odm.errors import naming_not_found
 from cloudant_odm.models import Document, from_json
 from cloudant_odm.models.conversion import partial_from_json
 from cloudant_odm.models.document import NOT_LOADED, PARTIAL
+from cloudant_odm.models.errors import DocumentTypeError
+from cloudant_odm.models.registry import registry
+from cloudant_odm.models.versions import needs_upgrade
 from cloudant_odm.session import ObjectState, Session
 
-__all__ = ["NOT_LOADED", "is_partial", "load", "load_partial", "loaded_fields"]
+__all__ = [
+    "NOT_LOADED",
+    "is_partial",
+    "load",
+    "load_partial",
+    "load_partials",
+    "loaded_fields",
+    "version_keys",
+]
 
 D = TypeVar("D", bound=Document)
 
@@ -69,3 +81,42 @@ def load_partial(model: type[D], data: Mapping[str, Any], names: Iterable[str]) 
     """An object holding only the fields ``names`` (and id and rev); the others are
     :data:`NOT_LOADED`. It can't be added to a session."""
     return partial_from_json(data, model, names)
+
+
+def load_partials(
+    model: type[D],
+    session: Session,
+    db: str,
+    docs: Sequence[Mapping[str, Any]],
+    names: Iterable[str],
+) -> list[D]:
+    """Partial objects of a page. A document stored at an older schema version is read
+    whole first (one ``_all_docs`` request for the page's such documents): its steps
+    need the whole JSON, and the fields asked for may exist only after them."""
+    wanted = list(names)
+    older = [str(d.get("_id")) for d in docs if _needs_upgrade(model, d)] if docs else []
+    if older:
+        with naming_not_found(db):
+            result = session.client.post_all_docs(db, keys=older, include_docs=True)
+        whole = {r["id"]: r["doc"] for r in result.get_result()["rows"] if r.get("doc")}
+        docs = [whole.get(str(d.get("_id")), d) for d in docs]
+    return [partial_from_json(d, model, wanted) for d in docs]
+
+
+def version_keys(model: type[Document]) -> list[str]:
+    """The schema version keys of ``model`` and its registered subclasses that are
+    versioned (what a partial query fetches besides the fields asked for)."""
+    found = {
+        cls._options.schema_version_key
+        for cls in (model, *registry.classes())
+        if issubclass(cls, model) and cls._options.schema_version is not None
+    }
+    return sorted(found)
+
+
+def _needs_upgrade(model: type[Document], data: Mapping[str, Any]) -> bool:
+    try:
+        resolved = registry.resolve(data, model)
+    except DocumentTypeError:
+        return False  # partial_from_json says what is wrong with it
+    return needs_upgrade(resolved, data)

@@ -43,7 +43,14 @@ from cloudant_odm.query.expressions import (
     model_doc_types,
     type_selector,
 )
-from cloudant_odm.query.loading import is_of, known, load, load_partial, unwritten
+from cloudant_odm.query.loading import (
+    is_of,
+    known,
+    load,
+    load_partials,
+    unwritten,
+    version_keys,
+)
 from cloudant_odm.query.paging import (
     DEFAULT_PAGE_SIZE,
     KeysetState,
@@ -342,9 +349,13 @@ class QuerySet(Generic[D]):
     def _mango_fields(self) -> list[str] | None:
         if self._fields is None:
             return None
-        keys = self.model._options.keys
+        options = self.model._options
+        keys = options.keys
         wanted = [keys.get(n, "_" + n if n in ("id", "rev") else n) for n in self._fields]
-        return list(dict.fromkeys(["_id", "_rev", self.model._options.type_field, *wanted]))
+        # Versioned classes: the version tells which documents must be read whole to be
+        # upgraded (loading.load_partials).
+        versions = version_keys(self.model)
+        return list(dict.fromkeys(["_id", "_rev", options.type_field, *versions, *wanted]))
 
     def _find_body(self, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The _find request body (without limit and bookmark); ``overrides`` replace
@@ -501,7 +512,7 @@ class QuerySet(Generic[D]):
         self, session: Session, db: str, docs: Sequence[Mapping[str, Any]], track: bool
     ) -> list[D]:
         if self._fields is not None:
-            items = [load_partial(self.model, d, self._fields) for d in docs]
+            items = load_partials(self.model, session, db, docs, self._fields)
         else:
             items = [load(self.model, session, db, d, track) for d in docs]
         self._read_refs(session, items)

@@ -28,6 +28,7 @@ from cloudant_odm.schema.declarations import (
     canonical_json,
     declarations_of,
 )
+from cloudant_odm.schema.stale import stale_indexes
 
 __all__ = [
     "GENERATED_BY",
@@ -188,7 +189,8 @@ def generate(models: Models) -> Generated:
     """
     seen: dict[int, Declaration] = {}
     for model in collect_models(models):
-        for declaration in declarations_of(model):
+        # With the index migrate() finds a versioned class's older documents by.
+        for declaration in [*declarations_of(model), *stale_indexes(model)]:
             seen.setdefault(id(declaration), declaration)
     return assemble(list(seen.values()), require_doc_types=True)
 

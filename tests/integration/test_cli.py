@@ -63,7 +63,7 @@ def test_help(tmp_path: Path) -> None:
     top = cli("--help", cwd=tmp_path)
     assert top.returncode == 0
     assert "usage: cloudant-odm" in top.stdout
-    for command in ("sync", "check", "rollback", "changes"):
+    for command in ("sync", "check", "rollback", "changes", "migrate"):
         assert command in top.stdout
     assert "2 a dry run found differences" in top.stdout
     sync_help = cli("sync", "--help", cwd=tmp_path)
@@ -268,7 +268,7 @@ def test_changes_prints_typed_json_lines(
 
 def test_cli_page_shows_the_current_help(tmp_path: Path) -> None:
     page = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text()
-    for command in ((), ("sync",), ("check",), ("rollback",), ("changes",)):
+    for command in ((), ("sync",), ("check",), ("rollback",), ("changes",), ("migrate",)):
         shown = cli(*command, "--help", cwd=tmp_path, env={"COLUMNS": "80"}).stdout
         assert f"```text\n{shown}```" in page, f"docs/cli.md is out of date for {command}"
 
@@ -287,6 +287,7 @@ def test_no_subcommand_prints_credentials_from_the_url(
         ("sync", "shop_models"),
         ("rollback", "--db", db_name),
         ("changes", "shop_models", "--one-off", "--limit", "1"),
+        ("migrate", "shop_models", "--dry-run"),
     ]
     for args in runs:
         for how in ("flag", "environment"):

@@ -14,6 +14,8 @@ from typing import Any
 import attrs
 from typing_extensions import reveal_type
 
+from cloudant_odm import migrate, migration
+from cloudant_odm.client import CloudantV1
 from cloudant_odm.converter import from_json as load
 from cloudant_odm.converter import to_json as dump
 from cloudant_odm.models import Document, Embedded, field, from_json, to_json
@@ -86,4 +88,29 @@ def check_mistakes() -> None:
 
 
 class WrongKeyword(Document, db=5):  # E: arg-type
+    pass
+
+
+class Versioned(Document, doc_type="typing-versioned", schema_version=3):
+    first: str
+
+    @migration(1)
+    @staticmethod
+    def split(doc: dict[str, Any]) -> dict[str, Any]:
+        doc["first"] = doc.pop("name")
+        return doc
+
+    @migration(2)
+    def plain(doc: dict[str, Any]) -> dict[str, Any]:  # no @staticmethod: mypy accepts it
+        return doc
+
+
+def check_migrations(client: CloudantV1) -> None:
+    reveal_type(Versioned.split)  # R: cloudant_odm.models.versions.Migration
+    reveal_type(Versioned.split({"name": "x"}))  # R: dict[str, Any]
+    reveal_type(migrate(client, "db", [Versioned]).migrated)  # R: int
+    migration("1")  # E: arg-type
+
+
+class WrongVersion(Document, schema_version="2"):  # E: arg-type
     pass
