@@ -162,10 +162,10 @@ def _database(args: argparse.Namespace, modules: Sequence[ModuleType]) -> str:
     dbs = {m._options.db for m in collect_models(modules) if not m._options.abstract}
     if len(dbs) == 1 and None not in dbs:
         return str(dbs.pop())
-    raise _UsageError(
-        "give --db: the models don't share one Meta.db "
-        f"({', '.join(sorted(str(d) for d in dbs)) or 'none found'})"
-    )
+    named = sorted(d for d in dbs if d is not None)
+    if not named:
+        raise _UsageError("give --db: the models don't name a database (no Meta.db)")
+    raise _UsageError(f"give --db: the models don't share one Meta.db ({', '.join(named)})")
 
 
 class _UsageError(Exception):

@@ -211,6 +211,8 @@ def migrate(
     if max_retries < 0:
         raise ValueError("max_retries can't be negative")
     session = target if isinstance(target, Session) else None
+    if session is not None and not dry_run:
+        session.check_writable("migrate documents (pass dry_run=True to count them)")
     client = session.client if session is not None else target
     if not isinstance(client, CloudantV1):
         raise TypeError(f"migrate() takes a CloudantV1 client or a Session, got {target!r}")
@@ -384,16 +386,19 @@ class _Run:
 
     def go(self, progress: ProgressCallback | None) -> None:
         self._report(progress)
+        pages = 0
         while True:
             docs = self._find(self.last_id, self.batch_size)
             if not docs:
                 break
             self._migrate_page(docs)
             self.last_id = docs[-1]["_id"]
+            pages += 1
             if not self.dry_run:
                 self._save(finished=False)
             self._report(progress)
-        if not self.dry_run:
+        # A run that found nothing, and resumed nothing, leaves the checkpoint as it was.
+        if not self.dry_run and (pages or self.result.resumed):
             self._save(finished=True)
         self._report(progress, finished=True)
 

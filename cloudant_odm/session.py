@@ -234,7 +234,8 @@ class Session:
     def __repr__(self) -> str:
         return f"<Session db={self.db!r} objects={len(self._identity)}>"
 
-    def _writable(self, doing: str) -> None:
+    def check_writable(self, doing: str) -> None:
+        """Raise SessionError if this session is read-only (``doing``: what was asked)."""
         if self.read_only:
             raise SessionError(f"this session is read-only: it can't {doing}")
 
@@ -353,7 +354,7 @@ class Session:
         can never make a second document) and is written at the next flush."""
         if not isinstance(obj, Document):
             raise TypeError(f"Session.add() takes a Document, not {type(obj).__name__}")
-        self._writable(f"add {type(obj).__name__} {obj.id!r}")
+        self.check_writable(f"add {type(obj).__name__} {obj.id!r}")
         if PARTIAL in obj.__dict__:
             # Loaded with QuerySet.fields(): writing it would drop the fields it lacks.
             raise SessionError(
@@ -384,7 +385,7 @@ class Session:
 
     def delete(self, obj: Document) -> None:
         """Mark ``obj`` for deletion at the next flush (a pending one is just dropped)."""
-        self._writable(f"delete {type(obj).__name__} {obj.id!r}")
+        self.check_writable(f"delete {type(obj).__name__} {obj.id!r}")
         entry = self._identity.of(obj)
         if entry is None:
             if obj.id is None or obj.rev is None:
@@ -589,7 +590,7 @@ class Session:
                 by_db.setdefault(entry.db, []).append((entry, *planned))
         if by_db:
             first = next(iter(by_db.values()))[0][0].obj
-            self._writable(f"write {type(first).__name__} {first.id!r} (changed since loaded)")
+            self.check_writable(f"write {type(first).__name__} {first.id!r} (changed since loaded)")
         failures: list[WriteFailure] = []
         written = 0
         self.accepted = []
@@ -804,7 +805,7 @@ class Session:
         if found is not None:
             return found, False
         db = self.db_for(model)
-        self._writable(f"create {model.__name__} {doc_id!r}")
+        self.check_writable(f"create {model.__name__} {doc_id!r}")
         obj = model(id=doc_id, **(defaults or {}))
         check_id(doc_id, model=model.__name__, partitioned=model._options.partitioned)
         core, _ = _canonical(obj)
@@ -838,7 +839,7 @@ class Session:
         """Settle a document's replication conflicts: ``choose(current, losers)`` returns
         the content to keep; it is written on the current (winning) revision and every
         losing revision is deleted, in one ``_bulk_docs`` request."""
-        self._writable(f"resolve the conflicts of {type(obj).__name__} {obj.id!r}")
+        self.check_writable(f"resolve the conflicts of {type(obj).__name__} {obj.id!r}")
         entry = self._entry(obj)
         if entry.state is not ObjectState.PERSISTENT or self.is_modified(obj):
             raise SessionError(
@@ -885,7 +886,7 @@ class Session:
         """Attach ``data`` to ``obj``. Small byte strings go inline with the document's
         next write; larger ones and streams are uploaded now, streamed, to the stored
         document (which is flushed first if it is new)."""
-        self._writable(f"attach {name!r} to {type(obj).__name__} {obj.id!r}")
+        self.check_writable(f"attach {name!r} to {type(obj).__name__} {obj.id!r}")
         entry = self._entry(obj)
         if entry.state is ObjectState.DELETED:
             raise SessionError(f"{type(obj).__name__} {obj.id!r} is marked for deletion")

@@ -102,7 +102,9 @@ class Ref(Generic[D_co]):
 
     Immutable and hashable. Two references are equal when they name the same id and
     their classes are related (one a subclass of the other): a reference made from a
-    ``PriorityCustomer`` equals the ``Ref[Customer]`` a field loads back.
+    ``PriorityCustomer`` equals the ``Ref[Customer]`` a field loads back. As in a query,
+    a reference also equals its id string and its document (``order.customer == "c-17"``,
+    ``order.customer == ann``).
 
     ``ref.get(session)`` is the document (from the session's identity map, without a
     request, when it holds it); a missing or deleted one raises
@@ -162,12 +164,21 @@ class Ref(Generic[D_co]):
         raise AttributeError(f"a Ref is immutable (can't delete {name!r})")
 
     def __eq__(self, other: object) -> bool:
-        if other.__class__ is not Ref:
+        # As a query compares a reference field: with a Ref, a document or an id string
+        # (hash(ref) is hash(id), so a set or dict of refs finds an id too).
+        if isinstance(other, str):
+            return self.id == other
+        their_id: str | None
+        if other.__class__ is Ref:
+            assert isinstance(other, Ref)
+            theirs, their_id = other.model, other.id
+        elif isinstance(getattr(other.__class__, "_options", None), DocumentOptions):
+            theirs, their_id = other.__class__, getattr(other, "id", None)
+        else:
             return NotImplemented
-        assert isinstance(other, Ref)
-        if self.id != other.id:
+        if self.id != their_id:
             return False
-        mine, theirs = self.model, other.model
+        mine = self.model
         return mine is theirs or issubclass(mine, theirs) or issubclass(theirs, mine)
 
     def __hash__(self) -> int:

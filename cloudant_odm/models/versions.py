@@ -21,6 +21,8 @@ import marshal
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+import attrs
+
 from cloudant_odm.models.errors import (
     DocumentDefinitionError,
     MigrationError,
@@ -119,9 +121,17 @@ def migration(
 def own_migrations(cls: type) -> dict[int, Migration]:
     """The steps declared in ``cls``'s own body, by version (two for one version fail)."""
     found: dict[int, tuple[str, Migration]] = {}
-    for name, value in vars(cls).items():
+    annotations = vars(cls).get("__annotations__", {})
+    defaults = {a.name: a.default for a in attrs.fields(cls)} if attrs.has(cls) else {}
+    for name, value in [*vars(cls).items(), *defaults.items()]:
         if not isinstance(value, Migration):
             continue
+        if name in annotations or name in defaults:
+            # The function's name is a field's: the step became that field's default.
+            raise DocumentDefinitionError(
+                f"{cls.__name__}: the step {value.name} from version {value.from_version} "
+                f"has the name of the field {name!r}; give the function another name"
+            )
         other = found.get(value.from_version)
         if other is not None:
             raise DocumentDefinitionError(

@@ -280,7 +280,7 @@ def _run_snippets(page: Path, db: str) -> list[str]:
                 continue
             source = _DB_LITERAL.sub(lambda m: f"{m.group(1)}{db}{m.group(1)}", snippet.source)
             # Pad so that tracebacks show the Markdown file's own line numbers.
-            code = compile("\n" * (snippet.line - 1) + source, str(page), "exec")
+            code = compile("\n" * (snippet.line - 1) + source, str(page), "exec", dont_inherit=True)
             if use_alarm:
                 signal.alarm(BLOCK_TIMEOUT)
             try:

@@ -22,7 +22,7 @@ def test_examples_run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.Mo
     module = types.ModuleType("docs_documents")
     monkeypatch.setitem(sys.modules, module.__name__, module)
     for number, source in enumerate(blocks, start=1):
-        code = compile(source, f"{DOC.name} (example {number})", "exec")
+        code = compile(source, f"{DOC.name} (example {number})", "exec", dont_inherit=True)
         exec(code, module.__dict__)
     printed = capsys.readouterr().out
     assert "Order 'abc': total: invalid Decimal 'x'; tags[1]: expected str, got int" in printed

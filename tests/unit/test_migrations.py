@@ -439,3 +439,28 @@ def test_a_read_only_session_upgrades_in_memory_and_never_writes(client: Cloudan
             s.flush()
         s.rollback()
     assert [c.request.method for c in responses.calls] == ["GET", "GET"]
+
+
+def test_migrate_through_a_read_only_session_is_refused_before_any_request(
+    client: CloudantV1,
+) -> None:
+    from cloudant_odm import migrate
+
+    with responses.RequestsMock() as mock:  # nothing may be sent
+        with pytest.raises(SessionError, match="read-only: it can't migrate documents"):
+            migrate(Session(client, db="db", read_only=True), None, [Contact])
+        assert len(mock.calls) == 0
+
+
+def test_a_step_named_as_a_field_is_refused_naming_both() -> None:
+    with pytest.raises(DocumentDefinitionError, match="has the name of the field 'city'"):
+
+        class Place(Document, db="places"):
+            city: str
+
+            class Meta:
+                schema_version = 2
+
+            @migration(1)
+            def city(doc: dict[str, Any]) -> dict[str, Any]:
+                return doc

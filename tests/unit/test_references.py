@@ -82,7 +82,15 @@ def test_a_ref_is_an_immutable_value_with_the_class_and_the_id() -> None:
     assert hash(ref) == hash(Ref(Customer, "c-1"))
     assert ref != Ref(Customer, "c-2")
     assert ref != Ref(Product, "c-1")  # unrelated classes: not the same document
-    assert ref != "c-1"
+    # As in a query, a reference equals its id and its document, in Python too.
+    assert ref == "c-1"
+    assert "c-1" == ref  # noqa: SIM300  (the reflected comparison is the point)
+    assert ref != "c-2"
+    assert ref in ["c-1"]
+    assert "c-1" in {ref}
+    assert ref == Customer(id="c-1", name="Ann")
+    assert Customer(id="c-1", name="Ann") == ref
+    assert ref != Customer(id="c-2", name="Bob")
     # A subclass's reference is the same reference (a field loads Ref[Customer] back).
     assert Ref(VipCustomer, "c-1") == ref
     assert len({ref, Ref(VipCustomer, "c-1")}) == 1
