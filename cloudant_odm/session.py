@@ -77,15 +77,13 @@ class ObjectState(enum.Enum):
     DETACHED = "detached"  # was in the session, no longer tracked
 
 
-class _Loaded:
-    """A snapshot not yet in canonical form: the JSON a document was loaded from, frozen
-    with ``marshal`` (immutable bytes, like a canonical snapshot, and several times
-    cheaper to make than encoding the document)."""
-
-    __slots__ = ("frozen",)
-
-    def __init__(self, frozen: bytes) -> None:
-        self.frozen = frozen
+#: A snapshot not yet in canonical form: a 1-tuple holding the JSON a document was loaded
+#: from, frozen with ``marshal`` (immutable bytes, like a canonical snapshot, and several
+#: times cheaper to make than encoding the document). A tuple rather than an object of a
+#: class of its own: the garbage collector stops tracking a tuple that holds only bytes at
+#: its first pass, where an instance stays tracked, and walked by every full collection,
+#: for as long as the session holds it (a tracked read keeps one per document).
+_Loaded = tuple[bytes]
 
 
 class _Entry:
@@ -102,8 +100,8 @@ class _Entry:
 
     def settled(self) -> bytes | None:
         """The snapshot as canonical JSON bytes (settling a ``_Loaded`` one first)."""
-        if isinstance(self.snapshot, _Loaded):
-            loaded = from_json(marshal.loads(self.snapshot.frozen), type(self.obj))
+        if isinstance(self.snapshot, tuple):
+            loaded = from_json(marshal.loads(self.snapshot[0]), type(self.obj))
             self.snapshot = _canonical(loaded)[0]
         return self.snapshot
 
@@ -115,7 +113,7 @@ def _loaded_snapshot(data: dict[str, Any], obj: Document, read_only: bool) -> by
         stored = {key: value for key, value in data.items() if key != "_rev"}
         return _encode(stored, obj.id)
     try:
-        return _Loaded(marshal.dumps(data))
+        return (marshal.dumps(data),)
     except ValueError:  # not plain JSON values (never the case for a server's answer)
         return _canonical(obj)[0]
 
@@ -344,7 +342,15 @@ class Session:
                 _copy_fields(obj, known.obj)
                 known.snapshot = _loaded_snapshot(data, known.obj, self.read_only)
             return _as_model(known.obj, model)
-        self._register(obj, db, ObjectState.PERSISTENT, _loaded_snapshot(data, obj, self.read_only))
+        snapshot = _loaded_snapshot(data, obj, self.read_only)
+        if obj.id is None:
+            self._register(obj, db, ObjectState.PERSISTENT, snapshot)  # (asserts an id)
+            return obj
+        # No object holds its id (obj.id is the "_id" looked up above): hold it, without
+        # _register's second look-up (this is every document of a tracked read).
+        self._identity.add(_Entry(obj, db, ObjectState.PERSISTENT, snapshot))
+        if self._absent:
+            self._absent.pop((db, obj.id), None)
         return obj
 
     # -- adding, deleting, forgetting ---------------------------------------------

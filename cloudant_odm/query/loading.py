@@ -73,7 +73,7 @@ def is_of(model: type[Document], data: Mapping[str, Any], doc_types: frozenset[s
 def load(model: type[D], session: Session, db: str, data: Mapping[str, Any], track: bool) -> D:
     """A whole document: the identity map's object when ``track``, else a detached one."""
     if track:
-        return session.load_json(model, db, dict(data))
+        return session.load_json(model, db, data if data.__class__ is dict else dict(data))
     return from_json(data, model)
 
 

@@ -4,11 +4,13 @@ taking over where the two differ, and snapshots of loaded documents made lazily.
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import os
 import re
 import uuid
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -21,6 +23,7 @@ from cloudant_odm.client import encoding as _json
 from cloudant_odm.client.models import ChangesResultItem
 from cloudant_odm.models import from_json, ids
 from cloudant_odm.models.ids import random_key
+from cloudant_odm.query.loading import load
 
 
 class Reading(Document, doc_type="fast_reading"):
@@ -176,6 +179,35 @@ def test_reloading_a_clean_document_takes_the_new_state_lazily(session: Session)
     assert (obj.label, obj.value, obj.rev) == ("z", 1.5, "2-b")
     assert not session.is_modified(obj)
     obj.value = 2.5
+    assert session.is_modified(obj)
+
+
+def test_a_tracked_query_load_keeps_no_link_to_the_page_s_dict(session: Session) -> None:
+    # The query path passes a page's dicts as they are (no copy): the snapshot is still
+    # the state when read, and any other mapping is copied into a dict first.
+    data = {"_id": "r5", "_rev": "1-a", "type": "fast_reading", "label": "x", "tags": ["a"]}
+    obj = load(Reading, session, "db", data, True)
+    data["tags"].append("changed-after-load")
+    data["label"] = "changed-after-load"
+    assert (obj.label, obj.tags) == ("x", ["a"])
+    assert not session.is_modified(obj)
+    other = MappingProxyType({"_id": "r6", "_rev": "1-a", "type": "fast_reading", "label": "y"})
+    assert not session.is_modified(load(Reading, session, "db", other, True))
+    obj.tags.append("b")
+    assert session.dirty == [obj]
+
+
+def test_the_snapshot_of_a_loaded_document_is_not_left_to_the_garbage_collector(
+    session: Session,
+) -> None:
+    # A tracked read keeps one snapshot per document: it must be nothing the collector
+    # walks (bytes in a tuple, which a collection stops tracking), and stay exact.
+    data = {"_id": "r7", "_rev": "1-a", "type": "fast_reading", "label": "x", "tags": ["a"]}
+    obj = _load(session, data)
+    gc.collect()
+    assert not gc.is_tracked(session._entry(obj).snapshot)
+    assert not session.is_modified(obj)
+    obj.tags[0] = "b"
     assert session.is_modified(obj)
 
 
