@@ -318,8 +318,14 @@ class Session:
                 f"{type(obj).__name__} {obj.id!r} is already in this session as another "
                 "object; use session.get() to reach it, or expunge() the other first"
             )
+        self._hold(obj, db, state, snapshot)
+
+    def _hold(
+        self, obj: Document, db: str, state: ObjectState, snapshot: bytes | _Loaded | None
+    ) -> None:
+        """Put ``obj``, which has an id no object holds here, in the identity map."""
         self._identity.add(_Entry(obj, db, state, snapshot))
-        if self._absent:
+        if self._absent and obj.id is not None:  # (a reference to it no longer dangles)
             self._absent.pop((db, obj.id), None)
 
     def _forget(self, entry: _Entry, *, detach: bool = False) -> None:
@@ -348,9 +354,7 @@ class Session:
             return obj
         # No object holds its id (obj.id is the "_id" looked up above): hold it, without
         # _register's second look-up (this is every document of a tracked read).
-        self._identity.add(_Entry(obj, db, ObjectState.PERSISTENT, snapshot))
-        if self._absent:
-            self._absent.pop((db, obj.id), None)
+        self._hold(obj, db, ObjectState.PERSISTENT, snapshot)
         return obj
 
     # -- adding, deleting, forgetting ---------------------------------------------
