@@ -205,7 +205,7 @@ class Session:
         self.accepted_writes: AcceptedPolicy = accepted_writes
         #: Never writes: adding, deleting and flushing changes raise SessionError, and
         #: documents upgraded from an older schema version on load are not "changed".
-        self.read_only = read_only
+        self._read_only = read_only
         #: The documents of the last flush that the server only accepted (202): stored
         #: by fewer copies than its write quorum (a cluster with nodes down).
         self.accepted: list[Document] = []
@@ -231,6 +231,12 @@ class Session:
 
     def __repr__(self) -> str:
         return f"<Session db={self.db!r} objects={len(self._identity)}>"
+
+    @property
+    def read_only(self) -> bool:
+        """Made read-only, a session stays so: the documents it upgraded on load were not
+        counted as changed, and would never be written."""
+        return self._read_only
 
     def check_writable(self, doing: str) -> None:
         """Raise SessionError if this session is read-only (``doing``: what was asked)."""

@@ -243,7 +243,7 @@ def augment_error_response(
     request = response.request
     if response.status_code < 400 or request is None or request.method == "HEAD":
         return response
-    if not (response.headers.get("Content-Type") or "").startswith("application/json"):
+    if not (response.headers.get("Content-Type") or "").lower().startswith("application/json"):
         return response
     try:
         body = json.loads(_error_body(response))
@@ -254,9 +254,7 @@ def augment_error_response(
     changed = False
     error = body.get("error")
     if "errors" not in body and error is not None:
-        reason = body.get("reason")
-        message = f"{error}: {reason}" if reason else f"{error}"
-        body["errors"] = [{"code": error, "message": message}]
+        body["errors"] = [{"code": error, "message": _couch_message(error, body.get("reason"))}]
         changed = True
     trace = _trace_of(response.headers)
     if "errors" in body and trace is not None:
@@ -290,8 +288,16 @@ def _parse_error_body(response: requests.Response) -> tuple[str | None, str | No
     if isinstance(errors, list) and errors and isinstance(errors[0], dict):
         message = _text(errors[0].get("message"))
     elif "errors" not in body:
-        message = error or _text(body.get("message")) or _text(body.get("errorMessage"))
+        # A CouchDB body the hook didn't augment (sent as another content type): the
+        # message it would have given. IBM Cloud's own (with a trace): its error alone.
+        couch = _couch_message(error, reason) if error and "trace" not in body else error
+        message = couch or _text(body.get("message")) or _text(body.get("errorMessage"))
     return error, reason, message or _status_text(response.status_code, content)
+
+
+def _couch_message(error: Any, reason: Any) -> str:
+    """``error: reason`` (or ``error``) of a CouchDB error body, as the SDK words it."""
+    return f"{error}: {reason}" if reason else f"{error}"
 
 
 _UNKNOWN = "Unknown error"

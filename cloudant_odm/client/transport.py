@@ -23,7 +23,7 @@ import threading
 import warnings
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
-from types import TracebackType
+from types import MappingProxyType, TracebackType
 from typing import IO, TYPE_CHECKING, Any, NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
@@ -232,9 +232,10 @@ class Transport:
     # -- configuration ------------------------------------------------------------
 
     @property
-    def default_headers(self) -> dict[str, str]:
-        """Headers sent on every request, the authenticator's login included."""
-        return self._default_headers
+    def default_headers(self) -> Mapping[str, str]:
+        """Headers sent on every request, the authenticator's login included (read-only:
+        set them whole, so the authenticator gets them too)."""
+        return MappingProxyType(self._default_headers)
 
     @default_headers.setter
     def default_headers(self, headers: Mapping[str, str]) -> None:

@@ -99,7 +99,10 @@ def load_partials(
         with naming_not_found(db):
             result = session.client.post_all_docs(db, keys=older, include_docs=True)
         whole = {r["id"]: r["doc"] for r in result.get_result()["rows"] if r.get("doc")}
-        docs = [whole.get(str(d.get("_id")), d) for d in docs]
+        # A document deleted since the page was read is not in the page any more: its
+        # partial JSON can't be upgraded, and it no longer exists.
+        gone = {i for i in older if i not in whole}
+        docs = [whole.get(str(d.get("_id")), d) for d in docs if str(d.get("_id")) not in gone]
     return [partial_from_json(d, model, wanted) for d in docs]
 
 

@@ -85,6 +85,9 @@ def test_global_transaction_id_ends_the_text(client: CloudantV1) -> None:
         (404, {}, JSON, "Not Found"),
         (444, {}, JSON, "{}"),  # no phrase for the status: the body's text
         (400, "proxy said no", "text/plain", "proxy said no"),
+        # A CouchDB body under another content type keeps its reason all the same.
+        (404, {"error": "not_found", "reason": "gone"}, "text/plain", "not_found: gone"),
+        (404, {"error": "not_found", "reason": "gone"}, "Application/JSON", "not_found: gone"),
         (444, b"", "text/plain", "Unknown error"),
     ],
 )

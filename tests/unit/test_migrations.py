@@ -464,3 +464,29 @@ def test_a_step_named_as_a_field_is_refused_naming_both() -> None:
             @migration(1)
             def city(doc: dict[str, Any]) -> dict[str, Any]:
                 return doc
+
+
+@responses.activate
+def test_a_partial_page_drops_an_older_document_deleted_before_it_is_read_whole(
+    client: CloudantV1,
+) -> None:
+    from cloudant_odm.query.loading import load_partials
+
+    partial = [
+        {"_id": "c00001", "type": "mig-contact", "last": None},  # version 1: read whole
+        {"_id": "c00005", "type": "mig-contact", "last": None},  # deleted meanwhile
+        {k: V3[k] for k in ("_id", "type", "schema_version", "last")},
+    ]
+    deleted = {"id": "c00005", "key": "c00005", "value": {"rev": "2-x", "deleted": True}}
+    whole = {"id": "c00001", "key": "c00001", "value": {"rev": "1-a"}, "doc": V1}
+    responses.post(f"{URL}/db/_all_docs", json={"rows": [whole, {**deleted, "doc": None}]})
+    loaded = load_partials(Contact, Session(client, db="db"), "db", partial, ["last"])
+    assert [c.id for c in loaded] == ["c00001", V3["_id"]]
+    assert loaded[0].last == "Last1"
+
+
+def test_a_read_only_session_stays_read_only(client: CloudantV1) -> None:
+    s = Session(client, db="db", read_only=True)
+    with pytest.raises(AttributeError):
+        s.read_only = False  # type: ignore[misc]
+    assert s.read_only
