@@ -210,7 +210,9 @@ class QuerySet(Generic[D]):
             if name not in members and name not in ("id", "rev"):
                 raise QueryError(f"{self.model.__name__} has no field {name!r}")
             names.append(name)
-        return attrs.evolve(self, fields=tuple(names) if names else None)
+        loaded = tuple(names) if names else None
+        _check_prefetch_loaded(self._prefetch, loaded)
+        return attrs.evolve(self, fields=loaded)
 
     def use_index(self, design_doc: str | Any, name: str | None = None) -> QuerySet[D]:
         """Ask Mango to use this index: a design document name, or the design document
@@ -251,7 +253,9 @@ class QuerySet(Generic[D]):
         then raise ``DanglingReference`` without one. The documents go into the session
         (also with ``track=False``)."""
         paths = [prefetch_path(self.model, item) for item in fields]
-        return attrs.evolve(self, prefetch=tuple(dict.fromkeys([*self._prefetch, *paths])))
+        prefetched = tuple(dict.fromkeys([*self._prefetch, *paths]))
+        _check_prefetch_loaded(prefetched, self._fields)
+        return attrs.evolve(self, prefetch=prefetched)
 
     # -- following changes ------------------------------------------------------------
 
@@ -522,12 +526,6 @@ class QuerySet(Generic[D]):
         """The prefetch: the documents ``items`` refer to at the prefetched fields."""
         if not self._prefetch or not items:
             return
-        if self._fields is not None:
-            unloaded = [p[0] for p in self._prefetch if p[0] not in self._fields]
-            if unloaded:
-                raise QueryError(
-                    f"prefetch() follows {', '.join(unloaded)}, which fields() does not load"
-                )
         session.prefetch(collect_refs(items, self._prefetch))
 
     # -- reading --------------------------------------------------------------------
@@ -968,6 +966,16 @@ class QuerySet(Generic[D]):
             f"Server said: {exc.reason or exc.message}"
         )
         return IndexRequiredError(message, fields)
+
+
+def _check_prefetch_loaded(prefetch: Sequence[Sequence[str]], fields: Sequence[str] | None) -> None:
+    """Refuse, when the query set is built, a prefetch through a field fields() leaves
+    out: its references would never be read."""
+    if fields is None:
+        return
+    unloaded = [path[0] for path in prefetch if path[0] not in fields]
+    if unloaded:
+        raise QueryError(f"prefetch() follows {', '.join(unloaded)}, which fields() does not load")
 
 
 def _declared_name(field: Field[Any]) -> str:

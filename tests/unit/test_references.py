@@ -710,8 +710,12 @@ def test_a_prefetched_document_of_another_class_is_an_error_naming_it(
 def test_prefetch_with_partial_objects_get_and_get_many(couch: FakeCouch, session: Session) -> None:
     stock(couch, orders=10)
     query = listing(session, Order.customer)
+    # Refused when the query set is built, either way round, before any request.
     with pytest.raises(QueryError, match="follows customer, which fields\\(\\) does not load"):
-        query.fields(Order.products).all()
+        query.fields(Order.products)
+    with pytest.raises(QueryError, match="follows customer, which fields\\(\\) does not load"):
+        Order.objects.using(session).fields(Order.products).prefetch(Order.customer)
+    assert couch.keys == []
     partial = query.fields(Order.customer).all()
     assert couch.keys == [["c-0", "c-1"]]
     assert partial[9].customer.get(session).id == "c-1"
