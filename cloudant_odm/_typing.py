@@ -4,9 +4,14 @@ write checks and the query expressions all need, written once."""
 from __future__ import annotations
 
 import types
+from collections.abc import MutableSequence, Sequence
 from typing import Any, Union, get_args, get_origin
 
-__all__ = ["origin", "strip_optional", "union_members"]
+__all__ = ["SEQUENCE_ORIGINS", "origin", "strip_optional", "union_members"]
+
+#: The origins of the list-like types a field may hold items in (``list[X]``,
+#: ``tuple[X, ...]``, ``Sequence[X]``).
+SEQUENCE_ORIGINS = (list, tuple, Sequence, MutableSequence)
 
 
 def origin(tp: Any) -> Any:

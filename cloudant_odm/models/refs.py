@@ -19,15 +19,13 @@ from __future__ import annotations
 
 import contextlib
 import sys
-import types
-from collections.abc import Callable, MutableSequence, Sequence
+from collections.abc import Callable
 from typing import (
     TYPE_CHECKING,
     Any,
     ForwardRef,
     Generic,
     TypeVar,
-    Union,
     final,
     get_args,
     get_origin,
@@ -36,6 +34,7 @@ from typing import (
 
 import attrs
 
+from cloudant_odm._typing import SEQUENCE_ORIGINS, union_members
 from cloudant_odm.models.errors import DocumentDefinitionError, DocumentValidationError
 from cloudant_odm.models.ids import SEPARATOR
 from cloudant_odm.models.options import DocumentOptions
@@ -226,20 +225,13 @@ def ref_target(tp: Any) -> type[Document]:
     return found
 
 
-def _is_union(tp: Any) -> bool:
-    return get_origin(tp) is Union or isinstance(tp, types.UnionType)
-
-
-_SEQUENCES = (list, tuple, Sequence, MutableSequence)
-
-
 def ref_targets(tp: Any) -> list[type[Document]]:
     """The classes the references in a field of type ``tp`` refer to, directly, inside
     ``| None``, or as the items of a list or tuple (``list[Ref[Product]]``)."""
     if is_ref_type(tp):
         return [ref_target(tp)]
     origin = get_origin(tp)
-    if _is_union(tp) or origin in _SEQUENCES:
+    if union_members(tp) is not None or origin in SEQUENCE_ORIGINS:
         found: list[type[Document]] = []
         for arg in get_args(tp):
             if arg is not Ellipsis:

@@ -12,12 +12,12 @@ referred to, per page.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, MutableSequence, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 import attrs
 
-from cloudant_odm._typing import origin, strip_optional
+from cloudant_odm._typing import SEQUENCE_ORIGINS, origin, strip_optional
 from cloudant_odm.models import Document
 from cloudant_odm.models.checks import type_name
 from cloudant_odm.models.refs import Ref, ref_targets
@@ -29,15 +29,13 @@ __all__ = ["Path", "collect_refs", "prefetch_path"]
 #: Attribute names from a document to a reference field.
 Path = tuple[str, ...]
 
-_SEQUENCES = (list, tuple, Sequence, MutableSequence)
-
 
 def _items(tp: Any) -> Any:
     """The type of the values a field of type ``tp`` holds, through ``| None`` and
     lists (``Line`` for ``list[Line] | None``)."""
     while True:
         tp = strip_optional(tp)
-        if origin(tp) not in _SEQUENCES:
+        if origin(tp) not in SEQUENCE_ORIGINS:
             return tp
         args = getattr(tp, "__args__", ())
         tp = args[0] if args else Any
