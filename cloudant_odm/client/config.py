@@ -275,14 +275,21 @@ def _noauth(read: _Reader) -> Authenticator:
     return NoAuthAuthenticator()
 
 
+def _iam_request(read: _Reader) -> dict[str, Any]:
+    """The IAM token request's settings, shared by the IAM family's authenticators."""
+    return {
+        "url": read.text("AUTH_URL"),
+        "client_id": read.text("CLIENT_ID"),
+        "client_secret": read.text("CLIENT_SECRET"),
+        "disable_ssl_verification": bool(read.flag("AUTH_DISABLE_SSL")),
+        "scope": read.text("SCOPE"),
+    }
+
+
 def _iam(read: _Reader) -> Authenticator:
     return IAMAuthenticator(
         read.required("APIKEY", "iam"),
-        url=read.text("AUTH_URL"),
-        client_id=read.text("CLIENT_ID"),
-        client_secret=read.text("CLIENT_SECRET"),
-        disable_ssl_verification=bool(read.flag("AUTH_DISABLE_SSL")),
-        scope=read.text("SCOPE"),
+        **_iam_request(read),
     )
 
 
@@ -293,11 +300,7 @@ def _iam_assume(read: _Reader) -> Authenticator:
         iam_profile_crn=read.text("IAM_PROFILE_CRN"),
         iam_profile_name=read.text("IAM_PROFILE_NAME"),
         iam_account_id=read.text("IAM_ACCOUNT_ID"),
-        url=read.text("AUTH_URL"),
-        client_id=read.text("CLIENT_ID"),
-        client_secret=read.text("CLIENT_SECRET"),
-        disable_ssl_verification=bool(read.flag("AUTH_DISABLE_SSL")),
-        scope=read.text("SCOPE"),
+        **_iam_request(read),
     )
 
 
@@ -313,11 +316,7 @@ def _container(read: _Reader) -> Authenticator:
         cr_token_filename=read.text("CR_TOKEN_FILENAME"),
         iam_profile_name=name,
         iam_profile_id=profile_id,
-        url=read.text("AUTH_URL"),
-        client_id=read.text("CLIENT_ID"),
-        client_secret=read.text("CLIENT_SECRET"),
-        disable_ssl_verification=bool(read.flag("AUTH_DISABLE_SSL")),
-        scope=read.text("SCOPE"),
+        **_iam_request(read),
     )
 
 
