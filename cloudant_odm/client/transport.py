@@ -87,8 +87,8 @@ _insecure_warned = False
 _insecure_lock = threading.Lock()
 
 
-def user_agent() -> str:
-    return get_user_agent()
+#: The client's User-Agent (its text is common.get_user_agent's).
+user_agent = get_user_agent
 
 
 class DetailedResponse:
