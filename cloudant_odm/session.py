@@ -26,7 +26,6 @@ import attrs
 import requests
 
 from cloudant_odm.client import CloudantV1, ConflictError, NotFoundError
-from cloudant_odm.client.encoding import canonical
 from cloudant_odm.errors import (
     AcceptedWriteError,
     BulkWriteError,
@@ -43,8 +42,8 @@ from cloudant_odm.models import (
     Document,
     DocumentTypeError,
     from_json,
-    to_json,
 )
+from cloudant_odm.models.conversion import canonical_document, encode_body
 from cloudant_odm.models.document import PARTIAL
 from cloudant_odm.models.ids import check_id
 from cloudant_odm.models.refs import Ref
@@ -102,7 +101,7 @@ class _Entry:
         """The snapshot as canonical JSON bytes (settling a ``_Loaded`` one first)."""
         if isinstance(self.snapshot, tuple):
             loaded = from_json(marshal.loads(self.snapshot[0]), type(self.obj))
-            self.snapshot = _canonical(loaded)[0]
+            self.snapshot = canonical_document(loaded)[0]
         return self.snapshot
 
 
@@ -111,25 +110,11 @@ def _loaded_snapshot(data: dict[str, Any], obj: Document, read_only: bool) -> by
         # Upgraded on load (an older schema version): the snapshot is what is stored, so
         # the object compares as changed and the next flush stores the upgraded form.
         stored = {key: value for key, value in data.items() if key != "_rev"}
-        return _encode(stored, obj.id)
+        return encode_body(stored, obj.id)
     try:
         return (marshal.dumps(data),)
     except ValueError:  # not plain JSON values (never the case for a server's answer)
-        return _canonical(obj)[0]
-
-
-def _encode(body: dict[str, Any], doc_id: str | None) -> bytes:
-    try:
-        return canonical(body)
-    except (ValueError, TypeError, RecursionError) as exc:
-        raise ValueError(f"Document {doc_id!r} can't be written as JSON: {exc}") from exc
-
-
-def _canonical(obj: Document) -> tuple[bytes, str | None]:
-    """The snapshot bytes of ``obj`` (its JSON without ``_rev``) and its rev."""
-    body = to_json(obj)
-    rev = body.pop("_rev", None)
-    return _encode(body, obj.id), rev
+        return canonical_document(obj)[0]
 
 
 def _with_rev(core: bytes, rev: str | None) -> bytes:
@@ -410,7 +395,7 @@ class Session:
                 )
             self.add(obj)
             entry = self._entry(obj)
-            entry.snapshot = _canonical(obj)[0]  # as given: rollback() must not write it
+            entry.snapshot = canonical_document(obj)[0]  # as given: rollback() must not write it
         if entry.state is ObjectState.PENDING:
             self._forget(entry)
             return
@@ -635,8 +620,8 @@ class Session:
             options = type(obj)._options
             body = {"_id": obj.id, "_rev": obj.rev, "_deleted": True}
             body[options.type_field] = options.doc_type
-            return _encode(body, obj.id), None
-        core, rev = _canonical(obj)
+            return encode_body(body, obj.id), None
+        core, rev = canonical_document(obj)
         if entry.state is ObjectState.PERSISTENT and core == entry.settled():
             return None
         return _with_rev(core, rev), core
@@ -713,7 +698,7 @@ class Session:
             doc = stored.get(obj.id)
             if doc is not None and doc.get("_rev") == obj.rev:  # still the revision we wrote
                 obj.meta = attrs.evolve(obj.meta, attachments=doc.get("_attachments"))
-                entry.snapshot = _canonical(obj)[0]
+                entry.snapshot = canonical_document(obj)[0]
 
     def _own_writes(
         self, db: str, items: list[tuple[_Entry, bytes, bytes | None]]
@@ -824,7 +809,7 @@ class Session:
         self.check_writable(f"create {model.__name__} {doc_id!r}")
         obj = model(id=doc_id, **(defaults or {}))
         check_id(doc_id, model=model.__name__, partitioned=model._options.partitioned)
-        core, _ = _canonical(obj)
+        core, _ = canonical_document(obj)
         try:
             with naming_not_found(db, doc_id):
                 result = self.client.put_document(db, doc_id, core).get_result()
@@ -866,7 +851,7 @@ class Session:
         assert obj.id is not None
         data = self.client.get_document(entry.db, obj.id, conflicts=True).get_result()
         _copy_fields(from_json(data, model), obj)  # the winning revision, whatever we held
-        entry.snapshot = _canonical(obj)[0]
+        entry.snapshot = canonical_document(obj)[0]
         losing_revs: list[str] = list(data.get("_conflicts", []))
         losers = [
             from_json(self.client.get_document(entry.db, obj.id, rev=rev).get_result(), model)
@@ -876,9 +861,9 @@ class Session:
         if winner is not obj:
             _copy_fields(winner, obj)
             obj.rev = data["_rev"]
-        core, rev = _canonical(obj)
+        core, rev = canonical_document(obj)
         elements = [_with_rev(core, rev)] + [
-            _encode({"_id": obj.id, "_rev": r, "_deleted": True}, obj.id) for r in losing_revs
+            encode_body({"_id": obj.id, "_rev": r, "_deleted": True}, obj.id) for r in losing_revs
         ]
         body = b'{"docs":[' + b",".join(elements) + b"]}"
         results = self.client.post_bulk_docs(entry.db, body).get_result()
@@ -946,7 +931,7 @@ def _changed(entry: _Entry) -> bool:
     """Whether the object's JSON differs from its snapshot. An object holding a value
     that can't be stored has changed (its snapshot was stored)."""
     try:
-        core = _canonical(entry.obj)[0]
+        core = canonical_document(entry.obj)[0]
     except ValueError:  # DocumentValidationError, or not JSON
         return True
     return core != entry.settled()

@@ -596,7 +596,9 @@ def _generated_check(
     return generated
 
 
-_SCALAR_TESTS = {
+#: Per scalar type, a test (of the value ``{v}``) that it is plainly right to store: the
+#: generated checks here and the compiled encoder (codecs.py) write these inline.
+SCALAR_TESTS = {
     str: "{v}.__class__ is str",
     bool: "{v}.__class__ is bool",
     int: "{v}.__class__ is int and MIN <= {v} <= MAX",
@@ -620,12 +622,12 @@ def _inline_test(tp: Any, storage: DecimalStorage | None, check: str) -> list[st
         ]
     if bare is Decimal:
         return [f"if not ({optional}v.__class__ is Decimal): return full(obj)"]
-    scalar = _SCALAR_TESTS.get(bare)
+    scalar = SCALAR_TESTS.get(bare)
     if scalar is not None:
         return [f"if not ({optional}({scalar.format(v='v')})): return full(obj)"]
     element = get_args(bare)[0] if get_args(bare) else None
-    if get_origin(bare) is list and element in _SCALAR_TESTS and not optional:
-        item = _SCALAR_TESTS[element].format(v="x")
+    if get_origin(bare) is list and element in SCALAR_TESTS and not optional:
+        item = SCALAR_TESTS[element].format(v="x")
         return [
             "if v.__class__ is not list: return full(obj)",
             "for x in v:",

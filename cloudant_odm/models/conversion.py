@@ -47,11 +47,13 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 from cattrs.strategies import configure_union_passthrough
 
 from cloudant_odm._typing import origin, union_members
+from cloudant_odm.client.encoding import canonical
 from cloudant_odm.models.checks import (
     class_checker,
     decimal_as_number,
     decimal_errors,
 )
+from cloudant_odm.models.codecs import Encoder, compile_encoder, compile_loader
 from cloudant_odm.models.document import NOT_LOADED, PARTIAL, Document, Embedded, _Model
 from cloudant_odm.models.errors import (
     DocumentDefinitionError,
@@ -763,6 +765,7 @@ def _document_structure_hook(cls: type[Document]) -> StructureHook:
         "meta": override(omit=True),
     }
     fast, detailed = _generated(cls, overrides)
+    quick = compile_loader(cls)
     type_field = options.type_field
     # An abstract class never matches: its data always names a concrete subclass.
     doc_type: object = object() if options.abstract else options.doc_type
@@ -775,6 +778,22 @@ def _document_structure_hook(cls: type[Document]) -> StructureHook:
     if current is not None:
         known |= {version_key}
 
+    def load_generally(value: Any) -> Any:
+        token = _policy.set(policy) if _policy.get() is not policy else None
+        try:
+            return fast(value, cls)
+        except Exception:
+            try:
+                return detailed(value, cls)
+            except Exception as exc:
+                errors = _errors(exc)
+                if unknown_policy == "forbid":
+                    errors += _forbidden(value, known)
+                raise DocumentValidationError(model, _doc_id(value), errors) from exc
+        finally:
+            if token is not None:
+                _policy.reset(token)
+
     def load_document(value: Any, _: Any) -> Any:
         if value.__class__ is not dict and not isinstance(value, Mapping):
             raise DocumentValidationError(
@@ -785,20 +804,9 @@ def _document_structure_hook(cls: type[Document]) -> StructureHook:
             return converter.get_structure_hook(target)(value, target)
         if current is not None:
             value = upgrade(cls, value)
-        token = _policy.set(policy) if _policy.get() is not policy else None
-        try:
-            obj = fast(value, cls)
-        except Exception:
-            try:
-                obj = detailed(value, cls)
-            except Exception as exc:
-                errors = _errors(exc)
-                if unknown_policy == "forbid":
-                    errors += _forbidden(value, known)
-                raise DocumentValidationError(model, _doc_id(value), errors) from exc
-        finally:
-            if token is not None:
-                _policy.reset(token)
+        obj = quick(value) if quick is not None else None
+        if obj is None:
+            obj = load_generally(value)
         if not known.issuperset(value):
             _keep_unknown(obj, value, known, unknown_policy, model)
         return obj
@@ -1052,6 +1060,40 @@ def to_json(doc: Document) -> dict[str, Any]:
         raise TypeError(f"to_json() takes a Document, got {_type_name(doc)}")
     out: dict[str, Any] = converter.unstructure(doc, doc.__class__)
     return out
+
+
+def encode_body(body: Mapping[str, Any], doc_id: str | None) -> bytes:
+    """A document body as canonical JSON (sorted keys, compact, UTF-8), or ValueError
+    naming the document."""
+    try:
+        return canonical(body)
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise ValueError(f"Document {doc_id!r} can't be written as JSON: {exc}") from exc
+
+
+_ENCODERS: dict[type, Encoder | None] = {}
+
+
+def canonical_document(doc: Document) -> tuple[bytes, str | None]:
+    """``doc``'s JSON body without ``_rev``, as canonical JSON, and its rev: what a
+    session sends and keeps as the snapshot to tell whether ``doc`` changed.
+
+    The class's compiled encoder (codecs.py) writes the usual values in one pass; the
+    rest goes through :func:`to_json`, which also raises for what can't be stored."""
+    cls = doc.__class__
+    try:
+        encoder = _ENCODERS[cls]
+    except KeyError:
+        converter.get_unstructure_hook(cls)  # resolves the annotations, checks the class
+        encoder = _ENCODERS[cls] = compile_encoder(cls) if _is_document(cls) else None
+    if encoder is not None:
+        found = encoder(doc)
+        if found is not None:
+            with contextlib.suppress(UnicodeEncodeError):  # a lone surrogate: see below
+                return found[0].encode(), found[1]
+    body = to_json(doc)
+    rev = body.pop("_rev", None)
+    return encode_body(body, doc.id), rev
 
 
 @overload

@@ -1,0 +1,260 @@
+"""Compiled codecs: code generated per document class for its usual values.
+
+Two functions are generated (with ``exec``, from the class's field types alone) the first
+time a class is converted:
+
+- an **encoder**, object -> canonical JSON text (sorted keys, compact, no ``_rev``) in one
+  pass: the write check, the dump and the encoding of each value together. The text is
+  both the request body and the session's snapshot.
+- a **loader**, decoded JSON -> object, testing each value's class inline and calling the
+  class's ``__init__`` once, without the converter's generic walk (a hook call per value).
+
+Both take only plainly right values of the common types: ``str``, ``int``, ``float``,
+``bool``, those or None, and lists of them. For anything else (a value of another type, a
+number out of range, unknown keys, attachments, a subclass, a field of another type) they
+answer None, and the caller takes the general path in :mod:`conversion`, which gives the
+same answer or says what is wrong. So what is valid is defined once, there; the compiled
+code is a shortcut to the same result, and the tests compare the two.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, cast, get_args, get_origin
+
+import attrs
+
+from cloudant_odm._typing import strip_optional
+from cloudant_odm.models.checks import MAX_EXACT_INT, SCALAR_TESTS
+from cloudant_odm.models.fields import decimal_storage
+
+if TYPE_CHECKING:
+    from cloudant_odm.models.document import Document
+
+__all__ = ["Encoder", "Loader", "compile_encoder", "compile_loader"]
+
+#: Canonical JSON text of a document without ``_rev``, and its rev; None: not compiled.
+Encoder = Callable[[Any], "tuple[str, str | None] | None"]
+#: The object for a decoded document; None: take the general path.
+Loader = Callable[[Mapping[str, Any]], Any]
+
+#: How each scalar is written, as the standard library's encoder writes it (``json``
+#: formats floats and ints with their ``repr``).
+_WRITE = {
+    str: "enc({v})",
+    int: "int_repr({v})",
+    float: "float_repr({v})",
+    bool: "('true' if {v} else 'false')",
+}
+_WRITE_ITEMS = {
+    str: "','.join(map(enc, {v}))",
+    int: "','.join(map(int_repr, {v}))",
+    float: "','.join(map(float_repr, {v}))",
+    bool: "','.join(['true' if x else 'false' for x in {v}])",
+}
+_NAMESPACE: dict[str, Any] = {
+    "enc": json.encoder.encode_basestring,
+    "int_repr": int.__repr__,
+    "float_repr": float.__repr__,
+    "MISSING": object(),
+    "MAX": MAX_EXACT_INT,  # for SCALAR_TESTS
+    "MIN": -MAX_EXACT_INT,
+}
+# The document members that are not declared fields of its JSON body.
+_OWN = ("id", "rev", "extra", "meta")
+
+
+def _kind(attribute: attrs.Attribute[Any]) -> tuple[type, bool, bool] | None:
+    """(scalar type, optional, list) for a field the compiled code handles, else None."""
+    if decimal_storage(attribute) is not None:
+        return None
+    tp = attribute.type
+    bare = strip_optional(tp)
+    optional = bare is not tp
+    if bare in _WRITE:
+        return bare, optional, False
+    args = get_args(bare)
+    if get_origin(bare) is list and len(args) == 1 and args[0] in _WRITE and not optional:
+        return args[0], False, True
+    return None
+
+
+def _fields(cls: type[Document]) -> list[tuple[str, str, type, bool, bool]] | None:
+    """(attribute, JSON key, scalar, optional, list) of each declared field, or None when
+    one of them is of a type the compiled code doesn't handle."""
+    keys = cls._options.keys
+    found = []
+    for attribute in attrs.fields(cast(Any, cls)):
+        if attribute.name in _OWN:
+            continue
+        kind = _kind(attribute)
+        if kind is None:
+            return None
+        found.append((attribute.name, keys.get(attribute.name, attribute.name), *kind))
+    return found
+
+
+def _compile(name: str, source: list[str], namespace: dict[str, Any]) -> Any:
+    namespace = {**_NAMESPACE, **namespace}
+    exec("\n".join(source), namespace)  # code made here, from the field types alone
+    return namespace[name]
+
+
+def compile_encoder(cls: type[Document]) -> Encoder | None:
+    """The encoder of ``cls`` (see the module), or None when a field's type is not one it
+    handles. ``cls``'s annotations must be resolved (the converter does it first)."""
+    options = cls._options
+    fields = _fields(cls)
+    if fields is None or options.abstract:
+        return None
+    # Each member of the JSON body: (key, JSON text, None) for a constant, (key, None,
+    # Python expression) for a value; in the sorted order of the keys.
+    parts: list[tuple[str, str | None, str | None]] = [
+        (options.type_field, json.dumps(options.doc_type, ensure_ascii=False), None)
+    ]
+    if options.schema_version is not None:
+        parts.append((options.schema_version_key, json.dumps(options.schema_version), None))
+    body = [
+        "if obj.__class__ is not cls: return None",
+        "d = obj.__dict__",
+        "try:",
+        "    if d['extra'] or d['meta'].attachments is not None: return None",
+        "    i = d['id']",
+        "    r = d['rev']",
+    ]
+    for index, (attribute, key, scalar, optional, is_list) in enumerate(fields):
+        v = f"v{index}"
+        body.append(f"    {v} = d[{attribute!r}]")
+        if is_list:
+            test = SCALAR_TESTS[scalar].format(v="x")
+            body.append(f"    if {v}.__class__ is not list: return None")
+            body.append(f"    for x in {v}:")
+            body.append(f"        if not ({test}): return None")
+            write = "'[' + " + _WRITE_ITEMS[scalar].format(v=v) + " + ']'"
+        else:
+            test = SCALAR_TESTS[scalar].format(v=v)
+            if optional:
+                test = f"{v} is None or {test}"
+            body.append(f"    if not ({test}): return None")
+            write = _WRITE[scalar].format(v=v)
+            if optional:
+                write = f"('null' if {v} is None else {write})"
+        parts.append((key, None, write))
+    parts.sort(key=lambda part: part[0])  # the keys' order, as sort_keys gives it
+    with_id = sorted([*parts, ("_id", None, "enc(i)")], key=lambda part: part[0])
+    body.append("except (KeyError, AttributeError): return None  # built without __init__")
+    body.append("if r is not None and r.__class__ is not str: return None")
+    body.append("if i is None: return " + _template(parts) + ", r")
+    body.append("if i.__class__ is not str: return None")
+    body.append("return " + _template(with_id) + ", r")
+    source = ["def encode(obj):", *(f"    {line}" for line in body)]
+    encoder: Encoder = _compile("encode", source, {"cls": cls})
+    return encoder
+
+
+def _template(parts: list[tuple[str, str | None, str | None]]) -> str:
+    """A ``%`` expression writing the JSON object of ``parts`` (see compile_encoder)."""
+    texts, values = [], []
+    for key, constant, write in parts:
+        head = json.dumps(key, ensure_ascii=False) + ":"
+        if write is None:
+            texts.append(f"{head}{constant}".replace("%", "%%"))
+        else:
+            texts.append(head.replace("%", "%%") + "%s")
+            values.append(write)
+    template = "{" + ",".join(texts) + "}"
+    return f"{template!r} % ({', '.join(values)},)"
+
+
+def compile_loader(cls: type[Document]) -> Loader | None:
+    """The loader of ``cls`` (see the module), or None when a field's type is not one it
+    handles. The caller has checked the type field and upgraded older versions."""
+    fields = _fields(cls)
+    attributes = attrs.fields_dict(cast(Any, cls))
+    if fields is None or not all(a.init for a in attributes.values()):
+        return None
+    direct = _plain_init(cls, attributes)
+    namespace: dict[str, Any] = {"cls": cls, "new": object.__new__}
+    body = [
+        "i = o.get('_id')",
+        "if i is not None and i.__class__ is not str: return None",
+        "r = o.get('_rev')",
+        "if r is not None and r.__class__ is not str: return None",
+    ]
+    values = {"id": "i", "rev": "r"}  # attribute -> the expression of its value
+    for name in ("extra", "meta"):
+        values[name] = _default(attributes[name], namespace)
+    for index, (name, key, scalar, optional, is_list) in enumerate(fields):
+        v = f"v{index}"
+        values[name] = v
+        attribute = attributes[name]
+        body.append(f"{v} = o.get({key!r}, MISSING)")
+        if attribute.default is attrs.NOTHING:
+            body.append(f"if {v} is MISSING: return None")
+            indent = ""
+        else:
+            default = _default(attribute, namespace) if direct else "MISSING"
+            body.append(f"if {v} is MISSING: {v} = {default}")
+            body.append("else:")
+            indent = "    "
+        if is_list:
+            body.append(f"{indent}if {v}.__class__ is not list: return None")
+            body.append(f"{indent}for x in {v}:")
+            body.append(f"{indent}    if x.__class__ is not {scalar.__name__}: return None")
+            body.append(f"{indent}{v} = list({v})")  # the object's own list
+        else:
+            test = f"{v}.__class__ is not {scalar.__name__}"
+            if optional:
+                test = f"{v} is not None and {test}"
+            body.append(f"{indent}if {test}: return None")
+    if direct:
+        # What attrs' __init__ would do, without the call: the values in field order.
+        items = ", ".join(f"{name!r}: {values[name]}" for name in attributes)
+        body += ["obj = new(cls)", f"obj.__dict__ = {{{items}}}", "return obj"]
+    else:
+        # __init__ runs the validators and converters; a value left MISSING takes the
+        # field's default there.
+        kw = ", ".join(
+            f"{attributes[n].alias or n!r}: {values[n]}"
+            for n in values
+            if n not in ("extra", "meta")
+        )
+        body += [
+            f"kw = {{{kw}}}",
+            "try:",
+            "    return cls(**{k: v for k, v in kw.items() if v is not MISSING})",
+            "except Exception:  # a validator: the general path says what is wrong",
+            "    return None",
+        ]
+    source = ["def load(o):", *(f"    {line}" for line in body)]
+    loader: Loader = _compile("load", source, namespace)
+    return loader
+
+
+def _plain_init(cls: type, attributes: Mapping[str, attrs.Attribute[Any]]) -> bool:
+    """Whether ``cls``'s ``__init__`` only stores its arguments and defaults (attrs' own,
+    no validators, converters or init hooks), so the loader may fill ``__dict__``."""
+    init = getattr(vars(cls).get("__init__"), "__code__", None)
+    if init is None or not init.co_filename.startswith("<attrs generated"):
+        return False
+    if hasattr(cls, "__attrs_pre_init__") or hasattr(cls, "__attrs_post_init__"):
+        return False
+    for attribute in attributes.values():
+        if attribute.validator is not None or attribute.converter is not None:
+            return False
+        default: Any = attribute.default
+        if isinstance(default, attrs.Factory) and default.takes_self:  # type: ignore[arg-type]
+            return False
+    return True
+
+
+def _default(attribute: attrs.Attribute[Any], namespace: dict[str, Any]) -> str:
+    """The expression of ``attribute``'s default, with what it needs put in ``namespace``."""
+    name = f"default_{attribute.name}"
+    default: Any = attribute.default
+    if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+        namespace[name] = default.factory
+        return f"{name}()"
+    namespace[name] = default
+    return name
