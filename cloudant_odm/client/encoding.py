@@ -100,7 +100,9 @@ def _stdlib_canonical() -> Callable[[Any], str]:
     return encoder.encode
 
 
-_stdlib_text = _stdlib_canonical()
+#: ``value`` as canonical JSON text, always by the standard library (what the compiled
+#: codecs of cloudant_odm.models write beside their own inline values).
+canonical_text = _stdlib_canonical()
 
 
 def has_non_finite(value: Any) -> bool:
@@ -161,7 +163,7 @@ def canonical(value: Any) -> bytes:
         else:
             if b"null" not in out or not has_non_finite(value):
                 return out
-    return _stdlib_text(value).encode()
+    return canonical_text(value).encode()
 
 
 # -- date-times, as the SDK's models carry them ---------------------------------------

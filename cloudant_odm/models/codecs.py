@@ -9,11 +9,13 @@ time a class is converted:
 - a **loader**, decoded JSON -> object, testing each value's class inline and calling the
   class's ``__init__`` once, without the converter's generic walk (a hook call per value).
 
-Both take only plainly right values of the common types: ``str``, ``int``, ``float``,
-``bool``, those or None, and lists of them. For anything else (a value of another type, a
-number out of range, unknown keys, attachments, a subclass, a field of another type) they
-answer None, and the caller takes the general path in :mod:`conversion`, which gives the
-same answer or says what is wrong. So what is valid is defined once, there; the compiled
+Values of the common types (``str``, ``int``, ``float``, ``bool``, those or None, and
+lists of them) are tested and written inline; a field of another type (a datetime, a
+Decimal, an embedded class, ...) goes through the converter's own hooks and checker for
+its type, given by :mod:`conversion`. For anything not plainly right (a value of another
+type, a number out of range, unknown keys, attachments, a subclass, a hook that refuses)
+they answer None, and the caller takes the general path in :mod:`conversion`, which gives
+the same answer or says what is wrong. So what is valid is defined once, there; the compiled
 code is a shortcut to the same result, and the tests compare the two.
 """
 
@@ -26,16 +28,28 @@ from typing import TYPE_CHECKING, Any, cast, get_args, get_origin
 import attrs
 
 from cloudant_odm._typing import strip_optional
+from cloudant_odm.client.encoding import canonical_text
 from cloudant_odm.models.checks import MAX_EXACT_INT, SCALAR_TESTS
 from cloudant_odm.models.fields import decimal_storage
 
 if TYPE_CHECKING:
     from cloudant_odm.models.document import Document
 
-__all__ = ["Encoder", "Loader", "compile_encoder", "compile_loader"]
+__all__ = [
+    "Dumper",
+    "Encoder",
+    "FieldHooks",
+    "Hooks",
+    "Loader",
+    "compile_dumper",
+    "compile_encoder",
+    "compile_loader",
+]
 
 #: Canonical JSON text of a document without ``_rev``, and its rev; None: not compiled.
 Encoder = Callable[[Any], "tuple[str, str | None] | None"]
+#: The JSON body of a document as a dict (as to_json gives it); None: not compiled.
+Dumper = Callable[[Any], "dict[str, Any] | None"]
 #: The object for a decoded document; None: take the general path.
 Loader = Callable[[Mapping[str, Any]], Any]
 
@@ -61,6 +75,21 @@ _NAMESPACE: dict[str, Any] = {
     "MAX": MAX_EXACT_INT,  # for SCALAR_TESTS
     "MIN": -MAX_EXACT_INT,
 }
+
+
+@attrs.frozen
+class FieldHooks:
+    """How the converter loads, dumps and checks one field (conversion.py's hooks)."""
+
+    load: Callable[[Any, Any], Any]
+    dump: Callable[[Any], Any]
+    check: Callable[[Any], Any]
+
+
+#: Attribute -> its hooks, for the fields of a class; None: the class's documents need
+#: options the hooks read from a context (naive datetimes, dropped keys): none compiled.
+Hooks = Mapping[str, FieldHooks] | None
+
 # The document members that are not declared fields of its JSON body.
 _OWN = ("id", "rev", "extra", "meta")
 
@@ -80,18 +109,25 @@ def _kind(attribute: attrs.Attribute[Any]) -> tuple[type, bool, bool] | None:
     return None
 
 
-def _fields(cls: type[Document]) -> list[tuple[str, str, type, bool, bool]] | None:
-    """(attribute, JSON key, scalar, optional, list) of each declared field, or None when
-    one of them is of a type the compiled code doesn't handle."""
+_Field = tuple[str, str, "type | None", bool, bool]
+
+
+def _fields(cls: type[Document], hooks: Hooks) -> list[_Field] | None:
+    """(attribute, JSON key, scalar, optional, list) of each declared field (scalar None:
+    through its hooks), or None when one has neither inline code nor hooks."""
     keys = cls._options.keys
-    found = []
+    found: list[_Field] = []
     for attribute in attrs.fields(cast(Any, cls)):
         if attribute.name in _OWN:
             continue
+        key = keys.get(attribute.name, attribute.name)
         kind = _kind(attribute)
-        if kind is None:
+        if kind is not None:
+            found.append((attribute.name, key, *kind))
+        elif hooks is not None and attribute.name in hooks:
+            found.append((attribute.name, key, None, False, False))
+        else:
             return None
-        found.append((attribute.name, keys.get(attribute.name, attribute.name), *kind))
     return found
 
 
@@ -101,20 +137,13 @@ def _compile(name: str, source: list[str], namespace: dict[str, Any]) -> Any:
     return namespace[name]
 
 
-def compile_encoder(cls: type[Document]) -> Encoder | None:
-    """The encoder of ``cls`` (see the module), or None when a field's type is not one it
-    handles. ``cls``'s annotations must be resolved (the converter does it first)."""
-    options = cls._options
-    fields = _fields(cls)
-    if fields is None or options.abstract:
-        return None
-    # Each member of the JSON body: (key, JSON text, None) for a constant, (key, None,
-    # Python expression) for a value; in the sorted order of the keys.
-    parts: list[tuple[str, str | None, str | None]] = [
-        (options.type_field, json.dumps(options.doc_type, ensure_ascii=False), None)
-    ]
-    if options.schema_version is not None:
-        parts.append((options.schema_version_key, json.dumps(options.schema_version), None))
+def _dump_body(
+    cls: type[Document], fields: list[_Field], hooks: Hooks, namespace: dict[str, Any]
+) -> list[str]:
+    """The lines (of a function of ``obj``) that read each field into ``v<n>`` and
+    ``return None`` unless it is plainly right; a field through its hooks is checked and
+    dumped into ``w<n>``. Ends with ``i``, ``r``: the id and the rev."""
+    namespace["cls"] = cls
     body = [
         "if obj.__class__ is not cls: return None",
         "d = obj.__dict__",
@@ -123,34 +152,102 @@ def compile_encoder(cls: type[Document]) -> Encoder | None:
         "    i = d['id']",
         "    r = d['rev']",
     ]
-    for index, (attribute, key, scalar, optional, is_list) in enumerate(fields):
+    for index, (attribute, _, scalar, optional, is_list) in enumerate(fields):
         v = f"v{index}"
         body.append(f"    {v} = d[{attribute!r}]")
-        if is_list:
+        if scalar is None:
+            assert hooks is not None
+            namespace[f"check{index}"] = hooks[attribute].check
+            namespace[f"dump{index}"] = hooks[attribute].dump
+            body.append(f"    if check{index}({v}) is not None: return None")
+            body.append(f"    w{index} = dump{index}({v})")
+        elif is_list:
             test = SCALAR_TESTS[scalar].format(v="x")
             body.append(f"    if {v}.__class__ is not list: return None")
             body.append(f"    for x in {v}:")
             body.append(f"        if not ({test}): return None")
-            write = "'[' + " + _WRITE_ITEMS[scalar].format(v=v) + " + ']'"
         else:
             test = SCALAR_TESTS[scalar].format(v=v)
             if optional:
                 test = f"{v} is None or {test}"
             body.append(f"    if not ({test}): return None")
+    # KeyError, AttributeError: built without __init__; the others: a value a hook
+    # refuses, that the general path names.
+    body.append("except (KeyError, AttributeError, ValueError, TypeError, RecursionError):")
+    body.append("    return None")
+    body.append("if r is not None and r.__class__ is not str: return None")
+    body.append("if i is not None and i.__class__ is not str: return None")
+    return body
+
+
+def _constants(cls: type[Document]) -> list[tuple[str, Any]]:
+    """The members every document of ``cls`` has: its type, and its schema version."""
+    options = cls._options
+    found: list[tuple[str, Any]] = [(options.type_field, options.doc_type)]
+    if options.schema_version is not None:
+        found.append((options.schema_version_key, options.schema_version))
+    return found
+
+
+def compile_encoder(cls: type[Document], hooks: Hooks) -> Encoder | None:
+    """The encoder of ``cls`` (see the module), or None when it has a field it can't
+    write. ``cls``'s annotations must be resolved (the converter does it first)."""
+    fields = _fields(cls, hooks)
+    if fields is None or cls._options.abstract:
+        return None
+    namespace: dict[str, Any] = {"text": canonical_text}
+    body = _dump_body(cls, fields, hooks, namespace)
+    # Each member of the JSON body: (key, JSON text, None) for a constant, (key, None,
+    # Python expression) for a value; in the sorted order of the keys.
+    parts: list[tuple[str, str | None, str | None]] = [
+        (key, json.dumps(value, ensure_ascii=False), None) for key, value in _constants(cls)
+    ]
+    for index, (_, key, scalar, optional, is_list) in enumerate(fields):
+        v = f"v{index}"
+        if scalar is None:
+            write = f"text(w{index})"
+        elif is_list:
+            write = "'[' + " + _WRITE_ITEMS[scalar].format(v=v) + " + ']'"
+        else:
             write = _WRITE[scalar].format(v=v)
             if optional:
                 write = f"('null' if {v} is None else {write})"
         parts.append((key, None, write))
     parts.sort(key=lambda part: part[0])  # the keys' order, as sort_keys gives it
     with_id = sorted([*parts, ("_id", None, "enc(i)")], key=lambda part: part[0])
-    body.append("except (KeyError, AttributeError): return None  # built without __init__")
-    body.append("if r is not None and r.__class__ is not str: return None")
-    body.append("if i is None: return " + _template(parts) + ", r")
-    body.append("if i.__class__ is not str: return None")
-    body.append("return " + _template(with_id) + ", r")
+    body.append("try:")
+    body.append("    if i is None: return " + _template(parts) + ", r")
+    body.append("    return " + _template(with_id) + ", r")
+    body.append("except (ValueError, TypeError, RecursionError):  # NaN in a hook's value")
+    body.append("    return None")
     source = ["def encode(obj):", *(f"    {line}" for line in body)]
-    encoder: Encoder = _compile("encode", source, {"cls": cls})
+    encoder: Encoder = _compile("encode", source, namespace)
     return encoder
+
+
+def compile_dumper(cls: type[Document], hooks: Hooks) -> Dumper | None:
+    """The dumper of ``cls``: the object's JSON body as a dict (what ``to_json`` gives,
+    members in the same order), or None when it has a field it can't dump."""
+    fields = _fields(cls, hooks)
+    if fields is None or cls._options.abstract:
+        return None
+    namespace: dict[str, Any] = {}
+    body = _dump_body(cls, fields, hooks, namespace)
+    members = []
+    for index, (key, value) in enumerate(_constants(cls)):
+        namespace[f"constant{index}"] = value
+        members.append(f"{key!r}: constant{index}")
+    for index, (_, key, scalar, _, is_list) in enumerate(fields):
+        value = f"w{index}" if scalar is None else f"list(v{index})" if is_list else f"v{index}"
+        members.append(f"{key!r}: {value}")
+    # _id and _rev first, as to_json puts them (and only when set).
+    body.append(f"out = {{'_id': i, '_rev': r, {', '.join(members)}}}")
+    body.append("if i is None: del out['_id']")
+    body.append("if r is None: del out['_rev']")
+    body.append("return out")
+    source = ["def dump(obj):", *(f"    {line}" for line in body)]
+    dumper: Dumper = _compile("dump", source, namespace)
+    return dumper
 
 
 def _template(parts: list[tuple[str, str | None, str | None]]) -> str:
@@ -167,10 +264,10 @@ def _template(parts: list[tuple[str, str | None, str | None]]) -> str:
     return f"{template!r} % ({', '.join(values)},)"
 
 
-def compile_loader(cls: type[Document]) -> Loader | None:
-    """The loader of ``cls`` (see the module), or None when a field's type is not one it
-    handles. The caller has checked the type field and upgraded older versions."""
-    fields = _fields(cls)
+def compile_loader(cls: type[Document], hooks: Hooks) -> Loader | None:
+    """The loader of ``cls`` (see the module), or None when it has a field it can't read.
+    The caller has checked the type field and upgraded older versions."""
+    fields = _fields(cls, hooks)
     attributes = attrs.fields_dict(cast(Any, cls))
     if fields is None or not all(a.init for a in attributes.values()):
         return None
@@ -198,7 +295,15 @@ def compile_loader(cls: type[Document]) -> Loader | None:
             body.append(f"if {v} is MISSING: {v} = {default}")
             body.append("else:")
             indent = "    "
-        if is_list:
+        if scalar is None:
+            assert hooks is not None
+            namespace[f"load{index}"] = hooks[name].load
+            namespace[f"type{index}"] = attribute.type
+            body.append(f"{indent}try:")
+            body.append(f"{indent}    {v} = load{index}({v}, type{index})")
+            body.append(f"{indent}except Exception:")
+            body.append(f"{indent}    return None")
+        elif is_list:
             body.append(f"{indent}if {v}.__class__ is not list: return None")
             body.append(f"{indent}for x in {v}:")
             body.append(f"{indent}    if x.__class__ is not {scalar.__name__}: return None")

@@ -30,7 +30,7 @@ from contextvars import ContextVar
 from datetime import date, datetime, time, timezone
 from decimal import Decimal, InvalidOperation
 from enum import Enum
-from typing import Any, Literal, NoReturn, TypeVar, Union, get_args, get_origin, overload
+from typing import Any, Literal, NoReturn, TypeVar, Union, cast, get_args, get_origin, overload
 from uuid import UUID
 
 import attrs
@@ -49,11 +49,20 @@ from cattrs.strategies import configure_union_passthrough
 from cloudant_odm._typing import origin, union_members
 from cloudant_odm.client.encoding import canonical
 from cloudant_odm.models.checks import (
+    attribute_checker,
     class_checker,
     decimal_as_number,
     decimal_errors,
 )
-from cloudant_odm.models.codecs import Encoder, compile_encoder, compile_loader
+from cloudant_odm.models.codecs import (
+    Dumper,
+    Encoder,
+    FieldHooks,
+    Hooks,
+    compile_dumper,
+    compile_encoder,
+    compile_loader,
+)
 from cloudant_odm.models.document import NOT_LOADED, PARTIAL, Document, Embedded, _Model
 from cloudant_odm.models.errors import (
     DocumentDefinitionError,
@@ -730,6 +739,30 @@ def _embedded_unstructure_hook(cls: type[Embedded]) -> UnstructureHook:
     return dump_embedded
 
 
+def _field_hooks(cls: type[Document], overrides: Mapping[str, Any]) -> Hooks:
+    """The converter's hooks for each declared field of ``cls`` (with its overrides), for
+    the compiled codecs; None when the class's policy isn't the default one, which the
+    hooks would have to read from the context."""
+    if _document_policy(cls) is not _STRICT:
+        return None
+    hooks: dict[str, FieldHooks] = {}
+    for attribute in attrs.fields(cast(Any, cls)):
+        if attribute.name in ("id", "rev", "extra", "meta"):
+            continue
+        override_ = overrides.get(attribute.name)
+        try:
+            load = getattr(override_, "struct_hook", None) or converter.get_structure_hook(
+                attribute.type
+            )
+            dump = getattr(override_, "unstruct_hook", None) or converter.get_unstructure_hook(
+                attribute.type
+            )
+        except RecursionError:  # a class that holds itself: cattrs binds it late
+            continue
+        hooks[attribute.name] = FieldHooks(load, dump, attribute_checker(attribute))
+    return hooks
+
+
 def _document_policy(cls: type[Document]) -> _Policy:
     options = cls._options
     if not options.allow_naive_datetime and options.unknown != "drop":
@@ -765,7 +798,7 @@ def _document_structure_hook(cls: type[Document]) -> StructureHook:
         "meta": override(omit=True),
     }
     fast, detailed = _generated(cls, overrides)
-    quick = compile_loader(cls)
+    quick = compile_loader(cls, _field_hooks(cls, overrides))
     type_field = options.type_field
     # An abstract class never matches: its data always names a concrete subclass.
     doc_type: object = object() if options.abstract else options.doc_type
@@ -1058,6 +1091,11 @@ def to_json(doc: Document) -> dict[str, Any]:
     """
     if not isinstance(doc, Document):
         raise TypeError(f"to_json() takes a Document, got {_type_name(doc)}")
+    codecs = _codecs(doc.__class__)
+    if codecs.dump is not None:
+        found = codecs.dump(doc)
+        if found is not None:
+            return found
     out: dict[str, Any] = converter.unstructure(doc, doc.__class__)
     return out
 
@@ -1071,7 +1109,25 @@ def encode_body(body: Mapping[str, Any], doc_id: str | None) -> bytes:
         raise ValueError(f"Document {doc_id!r} can't be written as JSON: {exc}") from exc
 
 
-_ENCODERS: dict[type, Encoder | None] = {}
+@attrs.frozen
+class _Compiled:
+    encode: Encoder | None
+    dump: Dumper | None
+
+
+_COMPILED: dict[type, _Compiled] = {}
+
+
+def _codecs(cls: type[Document]) -> _Compiled:
+    """The compiled encoder and dumper of ``cls`` (made at its first write)."""
+    try:
+        return _COMPILED[cls]
+    except KeyError:
+        pass
+    converter.get_unstructure_hook(cls)  # resolves the annotations, checks the class
+    hooks = _field_hooks(cls, _renames(cls))
+    compiled = _COMPILED[cls] = _Compiled(compile_encoder(cls, hooks), compile_dumper(cls, hooks))
+    return compiled
 
 
 def canonical_document(doc: Document) -> tuple[bytes, str | None]:
@@ -1080,16 +1136,11 @@ def canonical_document(doc: Document) -> tuple[bytes, str | None]:
 
     The class's compiled encoder (codecs.py) writes the usual values in one pass; the
     rest goes through :func:`to_json`, which also raises for what can't be stored."""
-    cls = doc.__class__
-    try:
-        encoder = _ENCODERS[cls]
-    except KeyError:
-        converter.get_unstructure_hook(cls)  # resolves the annotations, checks the class
-        encoder = _ENCODERS[cls] = compile_encoder(cls) if _is_document(cls) else None
-    if encoder is not None:
-        found = encoder(doc)
+    encode = _codecs(doc.__class__).encode
+    if encode is not None:
+        found = encode(doc)
         if found is not None:
-            with contextlib.suppress(UnicodeEncodeError):  # a lone surrogate: see below
+            with contextlib.suppress(UnicodeEncodeError):  # a lone surrogate: said below
                 return found[0].encode(), found[1]
     body = to_json(doc)
     rev = body.pop("_rev", None)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any, get_args, get_origin
 
@@ -14,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cloudant_odm import Document, DocumentValidationError, field, migration
+from cloudant_odm import Document, DocumentValidationError, Embedded, field, migration
 from cloudant_odm._typing import strip_optional
 from cloudant_odm.client import encoding as _json
 from cloudant_odm.models import conversion, from_json, to_json
@@ -22,9 +23,21 @@ from cloudant_odm.models.codecs import compile_encoder, compile_loader
 from cloudant_odm.models.conversion import canonical_document
 
 
-def _classes(suffix: str) -> tuple[type[Document], type[Document]]:
-    """Two document classes of the common field kinds: one plain, one with renamed keys,
-    a schema version and defaults (named apart per use, so each gets its own hooks)."""
+class Place(Embedded):
+    city: str
+    code: int | None = None
+
+
+@attrs.define
+class Point:
+    x: float
+    y: float
+
+
+def _classes(suffix: str) -> tuple[type[Document], ...]:
+    """Document classes of the common field kinds: one plain, one with renamed keys, a
+    schema version and defaults, one with fields of other types (through the converter's
+    hooks); named apart per use, so each gets its own hooks."""
 
     class Plain(Document, doc_type=f"codec_plain{suffix}"):
         name: str
@@ -49,9 +62,19 @@ def _classes(suffix: str) -> tuple[type[Document], type[Document]]:
         labels: list[str] = field(factory=list)
         done: bool = False
 
-    for cls in (Plain, Shaped):
+    class Mixed(Document, doc_type=f"codec_mixed{suffix}"):
+        when: datetime
+        total: Decimal = field(places=2)
+        ratio: Decimal | None = None
+        place: Place | None = None
+        points: list[Point] = field(factory=list)
+        name: str = ""
+        day: date | None = None
+
+    classes = (Plain, Shaped, Mixed)
+    for cls in classes:
         attrs.resolve_types(cls)  # (annotations are strings in this module)
-    return Plain, Shaped
+    return classes
 
 
 @pytest.fixture(autouse=True)
@@ -61,24 +84,31 @@ def stdlib_json(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="module")
-def compiled() -> tuple[type[Document], type[Document]]:
+def compiled() -> tuple[type[Document], ...]:
     return _classes("")
 
 
 @pytest.fixture(scope="module")
-def general() -> tuple[type[Document], type[Document]]:
+def general() -> tuple[type[Document], ...]:
     """The same classes with no compiled loader (defined and first loaded without)."""
     patch = pytest.MonkeyPatch()
-    patch.setattr(conversion, "compile_loader", lambda cls: None)
-    classes = _classes("_general")
-    for cls in classes:
-        conversion.converter.get_structure_hook(cls)
-    patch.undo()
+    patch.setattr(conversion, "compile_loader", lambda cls, hooks: None)
+    try:
+        classes = _classes("_general")
+        for cls in classes:
+            conversion.converter.get_structure_hook(cls)
+    finally:
+        patch.undo()
     return classes
 
 
+def _general_json(doc: Document) -> dict[str, Any]:
+    out: dict[str, Any] = conversion.converter.unstructure(doc, type(doc))
+    return out
+
+
 def _general_bytes(doc: Document) -> tuple[bytes, str | None]:
-    body = to_json(doc)
+    body = _general_json(doc)
     rev = body.pop("_rev", None)
     return conversion.encode_body(body, doc.id), rev
 
@@ -92,29 +122,49 @@ numbers = (
 )
 scalars = texts | numbers | st.booleans() | st.none()
 values = scalars | st.lists(scalars, max_size=4) | st.tuples(st.text()) | st.just({"k": 1})
-_OF_TYPE = {
+finite = st.floats(allow_nan=False, allow_infinity=False, allow_subnormal=False, width=32)
+# Right values of each type (the compiled path takes them), and wrong ones near it.
+_RIGHT: dict[Any, st.SearchStrategy[Any]] = {
+    datetime: st.datetimes(timezones=st.just(timezone.utc)),
+    date: st.dates(),
+    Decimal: st.decimals(places=2, min_value=-(10**6), max_value=10**6),
+    Place: st.builds(Place, city=st.text(), code=st.none() | st.integers(-(2**53), 2**53)),
+    Point: st.builds(Point, x=finite, y=finite),
+    str: st.text(),
+    int: st.integers(-(2**53) + 1, 2**53 - 1),
+    float: finite,
+    bool: st.booleans(),
+}
+_NEAR: dict[Any, st.SearchStrategy[Any]] = {
+    datetime: st.datetimes() | texts,
+    date: st.just("2026-12-05") | st.datetimes(),
+    Decimal: st.decimals() | st.decimals(places=3) | st.just("1.5") | numbers,
+    Place: st.builds(Place, city=texts, code=numbers) | st.just({"city": "x"}),
+    Point: st.builds(Point, x=numbers, y=numbers) | st.just({"x": 1.0, "y": 2.0}),
     str: texts,
-    int: st.integers(-(2**60), 2**60) | st.sampled_from([2**53 - 1, 2**53, -(2**53), True, 2.0]),
-    float: st.floats() | st.sampled_from([5e-324, 1e-300, 1e300, -0.0, 1e16, 3, False]),
-    bool: st.booleans() | st.sampled_from([0, 1]),
+    int: numbers | st.sampled_from([2**53, -(2**53), True, 2.0]),
+    float: numbers | st.sampled_from([5e-324, 1e-300, 1e300, 1e16, 3, False]),
+    bool: st.sampled_from([0, 1, None]),
 }
 
 
-def _of_type(tp: Any) -> st.SearchStrategy[Any]:
-    """Values meant for a field of type ``tp``, right and wrong ones near it."""
+def _of_type(tp: Any, table: dict[Any, st.SearchStrategy[Any]]) -> st.SearchStrategy[Any]:
+    """Values for a field of type ``tp``, from ``table`` (_RIGHT or _NEAR)."""
     bare = strip_optional(tp)
     if bare is not tp:  # X | None
-        return st.none() | _of_type(bare)
+        return st.none() | _of_type(bare, table)
     if get_origin(tp) is list:
-        return st.lists(_of_type(get_args(tp)[0]), max_size=4)
-    return _OF_TYPE[tp]
+        return st.lists(_of_type(get_args(tp)[0], table), max_size=4)
+    return table[tp]
 
 
 def _field_value(data: st.DataObject, attribute: attrs.Attribute[Any]) -> Any:
-    # Mostly a value near the field's type (so the compiled path is taken), sometimes any.
-    if data.draw(st.sampled_from(["typed"] * 15 + ["any"]), label="value") == "typed":
-        return data.draw(_of_type(attribute.type), label=attribute.name)
-    return data.draw(values, label=attribute.name)
+    # Mostly a right value (so the compiled path is taken), sometimes a near miss or any.
+    kind = data.draw(st.sampled_from(["right"] * 14 + ["near", "any"]), label="value")
+    if kind == "any":
+        return data.draw(values, label=attribute.name)
+    table = _RIGHT if kind == "right" else _NEAR
+    return data.draw(_of_type(attribute.type, table), label=attribute.name)
 
 
 def _build(cls: type[Document], data: dict[str, Any]) -> Document:
@@ -140,7 +190,7 @@ def _outcome(make: Any) -> Any:
 @settings(max_examples=400, deadline=None)
 @given(data=st.data())
 def test_the_encoder_writes_what_the_general_path_writes(
-    compiled: tuple[type[Document], type[Document]], data: st.DataObject
+    compiled: tuple[type[Document], ...], data: st.DataObject
 ) -> None:
     cls = data.draw(st.sampled_from(compiled))
     fields = {
@@ -154,16 +204,19 @@ def test_the_encoder_writes_what_the_general_path_writes(
         fields["extra"] = {"zextra": data.draw(scalars, label="extra value")}
     obj = _build(cls, fields)
     assert _outcome(lambda: canonical_document(obj)) == _outcome(lambda: _general_bytes(obj))
+    # to_json's dict too, with its members in the same order.
+    dumped = _outcome(lambda: list(to_json(obj).items()))
+    assert dumped == _outcome(lambda: list(_general_json(obj).items()))
 
 
 @settings(max_examples=400, deadline=None)
 @given(data=st.data())
 def test_the_loader_gives_the_object_the_general_loader_gives(
-    compiled: tuple[type[Document], type[Document]],
-    general: tuple[type[Document], type[Document]],
+    compiled: tuple[type[Document], ...],
+    general: tuple[type[Document], ...],
     data: st.DataObject,
 ) -> None:
-    index = data.draw(st.sampled_from([0, 1]))
+    index = data.draw(st.sampled_from(range(len(compiled))))
     fast_cls, slow_cls = compiled[index], general[index]
     doc: dict[str, Any] = {}
     for attribute in attrs.fields(fast_cls):
@@ -195,23 +248,29 @@ def test_the_loader_gives_the_object_the_general_loader_gives(
 
 
 def test_the_compiled_codecs_handle_the_common_classes(
-    compiled: tuple[type[Document], type[Document]],
+    compiled: tuple[type[Document], ...],
 ) -> None:
     # Not vacuous: the property tests above compare something compiled.
     for cls in compiled:
-        assert compile_encoder(cls) is not None
-        assert compile_loader(cls) is not None
+        hooks = conversion._field_hooks(cls, conversion._renames(cls))
+        assert compile_encoder(cls, hooks) is not None
+        assert compile_loader(cls, hooks) is not None
 
 
-def test_a_class_with_another_field_type_keeps_the_general_path() -> None:
-    class Priced(Document, doc_type="codec_priced"):
-        price: Decimal
+def test_a_class_whose_hooks_read_its_options_keeps_the_general_path() -> None:
+    class Lenient(Document, doc_type="codec_lenient"):
+        class Meta:
+            allow_naive_datetime = True
 
-    conversion.converter.get_structure_hook(Priced)
-    assert compile_encoder(Priced) is None
-    assert compile_loader(Priced) is None
-    obj = Priced(id="p", price=Decimal("1.5"))
-    assert canonical_document(obj) == (b'{"_id":"p","price":1.5,"type":"codec_priced"}', None)
+        when: datetime
+        name: str = ""
+
+    conversion.converter.get_structure_hook(Lenient)
+    hooks = conversion._field_hooks(Lenient, {})
+    assert hooks is None  # the datetime hook reads the class's option from the context
+    assert compile_encoder(Lenient, hooks) is None
+    naive = Lenient(id="l", when=datetime(2026, 12, 5, 8, 30))
+    assert json.loads(canonical_document(naive)[0])["when"].startswith("2026-12-05T08:30:00")
 
 
 def test_a_validator_or_converter_is_run_on_load() -> None:
@@ -226,9 +285,9 @@ def test_a_validator_or_converter_is_run_on_load() -> None:
 
 
 def test_an_encoded_document_is_the_request_body_and_the_snapshot(
-    compiled: tuple[type[Document], type[Document]],
+    compiled: tuple[type[Document], ...],
 ) -> None:
-    _, shaped = compiled
+    shaped = compiled[1]
     obj = shaped(id="s1", rev="3-x", title="t%", weight=math.pi, labels=["b", "a"])
     core, rev = canonical_document(obj)
     assert rev == "3-x"
@@ -244,3 +303,24 @@ def test_an_encoded_document_is_the_request_body_and_the_snapshot(
         "zz%s": math.pi,
     }
     assert list(json.loads(core)) == sorted(json.loads(core))
+
+
+@pytest.mark.parametrize(
+    ("field_name", "value"),
+    [
+        ("place", Place(city=5)),  # type: ignore[arg-type]
+        ("points", [Point(x=1.0, y=math.nan)]),
+        ("total", Decimal("1.234")),  # more places than the field keeps
+        ("when", datetime(2026, 12, 5)),  # naive
+    ],
+)
+def test_a_wrong_value_in_a_field_through_hooks_is_refused_by_name(
+    compiled: tuple[type[Document], ...], field_name: str, value: Any
+) -> None:
+    mixed = compiled[2]
+    good = {"when": datetime(2026, 12, 5, tzinfo=timezone.utc), "total": Decimal("1.5")}
+    obj = _build(mixed, {**good, "id": "m1", field_name: value})
+    assert canonical_document(_build(mixed, {**good, "id": "m1"}))  # the others are right
+    for write in (to_json, canonical_document):
+        with pytest.raises(DocumentValidationError, match=field_name):
+            write(obj)
