@@ -1140,8 +1140,10 @@ def canonical_document(doc: Document) -> tuple[bytes, str | None]:
     if encode is not None:
         found = encode(doc)
         if found is not None:
-            with contextlib.suppress(UnicodeEncodeError):  # a lone surrogate: said below
+            try:
                 return found[0].encode(), found[1]
+            except UnicodeEncodeError:  # a lone surrogate: the general path says so
+                pass
     body = to_json(doc)
     rev = body.pop("_rev", None)
     return encode_body(body, doc.id), rev
