@@ -26,7 +26,7 @@ E = TypeVar("E", bound=_Held)
 
 
 class IdentityMap(Generic[E]):
-    """Entries (an object with its database and state) by ``(db, id)`` and by object.
+    """Entries (an object with its database and state) by database and id, and by object.
 
     Objects that were stored and then expunged or deleted are remembered weakly, to tell
     a DETACHED object from a TRANSIENT one (not by ``clear()``: marking every object
@@ -36,13 +36,15 @@ class IdentityMap(Generic[E]):
     __slots__ = ("_by_key", "_by_obj", "_detached")
 
     def __init__(self) -> None:
-        self._by_key: dict[tuple[str, str], E] = {}
+        # A dict per database rather than (db, id) keys: no tuple per document held.
+        self._by_key: dict[str, dict[str, E]] = {}
         self._by_obj: dict[int, E] = {}
         self._detached: weakref.WeakValueDictionary[int, Document] = weakref.WeakValueDictionary()
 
     def get(self, db: str, doc_id: str) -> E | None:
         """The entry for ``doc_id`` in ``db``, or None."""
-        return self._by_key.get((db, doc_id))
+        held = self._by_key.get(db)
+        return held.get(doc_id) if held is not None else None
 
     def of(self, obj: object) -> E | None:
         """The entry holding ``obj`` itself, or None."""
@@ -52,7 +54,10 @@ class IdentityMap(Generic[E]):
         """Hold ``entry`` (the caller checked that no other object has its id)."""
         obj = entry.obj
         assert obj.id is not None
-        self._by_key[(entry.db, obj.id)] = entry
+        held = self._by_key.get(entry.db)
+        if held is None:
+            held = self._by_key[entry.db] = {}
+        held[obj.id] = entry
         self._by_obj[id(obj)] = entry
         if self._detached:
             self._detached.pop(id(obj), None)
@@ -61,7 +66,9 @@ class IdentityMap(Generic[E]):
         """Stop holding ``entry``; ``detach``: its object was stored (DETACHED)."""
         obj = entry.obj
         assert obj.id is not None
-        self._by_key.pop((entry.db, obj.id), None)
+        held = self._by_key.get(entry.db)
+        if held is not None:
+            held.pop(obj.id, None)
         self._by_obj.pop(id(obj), None)
         if detach:
             self._detached[id(obj)] = obj
