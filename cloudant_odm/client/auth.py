@@ -7,6 +7,10 @@ authenticator needs more than ``authenticate``.
 
 Token-based authenticators (IAM, container, VPC) share ``TokenManager``: it caches one
 token, renews it at 80 % of its lifetime and lets only one thread fetch at a time.
+A manager describes how it gets a token as a flow (``Flow``: a generator of the
+``HttpCall``s to make, sent their ``Reply``s) and does no I/O itself: ``fetch_token``
+sends the flow's requests with ``requests``, and ``cloudant_odm.aio`` sends them with
+httpx, so both clients share every exchange and every decision about the token.
 No authenticator ever shows a secret in its ``repr`` or in a log line.
 """
 

@@ -1,5 +1,9 @@
 """HTTP transport: one pooled ``requests.Session`` per client, retries, gzip, timeouts.
 
+``TransportSettings`` is what a transport is configured with and does to a request
+before sending it; ``Transport`` sends with ``requests``, and ``cloudant_odm.aio``'s
+``AsyncTransport`` extends the same settings to send with httpx.
+
 Retries use urllib3's ``Retry`` (mounted on the adapter) rather than a loop of our own:
 it already handles ``Retry-After`` (seconds or HTTP date), capped exponential back-off
 and connection errors, and it is what ``requests`` users know. One case is beyond it:
