@@ -12,6 +12,7 @@ import httpx
 import requests
 from urllib3.exceptions import ConnectTimeoutError, ProtocolError, ReadTimeoutError
 
+from cloudant_odm.client import transport
 from cloudant_odm.client.errors import (
     ERROR_BODY_LIMIT,
     ConnectionFailed,
@@ -33,9 +34,9 @@ __all__ = [
     "timeout_of",
 ]
 
-#: Connections per client: enough for many concurrent tasks on one event loop (more
-#: wait for a free one, up to the pool timeout).
-POOL_SIZE = 100
+#: Connections per client, as the synchronous client's pool: more tasks than that wait
+#: their turn (see ``AsyncTransport``).
+POOL_SIZE = transport.POOL_SIZE
 #: Read size of a streamed request body (a file given to put_attachment, say).
 _UPLOAD_CHUNK = 64 * 1024
 #: The Accept-Encoding the client sends: the one ``requests`` sends, so both clients
