@@ -25,12 +25,15 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 import requests
 
 from cloudant_odm.client import BasicAuthenticator, CloudantV1
+
+if TYPE_CHECKING:
+    from cloudant_odm.aio import AsyncCloudantV1
 
 # Re-exported: tests start extra servers with it (the launcher logic ships in the package).
 from cloudant_odm.testing.server import LocalServer as LocalServer
@@ -111,6 +114,9 @@ POUCHDB_GAPS: dict[str, str] = {
 }
 
 
+_Client = TypeVar("_Client", "CloudantV1", "AsyncCloudantV1")
+
+
 @dataclass(frozen=True)
 class ServerConfig:
     """Where the test server is and how to authenticate to it."""
@@ -144,11 +150,20 @@ class ServerConfig:
     def client(self, url: str | None = None) -> CloudantV1:
         """A ``CloudantV1`` authenticated as the tests are, for the server, or for ``url``
         (a proxy in front of it)."""
+        return self._configured(CloudantV1, url)
+
+    def async_client(self, url: str | None = None) -> AsyncCloudantV1:
+        """``client()``'s ``AsyncCloudantV1`` (needs the async extra)."""
+        from cloudant_odm.aio import AsyncCloudantV1
+
+        return self._configured(AsyncCloudantV1, url)
+
+    def _configured(self, cls: type[_Client], url: str | None) -> _Client:
         if self.external:
-            client = CloudantV1.new_instance()
+            client = cls.new_instance()
         else:
             credentials = BasicAuthenticator(self.username or "", self.password or "")
-            client = CloudantV1(authenticator=credentials)
+            client = cls(authenticator=credentials)
             client.set_service_url(self.url)
         if url is not None:
             client.set_service_url(url)
@@ -183,7 +198,7 @@ _WRITES_BY_ID = re.compile(r"^/[^/]+/(?:[^/_][^/]*|_design/[^/]+|_local/[^/]+)$"
 _DATABASE = re.compile(r"^/[^/]+$")
 
 
-def write_to_every_copy(client: CloudantV1, quorum: int) -> None:
+def write_to_every_copy(client: CloudantV1 | AsyncCloudantV1, quorum: int) -> None:
     """Make ``client`` ask for ``w=quorum`` on document writes (``_bulk_docs``, ``POST
     /{db}``, and PUT and DELETE of one document): CouchDB answers once that many copies
     have the write.

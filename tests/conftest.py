@@ -75,6 +75,13 @@ def _uses_server_fixture(item: pytest.Item) -> bool:
 
 
 @pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    """Async tests (``@pytest.mark.anyio``, anyio's pytest plugin) run on asyncio, which
+    ``cloudant_odm.aio`` is for."""
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
 def server_config() -> Iterator[ServerConfig]:
     """Where the server is, starting the local PouchDB Server when none is configured."""
     config = _server.config_from_env()

@@ -1,12 +1,15 @@
-"""Writes ``_methods.py``: a typed method for every operation in ``_catalogue.py``.
+"""Writes ``_methods.py`` and ``aio/_methods.py``: a typed method for every operation in
+``_catalogue.py``, for ``CloudantV1`` and, ``async``, for ``AsyncCloudantV1``.
 
-    python -m cloudant_odm.client._generate           # rewrite _methods.py
-    python -m cloudant_odm.client._generate --check   # exit 1 if it is out of date
+    python -m cloudant_odm.client._generate           # rewrite both files
+    python -m cloudant_odm.client._generate --check   # exit 1 if either is out of date
 
 Each method has the operation's real signature (required parameters positionally, the
 others keyword-only, ``**kwargs`` typed as ``RequestOptions``), with the types of
 ``PARAMETER_TYPES`` / ``TYPE_OVERRIDES``, and one line of body: it passes its arguments,
-in ``Op.parameters`` order, to ``Op.call``. The output is already ruff-formatted.
+in ``Op.parameters`` order, to ``Op.request`` and the request to the client's transport
+(``self._transport.call(...)``, awaited in the async file). The two files differ only in
+that. The output is already ruff-formatted.
 """
 
 from __future__ import annotations
@@ -16,13 +19,44 @@ import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from cloudant_odm.client import _catalogue, enums, models
 from cloudant_odm.client._operations import FeedRequestOptions, Op, RequestOptions
 
-__all__ = ["COMMAND", "TARGET", "main", "parameter_type", "render"]
+__all__ = ["ASYNC", "COMMAND", "FLAVOURS", "SYNC", "Flavour", "main", "parameter_type", "render"]
 
-TARGET = Path(__file__).with_name("_methods.py")
+
+class Flavour(NamedTuple):
+    """One client's generated file: where it goes and what differs between the two."""
+
+    target: Path
+    client: str  # the class that inherits the methods
+    mixin: str  # the generated class
+    transport: tuple[str, str]  # the transport's module and class
+    stream_result: str  # what a streamed operation's docstring says its result is
+    is_async: bool
+
+
+SYNC = Flavour(
+    target=Path(__file__).with_name("_methods.py"),
+    client="CloudantV1",
+    mixin="Operations",
+    transport=("cloudant_odm.client.transport", "Transport"),
+    stream_result="The result is the unread ``requests.Response``: read or close it.",
+    is_async=False,
+)
+ASYNC = Flavour(
+    target=Path(__file__).parents[1] / "aio" / "_methods.py",
+    client="AsyncCloudantV1",
+    mixin="AsyncOperations",
+    transport=("cloudant_odm.aio._transport", "AsyncTransport"),
+    stream_result=(
+        "The result is an unread ``AsyncStream``: iterate it (``async for``) and close it."
+    ),
+    is_async=True,
+)
+FLAVOURS = (SYNC, ASYNC)
 COMMAND = "python -m cloudant_odm.client._generate"
 
 _LINE = 100  # pyproject.toml's ruff line-length
@@ -63,31 +97,44 @@ def _options_type(op: Op) -> str:
     raise LookupError(f"{op.name}: parameters {sorted(shared)} clash with RequestOptions")
 
 
-def _docstring(op: Op) -> list[str]:
+def _docstring(op: Op, flavour: Flavour) -> list[str]:
     lines = [f"``{op.method} {op.path}``."]
     if op.accept not in (None, "application/json"):
         lines.append(f"Sent with ``Accept: {op.accept}``.")
     if op.stream:
-        lines.append("The result is the unread ``requests.Response``: read or close it.")
+        lines.append(flavour.stream_result)
     if len(lines) == 1:
         return [f'        """{lines[0]}"""']
     body = [f'        """{lines[0]}', ""] + [f"        {line}" for line in lines[1:]]
     return [*body, '        """']
 
 
-def _call(op: Op) -> list[str]:
-    """``return _c.<name>.call(self, kwargs, <parameters>)``, wrapped as ruff would."""
-    args = ", ".join(("self", "kwargs", *op.parameters))
-    head = f"        return _c.{op.name}.call("
-    if len(head) + len(args) + 1 <= _LINE:
-        return [f"{head}{args})"]
-    if 12 + len(args) <= _LINE:
-        return [head, f"            {args}", "        )"]
-    return [head, *(f"            {arg}," for arg in args.split(", ")), "        )"]
+_CLOSE = ("            )", "        )")
 
 
-def _method(op: Op) -> list[str]:
-    lines = [f"    def {op.name}(", "        self,"]
+def _call(op: Op, flavour: Flavour) -> list[str]:
+    """``return [await ]self._transport.call(_c.<name>.request(kwargs, <parameters>))``,
+    wrapped as ruff would."""
+    args = ", ".join(("kwargs", *op.parameters))
+    head = f"        return {'await ' if flavour.is_async else ''}self._transport.call("
+    request = f"_c.{op.name}.request("
+    if len(head) + len(request) + len(args) + 2 <= _LINE:
+        return [f"{head}{request}{args}))"]
+    if 12 + len(request) + len(args) + 1 <= _LINE:
+        return [head, f"            {request}{args})", "        )"]
+    if 16 + len(args) <= _LINE:
+        return [head, f"            {request}", f"                {args}", *_CLOSE]
+    return [
+        head,
+        f"            {request}",
+        *(f"                {arg}," for arg in args.split(", ")),
+        *_CLOSE,
+    ]
+
+
+def _method(op: Op, flavour: Flavour) -> list[str]:
+    define = "async def" if flavour.is_async else "def"
+    lines = [f"    {define} {op.name}(", "        self,"]
     for name in op.required:
         lines.append(f"        {name}: {parameter_type(op, name)},")
     keywords = op.parameters[len(op.required) :]
@@ -97,7 +144,7 @@ def _method(op: Op) -> list[str]:
         lines.append(f"        {name}: {parameter_type(op, name)} | None = None,")
     lines.append(f"        **kwargs: Unpack[{_options_type(op)}],")
     lines.append("    ) -> DetailedResponse:")
-    return lines + _docstring(op) + _call(op)
+    return lines + _docstring(op, flavour) + _call(op, flavour)
 
 
 def _isort_key(name: str) -> tuple[int, str]:
@@ -115,7 +162,7 @@ def _from_import(module: str, names: Sequence[str]) -> list[str]:
     return [f"from {module} import (", *(f"    {name}," for name in names), ")"]
 
 
-def _imports(annotations: Sequence[str], options: set[str]) -> list[str]:
+def _imports(annotations: Sequence[str], options: set[str], flavour: Flavour) -> list[str]:
     """The import block for the names the annotations use, grouped and sorted as ruff's
     isort does (standard library, third party, this package)."""
     by_module: dict[str, set[str]] = {}
@@ -133,11 +180,13 @@ def _imports(annotations: Sequence[str], options: set[str]) -> list[str]:
                 raise LookupError(f"type {annotation!r}: don't know where {name!r} comes from")
             by_module.setdefault(module, set()).add(name)
     stdlib = sorted(m for m in by_module if not m.startswith("cloudant_odm"))
+    module, transport = flavour.transport
     ours = {
         "cloudant_odm.client": ["_catalogue as _c"],
         "cloudant_odm.client._operations": list(options),
-        "cloudant_odm.client.transport": ["DetailedResponse", "Transport"],
+        "cloudant_odm.client.transport": ["DetailedResponse"],
     }
+    ours.setdefault(module, []).append(transport)
     ours.update({m: list(names) for m, names in by_module.items() if m not in stdlib})
     lines: list[str] = []
     for module in stdlib:
@@ -148,50 +197,54 @@ def _imports(annotations: Sequence[str], options: set[str]) -> list[str]:
     return lines
 
 
-def render() -> str:
-    """The text of ``_methods.py``."""
+def render(flavour: Flavour = SYNC) -> str:
+    """The text of ``flavour``'s file."""
     ops = list(_catalogue.OPERATIONS.values())
     methods: list[str] = []
     for op in ops:
-        methods += ["", *_method(op)]
+        methods += ["", *_method(op, flavour)]
     annotations = [parameter_type(op, n) for op in ops for n in op.parameters]
     options = {_options_type(op) for op in ops}
+    awaited = ", awaited," if flavour.is_async else ""
     header = [
         f"# Generated by `{COMMAND}` from _catalogue.py: don't edit.",
-        '"""The typed methods of ``CloudantV1``\'s operations, one per ``_catalogue`` entry.',
+        f'"""The typed methods of ``{flavour.client}``\'s operations, one per catalogue entry.',
         "",
         "Each passes its arguments, in the catalogue's order, to the operation's request",
-        "builder, ``Op.call`` (``_operations.py``).",
+        f"builder, ``Op.request`` (``client/_operations.py``), and the request{awaited} to the",
+        "client's transport.",
         '"""',
         "",
-        *_imports(annotations, options),
+        *_imports(annotations, options, flavour),
         "",
-        '__all__ = ["Operations"]',
+        f'__all__ = ["{flavour.mixin}"]',
         "",
         "",
-        "class Operations:",
-        '    """The catalogue\'s operations as methods; ``CloudantV1`` inherits them."""',
+        f"class {flavour.mixin}:",
+        f'    """The catalogue\'s operations as methods; ``{flavour.client}`` inherits them."""',
         "",
-        "    _transport: Transport",
+        f"    _transport: {flavour.transport[1]}",
     ]
     return "\n".join(header + methods) + "\n"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog=COMMAND, description="Write _methods.py.")
-    parser.add_argument("--check", action="store_true", help="exit 1 if the file is stale")
+    parser = argparse.ArgumentParser(prog=COMMAND, description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 if a file is stale")
     args = parser.parse_args(argv)
-    text = render()
-    current = TARGET.read_text() if TARGET.exists() else ""
-    if args.check:
-        if current != text:
-            print(f"{TARGET} is out of date: run {COMMAND}", file=sys.stderr)
-            return 1
-        return 0
-    if current != text:
-        TARGET.write_text(text)
-        print(f"wrote {TARGET}")
-    return 0
+    stale = 0
+    for flavour in FLAVOURS:
+        text = render(flavour)
+        current = flavour.target.read_text() if flavour.target.exists() else ""
+        if current == text:
+            continue
+        if args.check:
+            print(f"{flavour.target} is out of date: run {COMMAND}", file=sys.stderr)
+            stale = 1
+        else:
+            flavour.target.write_text(text)
+            print(f"wrote {flavour.target}")
+    return stale
 
 
 if __name__ == "__main__":

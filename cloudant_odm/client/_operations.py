@@ -4,8 +4,11 @@
 ``_catalogue.py``) declares ``client.get_document(db, doc_id, *, if_none_match=None, ...,
 **kwargs)`` with the SDK's parameter names and order: path parameters, then the other
 required ones, positionally; optional body fields, header parameters and query parameters
-as keywords, in that order. ``_generate.py`` writes that typed method into ``_methods.py``;
-it passes its arguments to ``Op.call``, which validates, encodes and sends the request.
+as keywords, in that order. ``_generate.py`` writes that typed method into ``_methods.py``
+(and its ``async`` twin into ``aio/_methods.py``); it passes its arguments to
+``Op.request``, which validates and encodes them into a ``Request`` without any I/O, and
+hands that to the client's transport: ``transport.call(request)`` sends it with
+``requests``, or, awaited, with ``httpx``.
 """
 
 from __future__ import annotations
@@ -15,20 +18,18 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from enum import Enum
-from typing import IO, TYPE_CHECKING, Any, Protocol, TypedDict
+from typing import IO, Any, NamedTuple, TypedDict
 from urllib.parse import quote
 
 from cloudant_odm.client._modelbase import convert_model
 from cloudant_odm.client.encoding import has_non_finite, refuse_subnormal
-from cloudant_odm.client.transport import REQUEST_OPTIONS, DetailedResponse, decode_result
-
-if TYPE_CHECKING:
-    from cloudant_odm.client.transport import Transport
+from cloudant_odm.client.transport import REQUEST_OPTIONS
 
 __all__ = [
     "CALL_OPTIONS",
     "FeedRequestOptions",
     "Op",
+    "Request",
     "RequestOptions",
     "collect_operations",
     "encode_json",
@@ -50,10 +51,6 @@ _PATH_PARAM = re.compile(r"\{(\w+)\}")
 # is one of these; _session, _up, ... are not), so it can't be a database's.
 _SYSTEM_DBS = frozenset({"_users", "_replicator", "_global_changes"})
 _ID_PREFIXES = ("_design/", "_local/")
-
-
-class _Client(Protocol):
-    _transport: Transport
 
 
 def collect_operations(namespace: Mapping[str, object]) -> dict[str, Op]:
@@ -240,10 +237,27 @@ class FeedRequestOptions(TypedDict, total=False):
 CALL_OPTIONS = REQUEST_OPTIONS | {"headers"}
 
 
+class Request(NamedTuple):
+    """One operation's request as ``Op.request`` builds it, before the transport adds
+    the client's settings (service URL, default headers, credentials, gzip)."""
+
+    method: str
+    path: str
+    params: dict[str, str]
+    headers: dict[str, Any]
+    body: bytes | IO[bytes] | Iterable[bytes] | None
+    #: The call's own transport options (``timeout``, ``verify``, ``proxies``, ``cert``).
+    options: dict[str, Any]
+    #: The result is the unread response (``*_as_stream``, or ``stream=True``).
+    stream: bool
+    #: The body may be gzipped (not an attachment's).
+    compress: bool
+
+
 class Op:
     """A declared endpoint: its route, its parameters by role, and the request builder
-    (``call``) that its typed method (generated into ``_methods.py``) passes its
-    arguments to."""
+    (``request``) that its typed methods (generated into ``_methods.py`` and
+    ``aio/_methods.py``) pass their arguments to."""
 
     def __init__(
         self,
@@ -278,7 +292,7 @@ class Op:
         # The keyword parameters, in the SDK's order: body fields, headers, query.
         keywords = body + headers + query
         self.optional = tuple(n for n in keywords if n not in self.required)
-        # Every parameter, in the order the method passes them to ``call``.
+        # Every parameter, in the order the method passes them to ``request``.
         self.parameters = self.required + self.optional + ((extra_query,) if extra_query else ())
         self.name = ""
 
@@ -289,11 +303,12 @@ class Op:
         twin.accept = accept or self.accept
         return twin
 
-    # -- building and sending the request ----------------------------------------
+    # -- building the request (no I/O: the clients' transports send it) ----------
 
-    def call(self, client: _Client, options: Mapping[str, Any], *args: Any) -> DetailedResponse:
-        """Send the request: ``args`` are the values of ``parameters``, in that order;
-        ``options`` are the method's ``**kwargs`` (``RequestOptions``)."""
+    def request(self, options: Mapping[str, Any], *args: Any) -> Request:
+        """The request for ``args``, the values of ``parameters`` in that order, and
+        ``options``, the method's ``**kwargs`` (``RequestOptions``). Bad input raises
+        here, before anything is sent."""
         if options.keys() - CALL_OPTIONS:
             unknown = sorted(options.keys() - CALL_OPTIONS)
             raise TypeError(f"{self.name}() got unexpected keyword arguments: {unknown}")
@@ -329,20 +344,8 @@ class Op:
         if body is not None and "Content-Type" not in headers:
             headers["Content-Type"] = "application/json"
 
-        stream = self.stream or bool(extra.get("stream"))
-        if stream:
-            extra["stream"] = True
-        response = client._transport.send(
-            self.method,
-            path,
-            params=params,
-            headers=headers,
-            body=body,
-            options=extra,
-            compress=self.compress,
-        )
-        result = decode_result(response, stream=stream)
-        return DetailedResponse(result, response.headers, response.status_code)
+        stream = self.stream or bool(extra.pop("stream", False))
+        return Request(self.method, path, params, headers, body, extra, stream, self.compress)
 
     def _build_path(self, values: Mapping[str, Any]) -> str:
         parts = self._path_parts

@@ -7,6 +7,10 @@ authenticator needs more than ``authenticate``.
 
 Token-based authenticators (IAM, container, VPC) share ``TokenManager``: it caches one
 token, renews it at 80 % of its lifetime and lets only one thread fetch at a time.
+A manager describes how it gets a token as a flow (``Flow``: a generator of the
+``HttpCall``s to make, sent their ``Reply``s) and does no I/O itself: ``fetch_token``
+sends the flow's requests with ``requests``, and ``cloudant_odm.aio`` sends them with
+httpx, so both clients share every exchange and every decision about the token.
 No authenticator ever shows a secret in its ``repr`` or in a log line.
 """
 
@@ -22,8 +26,8 @@ import re
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
-from typing import Any, ClassVar, NamedTuple, TypeGuard
+from collections.abc import Generator, Mapping
+from typing import Any, ClassVar, NamedTuple, TypeGuard, TypeVar
 
 import requests
 
@@ -109,11 +113,16 @@ class Authenticator(ABC):
     def authenticate(self, request: requests.PreparedRequest) -> None:
         """Add credentials to ``request``. Called again for every replay."""
 
-    # The three hooks below are optional on purpose, hence no @abstractmethod.
-    def attach(  # noqa: B027
+    # The hooks below are optional on purpose, hence no @abstractmethod.
+    def attach(
         self, http: requests.Session, service_url: str, http_config: Mapping[str, Any]
     ) -> None:
         """Receive the client's session, URL and HTTP settings (timeout, proxies, verify)."""
+        self.configure(service_url, http_config)
+
+    def configure(self, service_url: str, http_config: Mapping[str, Any]) -> None:  # noqa: B027
+        """Receive the client's URL and HTTP settings: what either client tells an
+        authenticator (the async client, which has no ``requests.Session``, only this)."""
 
     def set_default_headers(self, headers: Mapping[str, str]) -> None:  # noqa: B027
         """The client's default headers, for an authenticator that sends requests of
@@ -201,6 +210,70 @@ class BearerTokenAuthenticator(Authenticator):
 # -- token lifecycle ----------------------------------------------------------------
 
 
+class HttpCall(NamedTuple):
+    """A request an authenticator makes by itself (a token exchange, a login), with its
+    options as ``requests.request`` takes them (``data``, ``json``, ``headers``,
+    ``params``, ``auth``, ``proxies``, ``verify``, ``timeout``). A flow yields it; the
+    client's driver sends it with ``requests``, the async client's with ``httpx``."""
+
+    method: str
+    url: str
+    options: dict[str, Any]
+
+
+class TokenOf(NamedTuple):
+    """What a flow yields for the current token of another manager (IAM assume needs
+    its API key's token, which that manager caches and renews)."""
+
+    manager: TokenManager
+
+
+class Reply(NamedTuple):
+    """The 2xx answer to an ``HttpCall``, read (up to ``TOKEN_RESPONSE_LIMIT``)."""
+
+    status: int
+    content: bytes
+    #: Every Set-Cookie header, kept apart.
+    set_cookies: list[str]
+    #: The library's response, for the errors that quote it.
+    response: Any
+
+    def json_object(self) -> dict[str, Any]:
+        """The body as a JSON object, else the ``ApiException`` that says why not."""
+        try:
+            body = json.loads(self.content)
+        except ValueError as exc:
+            raise ApiException(
+                self.status, "The token response is not JSON", self.response
+            ) from exc
+        if not isinstance(body, dict):
+            raise ApiException(self.status, "The token response is not an object", self.response)
+        return body
+
+
+_T = TypeVar("_T")
+#: The steps to get a token (or part of one): a generator that yields an ``HttpCall``
+#: and is sent its ``Reply``, or yields a ``TokenOf`` and is sent that token, and
+#: returns the result. It does no I/O itself, so one flow serves both clients.
+Flow = Generator["HttpCall | TokenOf", Any, _T]
+
+#: What a failed renewal ahead of expiry may raise (the token then stays in use).
+REFRESH_ERRORS: tuple[type[BaseException], ...] = (
+    ApiException,
+    requests.RequestException,
+    OSError,
+    ValueError,
+)
+
+
+def _reply(response: requests.Response) -> Reply:
+    """The ``Reply`` of a token or login response, or the typed error for a non-2xx."""
+    if not 200 <= response.status_code < 300:
+        raise error_from_response(response)
+    content = read_capped(response, TOKEN_RESPONSE_LIMIT)
+    return Reply(response.status_code, content, _set_cookie_headers(response), response)
+
+
 class Token(NamedTuple):
     """A credential and the two times (epoch seconds) that govern its renewal."""
 
@@ -235,16 +308,45 @@ class TokenManager(ABC):
         self.http_config: dict[str, Any] = {}
 
     @abstractmethod
+    def token_flow(self) -> Flow[Token]:
+        """Get a new token from its source, as a flow (``Flow``): the HTTP exchanges it
+        takes, without sending them. The client's driver sends them with ``requests``
+        (``fetch_token``), the async client's with ``httpx``."""
+
     def fetch_token(self) -> Token:
         """Get a new token from its source (one HTTP exchange or more)."""
+        return self.run(self.token_flow())
+
+    def run(self, flow: Flow[_T]) -> _T:
+        """Drive ``flow`` to its end here and now: its requests sent with ``requests``."""
+        reply: Any = None
+        while True:
+            try:
+                step = flow.send(reply)
+            except StopIteration as done:
+                return done.value  # type: ignore[no-any-return]
+            reply = step.manager.get_token() if isinstance(step, TokenOf) else self.send(step)
+
+    def send(self, call: HttpCall) -> Reply:
+        """Send one of this manager's own requests (a token exchange) with ``requests``."""
+        options = {"timeout": self._timeout(), **call.options}
+        # No redirects: the API key would be re-sent (in the body) to wherever they point.
+        response = requests.request(
+            call.method, call.url, allow_redirects=False, stream=True, **options
+        )
+        return _reply(response)
 
     def get_token(self) -> str:
         token = self._token
         now = time.time()
         if self._valid(token, now):
-            if now >= token.refresh_at and self._fetch_lock.acquire(blocking=False):
+            if self.refresh_due(token, now) and self._fetch_lock.acquire(blocking=False):
                 try:
-                    self._refresh_ahead(token, now)
+                    if self._token is token:  # not renewed by another thread meanwhile
+                        try:
+                            self._token = self.fetch_token()
+                        except REFRESH_ERRORS as exc:
+                            self.refresh_failed(token, now, exc)
                 finally:
                     self._fetch_lock.release()
                 token = self._token or token
@@ -257,20 +359,21 @@ class TokenManager(ABC):
             self._token = token
             return token.value
 
-    def _refresh_ahead(self, token: Token, now: float) -> None:
-        if self._token is not token:  # renewed by another thread meanwhile
-            return
-        try:
-            self._token = self.fetch_token()
-        except (ApiException, requests.RequestException, OSError, ValueError) as exc:
-            # The current token still works: keep it, and let the request go ahead.
-            logger.warning(
-                "Renewing the %s token failed (%s); still using the current one",
-                type(self).__name__,
-                type(exc).__name__,
-            )
-            retry_at = min(now + REFRESH_RETRY, token.expires_at)
-            self._token = token._replace(refresh_at=retry_at)
+    @staticmethod
+    def refresh_due(token: Token, now: float) -> bool:
+        """A valid token past its refresh time: renew it, if no one else is."""
+        return now >= token.refresh_at
+
+    def refresh_failed(self, token: Token, now: float, error: BaseException) -> None:
+        """Renewing ``token`` ahead of expiry failed: it still works, so keep it, and
+        try again later (or at its expiry)."""
+        logger.warning(
+            "Renewing the %s token failed (%s); still using the current one",
+            type(self).__name__,
+            type(error).__name__,
+        )
+        retry_at = min(now + REFRESH_RETRY, token.expires_at)
+        self._token = token._replace(refresh_at=retry_at)
 
     def _valid(self, token: Token | None, now: float) -> TypeGuard[Token]:
         return token is not None and now < token.expires_at - self.expiry_window
@@ -350,35 +453,20 @@ class JWTTokenManager(TokenManager):
     token_name: ClassVar[str] = "access_token"
 
     @abstractmethod
+    def request_flow(self) -> Flow[dict[str, Any]]:
+        """The token exchange, as a flow that ends with the decoded JSON response."""
+
     def request_token(self) -> dict[str, Any]:
         """Do the token exchange and return the decoded JSON response."""
+        return self.run(self.request_flow())
 
-    def fetch_token(self) -> Token:
+    def token_flow(self) -> Flow[Token]:
         requested = time.time()
-        body = self.request_token()
+        body = yield from self.request_flow()
         value = body.get(self.token_name)
         if not isinstance(value, str) or not value:
             raise ValueError(f"The token response has no {self.token_name!r}")
         return _token_times(value, body, requested)
-
-    def _send(self, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
-        kwargs.setdefault("timeout", self._timeout())
-        # No redirects: the API key would be re-sent (in the body) to wherever they point.
-        response = requests.request(method, url, allow_redirects=False, stream=True, **kwargs)
-        if not 200 <= response.status_code < 300:
-            raise error_from_response(response)
-        read_capped(response, TOKEN_RESPONSE_LIMIT)
-        try:
-            body = response.json()
-        except ValueError as exc:
-            raise ApiException(
-                response.status_code, "The token response is not JSON", response
-            ) from exc
-        if not isinstance(body, dict):
-            raise ApiException(
-                response.status_code, "The token response is not an object", response
-            )
-        return body
 
 
 def _token_times(value: str, body: Mapping[str, Any], requested: float) -> Token:
@@ -429,8 +517,14 @@ class _IAMRequestTokenManager(JWTTokenManager):
     def grant(self) -> dict[str, str]:
         """The form fields that name the grant type and carry its credential."""
 
-    def request_token(self) -> dict[str, Any]:
-        data = {**self.grant(), "response_type": "cloud_iam"}
+    def grant_flow(self) -> Flow[dict[str, str]]:
+        """``grant()``, as a flow (for a grant that needs another token first)."""
+        return self.grant()
+        yield  # (a generator)
+
+    def request_flow(self) -> Flow[dict[str, Any]]:
+        grant = yield from self.grant_flow()
+        data = {**grant, "response_type": "cloud_iam"}
         if self.scope:
             data["scope"] = self.scope
         headers = {
@@ -444,18 +538,22 @@ class _IAMRequestTokenManager(JWTTokenManager):
             auth = (self.client_id, self.client_secret)
         url = self.url + "/identity/token"
         logger.debug("Requesting an IAM access token from %s", redact_url(url))
-        body = self._send(
+        reply: Reply = yield HttpCall(
             "POST",
             url,
-            data=data,
-            headers=headers,
-            auth=auth,
-            # The authenticator's own proxies beat the service's: IAM may need a different route.
-            proxies=self.proxies or self.http_config.get("proxies"),
-            # Only our own flag turns verification off: the service's `verify` is for
-            # the database server, not for IAM.
-            verify=not self.disable_ssl_verification,
+            {
+                "data": data,
+                "headers": headers,
+                "auth": auth,
+                # The authenticator's own proxies beat the service's: IAM may need a
+                # different route.
+                "proxies": self.proxies or self.http_config.get("proxies"),
+                # Only our own flag turns verification off: the service's `verify` is for
+                # the database server, not for IAM.
+                "verify": not self.disable_ssl_verification,
+            },
         )
+        body = reply.json_object()
         refresh = body.get("refresh_token")
         self.refresh_token = refresh if isinstance(refresh, str) else None
         return body
@@ -501,9 +599,13 @@ class IAMAssumeTokenManager(_IAMRequestTokenManager):
         self.iam_delegate.set_http_config(http_config)
 
     def grant(self) -> dict[str, str]:
+        return self.run(self.grant_flow())
+
+    def grant_flow(self) -> Flow[dict[str, str]]:
+        access_token: str = yield TokenOf(self.iam_delegate)
         form = {
             "grant_type": "urn:ibm:params:oauth:grant-type:assume",
-            "access_token": self.iam_delegate.get_token(),
+            "access_token": access_token,
         }
         if self.iam_profile_crn:
             form["profile_crn"] = self.iam_profile_crn
@@ -514,8 +616,8 @@ class IAMAssumeTokenManager(_IAMRequestTokenManager):
             form["account"] = self.iam_account_id or ""
         return form
 
-    def request_token(self) -> dict[str, Any]:
-        body = super().request_token()
+    def request_flow(self) -> Flow[dict[str, Any]]:
+        body = yield from super().request_flow()
         self.refresh_token = None  # an assumed identity's token is never refreshed
         return body
 
@@ -595,26 +697,32 @@ class VPCInstanceTokenManager(JWTTokenManager):
         return {"params": {"version": self.service_version}, "proxies": {}}
 
     def retrieve_instance_identity_token(self) -> str:
+        return self.run(self.identity_token_flow())
+
+    def identity_token_flow(self) -> Flow[str]:
         url = self.url + self._paths()[0]
         logger.debug("Requesting a VPC instance identity token from %s", redact_url(url))
-        body = self._send(
+        reply: Reply = yield HttpCall(
             "PUT",
             url,
-            json={"expires_in": 300},
-            headers={
-                "Accept": "application/json",
-                "Metadata-Flavor": "ibm",
-                "User-Agent": _user_agent("vpc"),
+            {
+                "json": {"expires_in": 300},
+                "headers": {
+                    "Accept": "application/json",
+                    "Metadata-Flavor": "ibm",
+                    "User-Agent": _user_agent("vpc"),
+                },
+                **self._request_kwargs(),
             },
-            **self._request_kwargs(),
         )
+        body = reply.json_object()
         token = body.get("access_token")
         if not isinstance(token, str) or not token:
             raise ValueError("The instance identity token response has no 'access_token'")
         return token
 
-    def request_token(self) -> dict[str, Any]:
-        identity_token = self.retrieve_instance_identity_token()
+    def request_flow(self) -> Flow[dict[str, Any]]:
+        identity_token = yield from self.identity_token_flow()
         profile: dict[str, str] = {}
         if self.iam_profile_crn:
             profile["crn"] = self.iam_profile_crn
@@ -624,17 +732,20 @@ class VPCInstanceTokenManager(JWTTokenManager):
             profile["name"] = self.iam_profile_name
         url = self.url + self._paths()[1]
         logger.debug("Exchanging the identity token for an IAM token at %s", redact_url(url))
-        return self._send(
+        reply: Reply = yield HttpCall(
             "POST",
             url,
-            json={"trusted_profile": profile} if profile else None,
-            headers={
-                "Accept": "application/json",
-                "Authorization": f"Bearer {identity_token}",
-                "User-Agent": _user_agent("vpc"),
+            {
+                "json": {"trusted_profile": profile} if profile else None,
+                "headers": {
+                    "Accept": "application/json",
+                    "Authorization": f"Bearer {identity_token}",
+                    "User-Agent": _user_agent("vpc"),
+                },
+                **self._request_kwargs(),
             },
-            **self._request_kwargs(),
         )
+        return reply.json_object()
 
 
 class _TokenAuthenticator(Authenticator):
@@ -643,11 +754,14 @@ class _TokenAuthenticator(Authenticator):
     token_manager: TokenManager
 
     def authenticate(self, request: requests.PreparedRequest) -> None:
-        request.headers["Authorization"] = f"Bearer {self.token_manager.get_token()}"
+        request.headers["Authorization"] = self.authorization(self.token_manager.get_token())
 
-    def attach(
-        self, http: requests.Session, service_url: str, http_config: Mapping[str, Any]
-    ) -> None:
+    @staticmethod
+    def authorization(token: str) -> str:
+        """The ``Authorization`` header that carries ``token``."""
+        return f"Bearer {token}"
+
+    def configure(self, service_url: str, http_config: Mapping[str, Any]) -> None:
         # Token calls go to IAM, not to the service: only timeouts and proxies apply.
         self.token_manager.set_http_config(
             {key: http_config[key] for key in ("timeout", "proxies") if key in http_config}
@@ -971,9 +1085,9 @@ def _set_cookie_headers(response: requests.Response) -> list[str]:
     return re.split(r",\s*(?=[!#$%&'*+\-.^_`|~0-9A-Za-z]+=)", joined)
 
 
-def _session_cookie(response: requests.Response) -> _CookieSpec | None:
-    """The AuthSession cookie a response sets, if it sets one."""
-    for header in _set_cookie_headers(response):
+def _session_cookie(set_cookies: list[str]) -> _CookieSpec | None:
+    """The AuthSession cookie a response sets (its Set-Cookie headers), if it sets one."""
+    for header in set_cookies:
         name, _, rest = header.partition("=")
         if name.strip() != _SESSION_COOKIE:
             continue
@@ -1007,9 +1121,9 @@ def _cookie_token(spec: _CookieSpec, now: float) -> Token | None:
     return _lifetime(spec.value, now, expires_at)
 
 
-def _sent_session_cookie(request: requests.PreparedRequest | None) -> str | None:
-    header = request.headers.get("Cookie") if request is not None else None
-    for part in (header or "").split(";"):
+def sent_session_cookie(cookie_header: str | None) -> str | None:
+    """The AuthSession value in a request's ``Cookie`` header, if any."""
+    for part in (cookie_header or "").split(";"):
         name, _, value = part.strip().partition("=")
         if name == _SESSION_COOKIE:
             return value
@@ -1042,8 +1156,8 @@ class CouchDbSessionTokenManager(TokenManager):
     def disable_ssl_verification(self, status: bool) -> None:
         self._disable_ssl_verification = status
 
-    def fetch_token(self) -> Token:
-        if self.http is None or not self.service_url:
+    def token_flow(self) -> Flow[Token]:
+        if not self.service_url:
             raise ValueError(
                 "CouchDbSessionAuthenticator is not attached to a client with a service URL"
             )
@@ -1053,48 +1167,78 @@ class CouchDbSessionTokenManager(TokenManager):
         options: dict[str, Any] = {} if verify is None or verify is True else {"verify": verify}
         logger.debug("Logging in to %s as %r", redact_url(url), self.username)
         now = time.time()
-        response = self.http.post(
+        reply: Reply = yield HttpCall(
+            "POST",
             url,
-            # Plain JSON: CouchDB before 3.3 rejects a gzipped /_session body. "name" is
-            # CouchDB's own field; "username" is an alias that PouchDB Server lacks.
-            json={"name": self.username, "password": self.password},
-            headers={**self.default_headers, "Accept": "application/json"},
+            {
+                # Plain JSON: CouchDB before 3.3 rejects a gzipped /_session body. "name"
+                # is CouchDB's own field; "username" is an alias that PouchDB Server lacks.
+                "json": {"name": self.username, "password": self.password},
+                "headers": {**self.default_headers, "Accept": "application/json"},
+                "timeout": self._timeout(),
+                "proxies": self.http_config.get("proxies"),
+                **options,
+            },
+        )
+        spec = _session_cookie(reply.set_cookies)
+        token = _cookie_token(spec, now) if spec is not None else None
+        if token is None:
+            raise ApiException(
+                reply.status,
+                "The server accepted the login but set no AuthSession cookie",
+                reply.response,
+            )
+        return token
+
+    def send(self, call: HttpCall) -> Reply:
+        if self.http is None:
+            raise ValueError(
+                "CouchDbSessionAuthenticator is not attached to a client with a service URL"
+            )
+        response = self.http.post(
+            call.url,
+            **call.options,
             # Bypass any auth set on the shared session: this request *is* the login.
             auth=_no_auth,
-            timeout=self._timeout(),
-            proxies=self.http_config.get("proxies"),
-            **options,
             # No redirects: the password would be re-sent to wherever they point, and a
             # cookie set there adopted.
             allow_redirects=False,
             stream=True,
         )
         if not 200 <= response.status_code < 300:
-            logger.debug("Login to %s failed with status %s", redact_url(url), response.status_code)
-            raise error_from_response(response)
-        read_capped(response, TOKEN_RESPONSE_LIMIT)
-        spec = _session_cookie(response)
-        token = _cookie_token(spec, now) if spec is not None else None
-        if token is None:
-            raise ApiException(
-                response.status_code,
-                "The server accepted the login but set no AuthSession cookie",
-                response,
+            logger.debug(
+                "Login to %s failed with status %s", redact_url(call.url), response.status_code
             )
-        return token
+        return _reply(response)
+
+    def renewed_since(self, failed_cookie: str | None) -> bool:
+        """Another caller logged in again after ``failed_cookie`` was refused."""
+        current = self._token
+        return (
+            current is not None
+            and current.value != failed_cookie
+            and self._valid(current, time.time())
+        )
 
     def relogin(self, failed_cookie: str | None) -> None:
         """Log in again after a 401, unless another thread already did."""
         with self._fetch_lock:
-            current = self._token
-            if (
-                current is not None
-                and current.value != failed_cookie
-                and self._valid(current, time.time())
-            ):
+            if self.renewed_since(failed_cookie):
                 return
             self._token = None
             self._token = self.fetch_token()
+
+    def cookies_received(self, set_cookies: list[str]) -> None:
+        """Keep the fresh cookie a response sets (CouchDB sends one once a tenth of the
+        session timeout has passed); forget ours if the server deletes it (a logout)."""
+        spec = _session_cookie(set_cookies)
+        if spec is None:
+            return
+        token = _cookie_token(spec, time.time())
+        if token is None:
+            self.invalidate()
+        else:
+            self.set_token(token)
 
 
 class CouchDbSessionAuthenticator(Authenticator):
@@ -1138,37 +1282,38 @@ class CouchDbSessionAuthenticator(Authenticator):
     def attach(
         self, http: requests.Session, service_url: str, http_config: Mapping[str, Any]
     ) -> None:
+        with self.token_manager._fetch_lock:  # don't swap the target under a login
+            self.token_manager.http = http
+            self.configure(service_url, http_config)
+
+    def configure(self, service_url: str, http_config: Mapping[str, Any]) -> None:
         manager = self.token_manager
-        with manager._fetch_lock:  # don't swap the target under a login in progress
-            manager.http = http
-            manager.service_url = service_url.rstrip("/")
-            manager.set_http_config(http_config)
-            manager.invalidate()  # a cookie is only good for the server that issued it
+        manager.service_url = service_url.rstrip("/")
+        manager.set_http_config(http_config)
+        manager.invalidate()  # a cookie is only good for the server that issued it
 
     def authenticate(self, request: requests.PreparedRequest) -> None:
         cookie = self.token_manager.get_token()
-        # Keep the caller's other cookies; replace ours if this is a replay.
+        request.headers["Cookie"] = self.cookie_header(request.headers.get("Cookie"), cookie)
+
+    @staticmethod
+    def cookie_header(sent: str | None, cookie: str) -> str:
+        """The ``Cookie`` header with our session ``cookie``: the caller's other cookies
+        kept, ours replaced if this is a replay."""
         parts = [
             part.strip()
-            for part in (request.headers.get("Cookie") or "").split(";")
+            for part in (sent or "").split(";")
             if part.strip() and part.strip().partition("=")[0] != _SESSION_COOKIE
         ]
         parts.append(f"{_SESSION_COOKIE}={cookie}")
-        request.headers["Cookie"] = "; ".join(parts)
+        return "; ".join(parts)
 
     def on_response(self, response: requests.Response) -> None:
-        # CouchDB sends a fresh cookie once a tenth of the session timeout has passed.
-        spec = _session_cookie(response)
-        if spec is None:
-            return
-        token = _cookie_token(spec, time.time())
-        if token is None:
-            self.token_manager.invalidate()  # e.g. a DELETE /_session (logout)
-        else:
-            self.token_manager.set_token(token)
+        self.token_manager.cookies_received(_set_cookie_headers(response))
 
     def on_unauthorized(self, response: requests.Response) -> bool:
-        self.token_manager.relogin(_sent_session_cookie(response.request))
+        sent = response.request.headers.get("Cookie") if response.request is not None else None
+        self.token_manager.relogin(sent_session_cookie(sent))
         return True
 
     def __repr__(self) -> str:

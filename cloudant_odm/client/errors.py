@@ -12,11 +12,18 @@ import re
 import socket
 from collections.abc import Iterator, Mapping
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, Union
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
 import urllib3.exceptions
+
+if TYPE_CHECKING:
+    import httpx
+
+#: A response of either HTTP library: the client's (requests) or the async client's
+#: (httpx, read before any of these functions sees it).
+HttpResponse = Union[requests.Response, "httpx.Response"]
 
 __all__ = [
     "ApiException",
@@ -24,6 +31,7 @@ __all__ = [
     "ConflictError",
     "ConnectTimedOut",
     "ConnectionFailed",
+    "FailureKind",
     "ForbiddenError",
     "NotFoundError",
     "PreconditionFailedError",
@@ -35,11 +43,15 @@ __all__ = [
     "TooManyRequestsError",
     "UnauthorizedError",
     "augment_error_response",
+    "build_connection_failure",
+    "connect_cause",
     "connection_failure",
     "error_from_response",
+    "failure_cause",
     "read_capped",
     "redact_text",
     "redact_url",
+    "response_too_large",
 ]
 
 
@@ -72,14 +84,15 @@ class ApiException(Exception):
 
     ``message`` is ``"error: reason"`` from CouchDB's error body, ``error`` and
     ``reason`` are its two fields, ``trace`` the request id the server gave, and
-    ``http_response`` the ``requests.Response`` itself.
+    ``http_response`` the response itself: a ``requests.Response``, or an
+    ``httpx.Response`` from ``cloudant_odm.aio``'s client.
     """
 
     def __init__(
         self,
         code: int,
         message: str | None = None,
-        http_response: requests.Response | None = None,
+        http_response: HttpResponse | None = None,
         *,
         error: str | None = None,
         reason: str | None = None,
@@ -96,7 +109,7 @@ class ApiException(Exception):
         if message is None and http_response is not None:
             message = _parse_error_body(http_response)[2]
         self.message = message or _status_text(code)
-        headers = http_response.headers if http_response is not None else {}
+        headers: Mapping[str, str] = http_response.headers if http_response is not None else {}
         self.global_transaction_id: str | None = headers.get("X-Global-Transaction-ID")
         self.trace: str | None = _trace_of(headers)
         super().__init__(str(self))
@@ -185,7 +198,9 @@ def _unpickle(cls: type[ApiException]) -> ApiException:
     return cls.__new__(cls)
 
 
-def _without_secrets(response: requests.Response | None) -> requests.Response | None:
+def _without_secrets(response: HttpResponse | None) -> requests.Response | None:
+    """A ``requests.Response`` with what ``response`` (either library's) says, less the
+    credentials: what a pickled exception keeps."""
     if response is None:
         return None
     safe = requests.Response()
@@ -196,14 +211,18 @@ def _without_secrets(response: requests.Response | None) -> requests.Response | 
     content = response.__dict__.get("_content")  # False while a stream was never read
     safe._content = content if isinstance(content, bytes) else b""
     safe.encoding = response.encoding
-    safe.reason = response.reason
-    safe.url = redact_url(response.url or "")
-    safe.elapsed = response.elapsed
-    sent = response.request
+    if isinstance(response, requests.Response):
+        safe.reason = response.reason
+        safe.elapsed = response.elapsed
+        sent: Any = response.request
+    else:  # httpx's: its request is there once sent
+        safe.reason = response.reason_phrase
+        sent = response.__dict__.get("_request")
+    safe.url = redact_url(str(response.url or ""))
     if sent is not None:
         request = requests.PreparedRequest()
         request.method = sent.method
-        request.url = redact_url(sent.url or "")
+        request.url = redact_url(str(sent.url or ""))
         request.headers = requests.structures.CaseInsensitiveDict(
             (k, v) for k, v in sent.headers.items() if k.lower() not in _SECRET_HEADERS
         )
@@ -211,7 +230,7 @@ def _without_secrets(response: requests.Response | None) -> requests.Response | 
     return safe
 
 
-def error_from_response(response: requests.Response) -> ApiException:
+def error_from_response(response: HttpResponse) -> ApiException:
     """Build the typed exception for a non-2xx response, reading CouchDB's error body."""
     location = response.headers.get("Location")
     if 300 <= response.status_code < 400 and response.status_code != 304 and location:
@@ -229,10 +248,9 @@ def error_from_response(response: requests.Response) -> ApiException:
     return cls(response.status_code, message, response, error=error, reason=reason)
 
 
-def augment_error_response(
-    response: requests.Response, *args: Any, **kwargs: Any
-) -> requests.Response:
-    """A ``requests`` response hook (the client's session has it, as the SDK's has):
+def augment_error_response(response: HttpResponse, *args: Any, **kwargs: Any) -> HttpResponse:
+    """A ``requests`` response hook (the client's session has it, as the SDK's has; the
+    async client calls it on its error responses, read):
     a JSON error body in CouchDB's form, ``{"error", "reason"}``, gains IBM Cloud's
     ``errors: [{"code", "message"}]`` and ``trace``, the request id from the
     ``X-Request-ID`` (else ``X-Couch-Request-ID``) header. A body that already has a
@@ -266,7 +284,7 @@ def augment_error_response(
     return response
 
 
-def _parse_error_body(response: requests.Response) -> tuple[str | None, str | None, str]:
+def _parse_error_body(response: HttpResponse) -> tuple[str | None, str | None, str]:
     """``error``, ``reason`` and the message, chosen as the SDK chooses it: the first of
     ``errors[0].message``, ``error``, ``message``, ``errorMessage`` in a JSON body, else
     a text for the status, else the body's text, else "Unknown error"."""
@@ -308,8 +326,9 @@ _UNKNOWN = "Unknown error"
 ERROR_BODY_LIMIT = 1 << 20
 
 
-def _error_body(response: requests.Response) -> bytes:
-    if response.__dict__.get("_content") is False:  # a streamed body, not read yet
+def _error_body(response: HttpResponse) -> bytes:
+    # A streamed body, not read yet (httpx's are read before they get here).
+    if isinstance(response, requests.Response) and response.__dict__.get("_content") is False:
         try:
             return read_capped(response, ERROR_BODY_LIMIT)
         except ResponseTooLarge:
@@ -415,48 +434,75 @@ def connection_failure(
     error)."""
     if type(error) not in _WRAPPED:
         return None
-    origin, path = _origin_and_path(url)
     causes = list(_causes(error))
-    cls: type[ConnectionFailed]
+    kind: FailureKind
     if isinstance(error, requests.exceptions.ChunkedEncodingError):
-        cls, cause = ResponseIncomplete, _why(causes, "the connection broke off")
-        what = f"The response from {origin} was cut off ({cause})"
+        kind, cause = "cut-off", _why(causes, "the connection broke off")
     elif _first(causes, urllib3.exceptions.ReadTimeoutError) or isinstance(
         error, requests.exceptions.ReadTimeout
     ):
-        timeout = _timeout_text(causes)
-        cls, cause = ReadTimedOut, f"read timeout{timeout}"
-        what = f"No response from {origin} ({cause})"
+        kind, cause = "read-timeout", f"read timeout{_timeout_text(causes)}"
     elif _first(causes, urllib3.exceptions.NewConnectionError) or _first(
         causes, urllib3.exceptions.ConnectTimeoutError
     ):
-        refused = _first(causes, ConnectionRefusedError)
-        unresolved = _first(causes, urllib3.exceptions.NameResolutionError) or _first(
-            causes, socket.gaierror
-        )
-        timed_out = not (refused or unresolved) and (
+        known = _connect_cause(causes)
+        timed_out = known is None and (
             _first(causes, TimeoutError) is not None
             or isinstance(error, requests.exceptions.ConnectTimeout)
             or not _first(causes, urllib3.exceptions.NewConnectionError)
         )
-        if refused:
-            cause = "connection refused"
-        elif unresolved:
-            cause = "host name not found"
+        if known is not None:
+            cause = known
         elif timed_out:
             cause = "connect timeout"
         else:
             cause = _why(causes, "could not connect")
-        cls = ConnectTimedOut if timed_out else ConnectionFailed
+        kind = "connect-timeout" if timed_out else "connect"
+    else:
+        kind, cause = "other", _why(causes, "the connection failed")
+    return build_connection_failure(
+        kind,
+        cause,
+        method=method,
+        url=url,
+        attempts=attempts,
+        retries=retries,
+        request=getattr(error, "request", None),
+    )
+
+
+#: What went wrong with a request that got no complete answer.
+FailureKind = Literal["cut-off", "read-timeout", "connect", "connect-timeout", "other"]
+
+
+def build_connection_failure(
+    kind: FailureKind,
+    cause: str,
+    *,
+    method: str,
+    url: str,
+    attempts: int | None,
+    retries: bool,
+    request: Any = None,
+) -> ConnectionFailed:
+    """The ``ConnectionFailed`` (or subclass) for a failure of ``kind``, ``cause`` being
+    the short reason in its parentheses; whichever HTTP library failed."""
+    origin, path = _origin_and_path(url)
+    cls: type[ConnectionFailed]
+    if kind == "cut-off":
+        cls, what = ResponseIncomplete, f"The response from {origin} was cut off ({cause})"
+    elif kind == "read-timeout":
+        cls, what = ReadTimedOut, f"No response from {origin} ({cause})"
+    elif kind in ("connect", "connect-timeout"):
+        cls = ConnectTimedOut if kind == "connect-timeout" else ConnectionFailed
         what = f"Could not connect to {origin} ({cause})"
     else:
-        cls, cause = ConnectionFailed, _why(causes, "the connection failed")
+        cls = ConnectionFailed
         what = f"The connection to {origin} failed before a response arrived ({cause})"
     summary = f"{what} for {method} {path}"
     if attempts is not None:
         summary += f" after {attempts} attempt{'' if attempts == 1 else 's'}"
     message = summary if retries else f"{summary} (retries are off: see enable_retries())"
-    request = getattr(error, "request", None)
     return cls(
         message,
         url=origin,
@@ -467,6 +513,25 @@ def connection_failure(
         summary=summary,
         request=request,
     )
+
+
+def _connect_cause(causes: list[BaseException]) -> str | None:
+    if _first(causes, ConnectionRefusedError):
+        return "connection refused"
+    if _first(causes, urllib3.exceptions.NameResolutionError) or _first(causes, socket.gaierror):
+        return "host name not found"
+    return None
+
+
+def connect_cause(error: BaseException) -> str | None:
+    """Why a connection could not be made, when ``error`` says it plainly: "connection
+    refused" or "host name not found"."""
+    return _connect_cause(list(_causes(error)))
+
+
+def failure_cause(error: BaseException, default: str) -> str:
+    """A short reason for ``error`` from the innermost OS or HTTP error it wraps."""
+    return _why(list(_causes(error)), default)
 
 
 def _origin_and_path(url: str) -> tuple[str, str]:
@@ -573,6 +638,19 @@ class ResponseTooLarge(requests.exceptions.RequestException):
         self.path = path
 
 
+def response_too_large(
+    method: str, url: str, size: int, how: str, limit: int, advice: str = ""
+) -> ResponseTooLarge:
+    """The error for a ``method`` request to ``url`` whose body is ``how`` (``"at least
+    "``, ``"declared as "`` or nothing) ``size`` bytes, over ``limit``."""
+    origin, path = _origin_and_path(url)
+    message = (
+        f"The response from {origin} for {method} {path} is {how}{size:,} bytes, over "
+        f"the limit of {limit:,} bytes{advice}"
+    )
+    return ResponseTooLarge(message, limit=limit, size=size, url=origin, method=method, path=path)
+
+
 def read_capped(response: requests.Response, limit: int | None, advice: str = "") -> bytes:
     """Read the body of ``response`` (sent with ``stream=True``) into it, as
     ``response.content`` would, but raise :class:`ResponseTooLarge` as soon as it (or
@@ -580,18 +658,12 @@ def read_capped(response: requests.Response, limit: int | None, advice: str = ""
     if limit is None:
         return response.content or b""
     request = response.request
+    method = str(request.method if request is not None else "GET")
+    url = str(request.url if request is not None else response.url)
 
     def too_large(size: int, how: str) -> ResponseTooLarge:
         response.close()
-        origin, path = _origin_and_path(str(request.url if request is not None else response.url))
-        method = str(request.method if request is not None else "GET")
-        message = (
-            f"The response from {origin} for {method} {path} is {how}{size:,} bytes, over "
-            f"the limit of {limit:,} bytes{advice}"
-        )
-        return ResponseTooLarge(
-            message, limit=limit, size=size, url=origin, method=method, path=path
-        )
+        return response_too_large(method, url, size, how, limit, advice)
 
     # Read already (``_content`` is False until then), or nothing to read from.
     if response.__dict__.get("_content", False) is not False or response.raw is None:

@@ -2,47 +2,52 @@
 
 The operations are declared in ``_catalogue.py`` (one ``Op`` per endpoint, with its
 parameters' types) and inherited from ``_methods.Operations``, generated from it. This
-module adds configuration methods and the few endpoints that need more than a
-declaration (COPY, compaction, session).
+module adds configuration methods (``ServiceSettings``, which the async client shares)
+and the few endpoints that need more than a declaration (COPY, compaction, session).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import requests
-from typing_extensions import Unpack
+from typing_extensions import Self, Unpack
 
 from cloudant_odm.client._methods import Operations
 from cloudant_odm.client._operations import RequestOptions
 from cloudant_odm.client.auth import Authenticator
 from cloudant_odm.client.config import get_authenticator_from_environment, service_config
 from cloudant_odm.client.errors import redact_url
-from cloudant_odm.client.transport import DetailedResponse, Transport
+from cloudant_odm.client.transport import DetailedResponse, Transport, TransportSettings
 
-__all__ = ["CloudantV1"]
+__all__ = ["CloudantV1", "ServiceSettings", "copy_destination", "design_id"]
 
 
-class CloudantV1(Operations):
-    """The Cloudant / CouchDB endpoint client, call-compatible with ``ibmcloudant``'s.
+_TransportT = TypeVar("_TransportT", bound=TransportSettings)
 
-    Every operation returns a ``DetailedResponse``. Instances are thread-safe and hold one
-    pooled connection set.
-    """
+
+class ServiceSettings(Generic[_TransportT]):
+    """The configuration methods of a client, as the SDK names them: ``CloudantV1`` and
+    ``cloudant_odm.aio.AsyncCloudantV1`` share them (they configure its transport)."""
 
     DEFAULT_SERVICE_URL = "https://~replace-with-cloudant-host~.cloudantnosqldb.appdomain.cloud"
     DEFAULT_SERVICE_NAME = "cloudant"
+
+    _transport: _TransportT
 
     def __init__(self, authenticator: Authenticator | None = None) -> None:
         if authenticator is None:
             raise ValueError("authenticator must be provided")
         authenticator.validate()
         self.authenticator = authenticator
-        self._transport = Transport(authenticator)
+        self._transport = self._new_transport(authenticator)
         self._transport.set_service_url(self.DEFAULT_SERVICE_URL)
 
+    def _new_transport(self, authenticator: Authenticator) -> _TransportT:
+        raise NotImplementedError
+
     @classmethod
-    def new_instance(cls, service_name: str = DEFAULT_SERVICE_NAME) -> CloudantV1:
+    def new_instance(cls, service_name: str = DEFAULT_SERVICE_NAME) -> Self:
         """A client configured from the credentials file, the environment or VCAP_SERVICES
         (``<SERVICE_NAME>_URL``, ``_AUTH_TYPE``, ``_APIKEY``, ``_USERNAME``, ...)."""
         authenticator = get_authenticator_from_environment(service_name)
@@ -72,7 +77,7 @@ class CloudantV1(Operations):
 
     def __repr__(self) -> str:
         url = redact_url(self._transport.service_url)
-        return f"CloudantV1(service_url={url!r}, authenticator={self.authenticator!r})"
+        return f"{type(self).__name__}(service_url={url!r}, authenticator={self.authenticator!r})"
 
     # -- configuration, as the SDK names it ---------------------------------------
 
@@ -132,6 +137,17 @@ class CloudantV1(Operations):
     def disable_retries(self) -> None:
         self._transport.disable_retries()
 
+
+class CloudantV1(Operations, ServiceSettings[Transport]):
+    """The Cloudant / CouchDB endpoint client, call-compatible with ``ibmcloudant``'s.
+
+    Every operation returns a ``DetailedResponse``. Instances are thread-safe and hold one
+    pooled connection set.
+    """
+
+    def _new_transport(self, authenticator: Authenticator) -> Transport:
+        return Transport(authenticator)
+
     def set_http_client(self, http_client: requests.Session) -> None:
         self._transport.set_http_client(http_client)
 
@@ -186,11 +202,10 @@ class CloudantV1(Operations):
     ) -> DetailedResponse:
         """``COPY /{db}/_design/{ddoc}`` to the design document ``destination`` (with or
         without ``_design/``); the index files are kept, so the copy needs no rebuild."""
-        target = destination if destination.startswith("_design/") else f"_design/{destination}"
         return self._copy_design(
             db,
             ddoc,
-            copy_destination(target, destination_rev),
+            copy_destination(design_id(destination), destination_rev),
             rev=rev,
             batch=batch,
             **kwargs,
@@ -211,6 +226,11 @@ class CloudantV1(Operations):
         """``POST /_session``: log in; the ``AuthSession`` cookie is in the result's
         ``Set-Cookie`` header (the client itself does not keep it)."""
         return self._post_session(username, password, **kwargs)
+
+
+def design_id(name: str) -> str:
+    """A design document's id, with or without its ``_design/`` given."""
+    return name if name.startswith("_design/") else f"_design/{name}"
 
 
 def copy_destination(doc_id: str, rev: str | None) -> bytes:

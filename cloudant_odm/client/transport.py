@@ -1,5 +1,9 @@
 """HTTP transport: one pooled ``requests.Session`` per client, retries, gzip, timeouts.
 
+``TransportSettings`` is what a transport is configured with and does to a request
+before sending it; ``Transport`` sends with ``requests``, and ``cloudant_odm.aio``'s
+``AsyncTransport`` extends the same settings to send with httpx.
+
 Retries use urllib3's ``Retry`` (mounted on the adapter) rather than a loop of our own:
 it already handles ``Retry-After`` (seconds or HTTP date), capped exponential back-off
 and connection errors, and it is what ``requests`` users know. One case is beyond it:
@@ -20,6 +24,7 @@ import json
 import logging
 import re
 import threading
+import time
 import warnings
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
@@ -48,7 +53,9 @@ if TYPE_CHECKING:
     from urllib3 import BaseHTTPResponse
     from urllib3.connectionpool import ConnectionPool
 
-__all__ = ["DetailedResponse", "Transport", "user_agent"]
+    from cloudant_odm.client._operations import Request
+
+__all__ = ["DetailedResponse", "Transport", "TransportSettings", "result_of", "user_agent"]
 
 log = logging.getLogger("cloudant_odm.client")
 
@@ -60,7 +67,7 @@ RETRY_STATUSES = (429, 500, 502, 503, 504)
 #: low enough that a runaway or hostile body can't exhaust memory. Streamed results
 #: (``*_as_stream``, the changes follower) are not limited.
 MAX_RESPONSE_SIZE = 64 * 1024 * 1024
-_TOO_LARGE_ADVICE = (
+TOO_LARGE_ADVICE = (
     ": ask for less (a limit, or pages), use the operation's *_as_stream variant, or "
     "raise the limit with set_max_response_size()"
 )
@@ -142,7 +149,7 @@ class _RefuseCookies(http.cookiejar.DefaultCookiePolicy):
         return False
 
 
-class _Retry(Retry):
+class RetryPolicy(Retry):
     """urllib3's Retry with ``Retry-After`` capped at the back-off limit, so a server
     asking for an hour can't hang the caller; the caller sees the error instead."""
 
@@ -151,6 +158,21 @@ class _Retry(Retry):
         if after is None:
             return None
         return min(after, self.backoff_max)
+
+    def delay(self, response: BaseHTTPResponse | None = None) -> float:
+        """Seconds to wait before the next attempt, as urllib3's ``sleep`` chooses them:
+        the response's ``Retry-After`` (capped) if it has one, else the back-off. The
+        async client waits this long without blocking its event loop."""
+        if self.respect_retry_after_header and response is not None:
+            after = self.get_retry_after(response)
+            if after:
+                return after
+        return max(self.get_backoff_time(), 0.0)
+
+    def sleep(self, response: BaseHTTPResponse | None = None) -> None:
+        wait = self.delay(response)
+        if wait > 0:
+            time.sleep(wait)
 
     def increment(
         self,
@@ -190,7 +212,7 @@ class _Retry(Retry):
 
 def _no_retry() -> Retry:
     # read=False re-raises a read timeout as itself (requests.ReadTimeout), as requests does.
-    return _Retry(0, redirect=0, read=False)
+    return RetryPolicy(0, redirect=0, read=False)
 
 
 def _pooled_adapter() -> HTTPAdapter:
@@ -206,9 +228,11 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-class Transport:
-    """Sends requests for one client. Thread-safe: state changes take a lock, and
-    ``requests.Session`` with a pooled adapter is shared across threads."""
+class TransportSettings:
+    """What a client's transport is configured with, and what it does to every request
+    before sending it (default headers, gzip, timeouts), without sending anything: the
+    ``requests`` transport below and the ``httpx`` one of ``cloudant_odm.aio`` extend it.
+    State changes take a lock, so threads may share one."""
 
     def __init__(self, authenticator: Authenticator) -> None:
         self.authenticator = authenticator
@@ -218,16 +242,12 @@ class Transport:
         self.gzip_requests = True
         self.verify = True
         self.max_response_size: int | None = MAX_RESPONSE_SIZE
-        self._retry: Retry | None = None
-        self._warned_plain_http = False
-        self._lock = threading.Lock()
-        # Mounted once; retries are switched by replacing max_retries, which each send
-        # reads, so threads sending meanwhile never see a half-mounted session.
-        self._adapter = _pooled_adapter()
+        self._retry: RetryPolicy | None = None
         # For bodies that can be read only once (streams): a retry may only happen
         # before the body was sent, i.e. on connection errors.
-        self._once_adapter = _pooled_adapter()
-        self.session = self._new_session()
+        self._once_retry: RetryPolicy | None = None
+        self._warned_plain_http = False
+        self._lock = threading.Lock()
 
     # -- configuration ------------------------------------------------------------
 
@@ -241,27 +261,6 @@ class Transport:
     def default_headers(self, headers: Mapping[str, str]) -> None:
         self._default_headers = dict(headers)
         self.authenticator.set_default_headers(self._default_headers)
-
-    def _new_session(self) -> requests.Session:
-        session = requests.Session()
-        session.cookies.set_policy(_RefuseCookies())
-        session.headers["User-Agent"] = user_agent()
-        self._mount(session)
-        return session
-
-    def _mount(self, session: requests.Session) -> None:
-        session.mount("http://", self._adapter)
-        session.mount("https://", self._adapter)
-        hooks = session.hooks.setdefault("response", [])
-        if augment_error_response not in hooks:
-            hooks.append(augment_error_response)
-
-    def set_http_client(self, session: requests.Session) -> None:
-        with self._lock:
-            session.cookies.set_policy(_RefuseCookies())
-            self._mount(session)
-            self.session = session
-        self._attach()
 
     def set_service_url(self, url: str) -> None:
         if not url:
@@ -319,7 +318,7 @@ class Transport:
         if max_retries < 0 or retry_interval < 0:
             raise ValueError("max_retries and retry_interval must not be negative")
         with self._lock:
-            self._retry = _Retry(
+            self._retry = RetryPolicy(
                 total=max_retries,
                 backoff_factor=1.0,
                 backoff_max=retry_interval,
@@ -330,8 +329,7 @@ class Transport:
                 raise_on_status=False,
                 respect_retry_after_header=True,
             )
-            self._adapter.max_retries = self._retry
-            self._once_adapter.max_retries = _Retry(
+            self._once_retry = RetryPolicy(
                 total=max_retries,
                 connect=max_retries,
                 read=False,
@@ -341,16 +339,86 @@ class Transport:
                 backoff_factor=1.0,
                 backoff_max=retry_interval,
             )
+            self._retries_changed()
 
     def disable_retries(self) -> None:
         with self._lock:
             self._retry = None
-            self._adapter.max_retries = _no_retry()
-            self._once_adapter.max_retries = _no_retry()
+            self._once_retry = None
+            self._retries_changed()
 
     @property
     def retry(self) -> Retry | None:
         return self._retry
+
+    def _attach(self) -> None:
+        """Pass the URL and HTTP settings on to whatever depends on them."""
+
+    def _retries_changed(self) -> None:
+        """The retry settings changed (called under the lock)."""
+
+    # -- what every request gets ----------------------------------------------------
+
+    def prepare(
+        self,
+        headers: Mapping[str, str] | None,
+        body: bytes | IO[bytes] | Iterable[bytes] | None,
+        options: Mapping[str, Any] | None,
+        compress: bool,
+    ) -> tuple[dict[str, str], bytes | IO[bytes] | Iterable[bytes] | None, dict[str, Any]]:
+        """A request's headers with the client's defaults, its body gzipped if it should
+        be, and its transport options over the client's (``timeout``, ``verify``, ...)."""
+        if not self.service_url:
+            raise ValueError("No service URL: call set_service_url() or use new_instance()")
+        all_headers = {**headers} if headers else {}
+        all_headers.update(self._default_headers)
+        gzip_body = compress and self.gzip_requests and not _has(all_headers, "Content-Encoding")
+        if body is not None and gzip_body:
+            body = _gzip(body)
+            all_headers["Content-Encoding"] = "gzip"
+        kwargs: dict[str, Any] = {"timeout": DEFAULT_TIMEOUT, "verify": self.verify}
+        kwargs.update(self.http_config)
+        kwargs.update(options or {})  # a per-call option wins over the client's default
+        return all_headers, body, kwargs
+
+
+class Transport(TransportSettings):
+    """Sends requests for one client with ``requests``. Thread-safe: a
+    ``requests.Session`` with a pooled adapter is shared across threads."""
+
+    def __init__(self, authenticator: Authenticator) -> None:
+        super().__init__(authenticator)
+        # Mounted once; retries are switched by replacing max_retries, which each send
+        # reads, so threads sending meanwhile never see a half-mounted session.
+        self._adapter = _pooled_adapter()
+        # For bodies that can be read only once: retried only on connection errors.
+        self._once_adapter = _pooled_adapter()
+        self.session = self._new_session()
+
+    def _new_session(self) -> requests.Session:
+        session = requests.Session()
+        session.cookies.set_policy(_RefuseCookies())
+        session.headers["User-Agent"] = user_agent()
+        self._mount(session)
+        return session
+
+    def _mount(self, session: requests.Session) -> None:
+        session.mount("http://", self._adapter)
+        session.mount("https://", self._adapter)
+        hooks = session.hooks.setdefault("response", [])
+        if augment_error_response not in hooks:
+            hooks.append(augment_error_response)
+
+    def set_http_client(self, session: requests.Session) -> None:
+        with self._lock:
+            session.cookies.set_policy(_RefuseCookies())
+            self._mount(session)
+            self.session = session
+        self._attach()
+
+    def _retries_changed(self) -> None:
+        self._adapter.max_retries = self._retry or _no_retry()
+        self._once_adapter.max_retries = self._once_retry or _no_retry()
 
     def _attach(self) -> None:
         config = dict(self.http_config)
@@ -358,6 +426,21 @@ class Transport:
         self.authenticator.attach(self.session, self.service_url, config)
 
     # -- sending ------------------------------------------------------------------
+
+    def call(self, request: Request) -> DetailedResponse:
+        """Send an operation's request (``Op.request``) and decode its response."""
+        options = {**request.options, "stream": True} if request.stream else request.options
+        response = self.send(
+            request.method,
+            request.path,
+            params=request.params,
+            headers=request.headers,
+            body=request.body,
+            options=options,
+            compress=request.compress,
+        )
+        result = decode_result(response, stream=request.stream)
+        return DetailedResponse(result, response.headers, response.status_code)
 
     def send(
         self,
@@ -372,22 +455,12 @@ class Transport:
     ) -> requests.Response:
         """Send one request to ``service_url + path`` and return the response if it is
         2xx; otherwise raise the typed ``ApiException``."""
-        if not self.service_url:
-            raise ValueError("No service URL: call set_service_url() or use new_instance()")
-        all_headers = {**headers} if headers else {}
-        all_headers.update(self.default_headers)
-        gzip_body = compress and self.gzip_requests and not _has(all_headers, "Content-Encoding")
-        if body is not None and gzip_body:
-            body = _gzip(body)
-            all_headers["Content-Encoding"] = "gzip"
-        kwargs: dict[str, Any] = {"timeout": DEFAULT_TIMEOUT, "verify": self.verify}
-        kwargs.update(self.http_config)
-        kwargs.update(options or {})  # a per-call option wins over the client's default
+        all_headers, body, kwargs = self.prepare(headers, body, options, compress)
         stream = bool(kwargs.pop("stream", False))
         request = requests.Request(
             method, self.service_url + path, params=params, headers=all_headers, data=body
         )
-        once = _is_stream(body)
+        once = is_stream(body)
         response = self._send_complete(request, stream, kwargs, once=once)
         if response.status_code == 401 and self.authenticator.on_unauthorized(response):
             response.close()
@@ -421,7 +494,7 @@ class Transport:
             if stream:
                 return response
             try:
-                read_capped(response, self.max_response_size, _TOO_LARGE_ADVICE)
+                read_capped(response, self.max_response_size, TOO_LARGE_ADVICE)
                 return response
             except _BODY_ERRORS as exc:
                 response.close()
@@ -520,18 +593,22 @@ def decode_result(response: requests.Response, *, stream: bool) -> Any:
     """The ``result`` of a DetailedResponse, as the SDK defines it."""
     if stream:
         return response
-    if response.request is not None and response.request.method == "HEAD":
+    method = response.request.method if response.request is not None else None
+    return result_of(method, response.status_code, response.headers, response.content, response)
+
+
+def result_of(
+    method: str | None, status: int, headers: Mapping[str, str], content: bytes, response: Any
+) -> Any:
+    """The ``result`` of a read response, whichever library read it: nothing for HEAD,
+    204 and empty bodies, decoded JSON, or ``response`` itself for other content."""
+    if method == "HEAD" or status == 204 or not content:
         return None
-    if response.status_code == 204 or not response.content:
-        return None
-    content_type = response.headers.get("Content-Type", "")
-    if "json" in content_type:
+    if "json" in headers.get("Content-Type", ""):
         try:
-            return json.loads(response.content)
+            return json.loads(content)
         except ValueError as exc:
-            raise ApiException(
-                response.status_code, "Error processing the HTTP response", response
-            ) from exc
+            raise ApiException(status, "Error processing the HTTP response", response) from exc
     return response
 
 
@@ -564,7 +641,7 @@ def _has(headers: Mapping[str, str], name: str) -> bool:
     return any(key.lower() == lowered for key in headers)
 
 
-def _is_stream(body: object) -> bool:
+def is_stream(body: object) -> bool:
     return body is not None and not isinstance(body, bytes | bytearray)
 
 

@@ -124,8 +124,8 @@ def test_every_sdk_operation_uses_its_method_and_path(client: CloudantV1) -> Non
 
 def test_generated_methods_are_up_to_date() -> None:
     """_methods.py is what the generator makes of the catalogue today."""
-    assert _generate.TARGET.read_text() == _generate.render(), (
-        f"{_generate.TARGET.name} is stale after a change to the catalogue or the "
+    assert _generate.SYNC.target.read_text() == _generate.render(), (
+        f"{_generate.SYNC.target.name} is stale after a change to the catalogue or the "
         f"generator: run `{_generate.COMMAND}` and commit the result"
     )
 

@@ -123,6 +123,13 @@ def test_mypy_sees_client_operations_with_their_parameters(tmp_path: Path) -> No
     _check(TYPING_DIR / "client_types.py", tmp_path)
 
 
+def test_mypy_sees_the_async_client_awaited(tmp_path: Path) -> None:
+    """AsyncCloudantV1's operations are coroutines of DetailedResponse, with the sync
+    client's parameters; a stream is an AsyncStream."""
+    pytest.importorskip("httpx", reason="the async extra is not installed")
+    _check(TYPING_DIR / "aio_client_types.py", tmp_path)
+
+
 def test_the_package_itself_is_strict_clean() -> None:
     """mypy --strict over cloudant_odm (as configured in pyproject.toml, plugin included)."""
     out, err, status = mypy_api.run(
@@ -142,16 +149,27 @@ MISTAKES = {
 }
 
 
-def _client_usage(tmp_path: Path) -> tuple[Path, dict[str, int], dict[str, int]]:
-    """A file revealing every public operation, then the mistakes; with the line number
-    (1-based) of each reveal and of each mistake."""
+# The two clients: (class, module, whether its operations are awaited).
+CLIENTS = {
+    "sync": ("CloudantV1", "cloudant_odm.client", False),
+    "async": ("AsyncCloudantV1", "cloudant_odm.aio", True),
+}
+
+
+def _client_usage(tmp_path: Path, flavour: str) -> tuple[Path, dict[str, int], dict[str, int]]:
+    """A file revealing every public operation of the ``flavour`` client, then the
+    mistakes (awaited, for the async client); with the line number (1-based) of each
+    reveal and of each mistake."""
+    cls, module, awaited = CLIENTS[flavour]
+    if awaited:
+        pytest.importorskip("httpx", reason="the async extra is not installed")
     lines = [
         "from typing_extensions import reveal_type",
         "",
-        "from cloudant_odm.client import CloudantV1",
+        f"from {module} import {cls}",
         "",
         "",
-        "def check(client: CloudantV1) -> None:",
+        f"{'async ' if awaited else ''}def check(client: {cls}) -> None:",
     ]
     reveals: dict[str, int] = {}
     for op in PUBLIC_OPERATIONS:
@@ -159,9 +177,9 @@ def _client_usage(tmp_path: Path) -> tuple[Path, dict[str, int], dict[str, int]]
         reveals[op.name] = len(lines)
     mistakes: dict[str, int] = {}
     for what, call in MISTAKES.items():
-        lines.append(f"    {call}")
+        lines.append(f"    {'await ' if awaited else ''}{call}")
         mistakes[what] = len(lines)
-    path = tmp_path / "client_usage.py"
+    path = tmp_path / f"{flavour}_client_usage.py"
     path.write_text("\n".join(lines) + "\n")
     return path, reveals, mistakes
 
@@ -183,8 +201,9 @@ def _assert_typed(name: str, revealed: str, options: str) -> None:
     assert options in revealed, (name, revealed)
 
 
-def test_mypy_sees_every_operation_typed(tmp_path: Path) -> None:
-    path, reveals, mistakes = _client_usage(tmp_path)
+@pytest.mark.parametrize("flavour", list(CLIENTS))
+def test_mypy_sees_every_operation_typed(tmp_path: Path, flavour: str) -> None:
+    path, reveals, mistakes = _client_usage(tmp_path, flavour)
     out = _mypy(path, tmp_path)
     revealed: dict[int, str] = {}
     errors: dict[int, str] = {}
@@ -199,6 +218,10 @@ def test_mypy_sees_every_operation_typed(tmp_path: Path) -> None:
     for name, number in reveals.items():
         typed_dict = f"**kwargs: **TypedDict(cloudant_odm.client._operations.{_options(name)},"
         _assert_typed(name, revealed[number], typed_dict)
+        result = "cloudant_odm.client.transport.DetailedResponse"
+        if CLIENTS[flavour][2]:
+            result = f"typing.Coroutine[Any, Any, {result}]"
+        assert revealed[number].endswith(f") -> {result}"), (name, revealed[number])
     assert 'did you mean "rev"' in errors[mistakes["misspelt keyword"]]
     assert "[arg-type]" in errors[mistakes["wrong type"]]
     assert "[call-arg]" in errors[mistakes["misspelt request option"]]
@@ -224,8 +247,9 @@ def _pyright(path: Path) -> dict[str, Any]:
     return report
 
 
-def test_pyright_sees_every_operation_typed(tmp_path: Path) -> None:
-    path, reveals, mistakes = _client_usage(tmp_path)
+@pytest.mark.parametrize("flavour", list(CLIENTS))
+def test_pyright_sees_every_operation_typed(tmp_path: Path, flavour: str) -> None:
+    path, reveals, mistakes = _client_usage(tmp_path, flavour)
     report = _pyright(path)
     revealed: dict[int, str] = {}
     errors: dict[int, list[str]] = {}
@@ -238,8 +262,12 @@ def test_pyright_sees_every_operation_typed(tmp_path: Path) -> None:
         else:
             assert diagnostic["severity"] == "error", diagnostic
             errors.setdefault(number, []).append(diagnostic["message"])
+    result = (
+        "CoroutineType[Any, Any, DetailedResponse]" if CLIENTS[flavour][2] else "DetailedResponse"
+    )
     for name, number in reveals.items():
         _assert_typed(name, revealed[number], f"**kwargs: **{_options(name)})")
+        assert revealed[number].endswith(f") -> {result}"), (name, revealed[number])
     assert revealed[reveals["get_document"]].startswith(
         "(db: str, doc_id: str, *, if_none_match: str | None = None, attachments: bool | None"
     )

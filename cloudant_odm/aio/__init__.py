@@ -1,0 +1,26 @@
+"""The endpoint client for asyncio: ``AsyncCloudantV1``, on ``httpx``.
+
+Install it with the ``async`` extra (``pip install cloudant-odm[async]``); the
+synchronous client and the ODM never import ``httpx``::
+
+    from cloudant_odm.aio import AsyncCloudantV1
+
+    async with AsyncCloudantV1.new_instance() as client:
+        doc = (await client.get_document("orders", "example")).get_result()
+
+It takes the synchronous client's authenticators (``cloudant_odm.client``'s) and raises
+its errors (``ApiException`` and below, ``ConnectionFailed``, ``ResponseTooLarge``).
+"""
+
+try:
+    import httpx  # noqa: F401  (only to say what is missing)
+except ImportError as exc:  # pragma: no cover - depends on the installation
+    raise ImportError(
+        "cloudant_odm.aio needs httpx, which the async extra installs: "
+        "pip install cloudant-odm[async]"
+    ) from exc
+
+from cloudant_odm.aio._transport import AsyncStream
+from cloudant_odm.aio.service import AsyncCloudantV1
+
+__all__ = ["AsyncCloudantV1", "AsyncStream"]

@@ -1,0 +1,199 @@
+"""The async client's side of the authenticators: the same ``Authenticator`` objects as
+the synchronous client's, their tokens fetched without blocking the event loop.
+
+Token managers describe their exchanges as flows (``auth.Flow``: the requests to make,
+without sending them) and keep the token and the decisions (valid? due for renewal?
+renewed since this 401?); here the flows' requests go out with ``httpx``, and an
+``asyncio.Lock`` per manager makes concurrent tasks share one fetch: when the token has
+expired they all wait for it, when it is only due for renewal one task renews it and the
+others go on with the current one, as threads do with the synchronous client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+import httpx
+import requests
+
+from cloudant_odm.aio._http import new_client, read_capped, read_error_body, timeout_of
+from cloudant_odm.client.auth import (
+    REFRESH_ERRORS,
+    TOKEN_RESPONSE_LIMIT,
+    Authenticator,
+    CouchDbSessionAuthenticator,
+    CouchDbSessionTokenManager,
+    Flow,
+    HttpCall,
+    Reply,
+    Token,
+    TokenManager,
+    TokenOf,
+    sent_session_cookie,
+)
+from cloudant_odm.client.auth import _TokenAuthenticator as TokenAuthenticator
+from cloudant_odm.client.common import get_user_agent
+from cloudant_odm.client.errors import error_from_response, redact_url
+
+__all__ = ["AsyncCredentials"]
+
+logger = logging.getLogger("cloudant_odm.client.auth")
+
+_T = TypeVar("_T")
+#: A failed renewal ahead of expiry keeps the current token; so does httpx's failure.
+_REFRESH_ERRORS: tuple[type[BaseException], ...] = (*REFRESH_ERRORS, httpx.HTTPError)
+
+
+class AsyncCredentials:
+    """Adds an authenticator's credentials to the async client's requests."""
+
+    def __init__(self, authenticator: Authenticator) -> None:
+        self.authenticator = authenticator
+        self._locks: dict[TokenManager, asyncio.Lock] = {}
+        # Token and login requests go through clients of their own, one per TLS and
+        # proxy setting (IAM's may differ from the service's).
+        self._clients: dict[tuple[Any, ...], httpx.AsyncClient] = {}
+
+    def configure(self, service_url: str, http_config: Mapping[str, Any]) -> None:
+        """The client's URL and HTTP settings changed (``Authenticator.configure``)."""
+        self.authenticator.configure(service_url, http_config)
+
+    async def aclose(self) -> None:
+        clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            await client.aclose()
+
+    # -- every request ------------------------------------------------------------
+
+    async def authenticate(self, request: httpx.Request) -> None:
+        authenticator = self.authenticator
+        if isinstance(authenticator, TokenAuthenticator):
+            token = await self.get_token(authenticator.token_manager)
+            request.headers["Authorization"] = authenticator.authorization(token)
+        elif isinstance(authenticator, CouchDbSessionAuthenticator):
+            cookie = await self.get_token(authenticator.token_manager)
+            sent = request.headers.get("Cookie")
+            request.headers["Cookie"] = authenticator.cookie_header(sent, cookie)
+        else:
+            # NoAuth, Basic, a fixed bearer token or one of the application's own: they
+            # only set headers, on a stand-in for the request requests would send.
+            stand_in = requests.PreparedRequest()
+            stand_in.prepare_method(request.method)
+            stand_in.url = str(request.url)
+            stand_in.headers = requests.structures.CaseInsensitiveDict(request.headers)
+            authenticator.authenticate(stand_in)
+            for name, value in stand_in.headers.items():
+                if request.headers.get(name) != value:
+                    request.headers[name] = value
+
+    def on_response(self, response: httpx.Response) -> None:
+        if isinstance(self.authenticator, CouchDbSessionAuthenticator):
+            manager = self.authenticator.token_manager
+            manager.cookies_received(response.headers.get_list("set-cookie"))
+
+    async def on_unauthorized(self, response: httpx.Response) -> bool:
+        """A 401: log in again (the session authenticator) and have the request replayed
+        once; other authenticators have nothing to renew."""
+        if not isinstance(self.authenticator, CouchDbSessionAuthenticator):
+            return False
+        manager = self.authenticator.token_manager
+        failed = sent_session_cookie(response.request.headers.get("Cookie"))
+        async with self._lock(manager):
+            if not manager.renewed_since(failed):
+                manager.invalidate()
+                manager.set_token(await self.fetch(manager))
+        return True
+
+    # -- tokens -------------------------------------------------------------------
+
+    async def get_token(self, manager: TokenManager) -> str:
+        """``manager.get_token()`` without blocking: the same decisions, an
+        ``asyncio.Lock`` instead of a thread lock."""
+        lock = self._lock(manager)
+        token = manager.token
+        now = time.time()
+        if manager._valid(token, now):
+            if manager.refresh_due(token, now) and not lock.locked():
+                async with lock:
+                    if manager.token is token:  # not renewed by another task meanwhile
+                        try:
+                            manager.set_token(await self.fetch(manager))
+                        except _REFRESH_ERRORS as exc:
+                            manager.refresh_failed(token, now, exc)
+                token = manager.token or token
+            return token.value
+        async with lock:
+            token = manager.token
+            if manager._valid(token, time.time()):  # another task fetched while we waited
+                return token.value
+            token = await self.fetch(manager)
+            manager.set_token(token)
+            return token.value
+
+    async def fetch(self, manager: TokenManager) -> Token:
+        """A new token for ``manager``, its flow's requests sent with httpx."""
+        return await self.run(manager, manager.token_flow())
+
+    async def run(self, manager: TokenManager, flow: Flow[_T]) -> _T:
+        reply: Any = None
+        while True:
+            try:
+                step = flow.send(reply)
+            except StopIteration as done:
+                return done.value  # type: ignore[no-any-return]
+            if isinstance(step, TokenOf):
+                reply = await self.get_token(step.manager)
+            else:
+                reply = await self._send(manager, step)
+
+    async def _send(self, manager: TokenManager, call: HttpCall) -> Reply:
+        options = {"timeout": manager._timeout(), **call.options}
+        client = self._client_for(options.get("verify", True), options.get("proxies"))
+        auth = options.get("auth")
+        request = client.build_request(
+            call.method,
+            call.url,
+            params=options.get("params"),
+            headers=options.get("headers"),
+            data=options.get("data"),
+            json=options.get("json"),
+            timeout=timeout_of(options["timeout"]),
+        )
+        # No redirects: credentials would be re-sent to wherever they point.
+        response = await client.send(
+            request,
+            auth=httpx.BasicAuth(*auth) if auth else None,
+            follow_redirects=False,
+            stream=True,
+        )
+        if not 200 <= response.status_code < 300:
+            if isinstance(manager, CouchDbSessionTokenManager):
+                logger.debug(
+                    "Login to %s failed with status %s", redact_url(call.url), response.status_code
+                )
+            await read_error_body(response)
+            raise error_from_response(response)
+        content = await read_capped(response, TOKEN_RESPONSE_LIMIT)
+        cookies = response.headers.get_list("set-cookie")
+        return Reply(response.status_code, content, cookies, response)
+
+    def _client_for(self, verify: Any, proxies: Mapping[str, str] | None) -> httpx.AsyncClient:
+        key = (verify, tuple(sorted((proxies or {}).items())))
+        client = self._clients.get(key)
+        if client is None:
+            # The User-Agent of the client's own requests (token requests name theirs).
+            client = new_client(
+                verify=verify, proxies=proxies, headers={"User-Agent": get_user_agent()}
+            )
+            self._clients[key] = client
+        return client
+
+    def _lock(self, manager: TokenManager) -> asyncio.Lock:
+        lock = self._locks.get(manager)
+        if lock is None:
+            lock = self._locks[manager] = asyncio.Lock()
+        return lock
