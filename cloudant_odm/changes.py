@@ -6,6 +6,7 @@ Built on the client's ``ChangesFollower`` (back-off, error tolerance, batching).
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -190,13 +191,14 @@ def follow(
         since=start,
         limit=limit,
     )
-    items = follower.start_one_off() if one_off else follower.start()
-    return _typed_changes(follower, items, tuple(models), store)
+    # Chunks of rows as dicts: no client-level ChangesResultItem is built for a row.
+    chunks = follower._start_rows(one_off)
+    return _typed_changes(follower, chunks, tuple(models), store)
 
 
 def _typed_changes(
     follower: ChangesFollower,
-    items: Iterator[Any],
+    chunks: Iterator[list[dict[str, Any]]],
     models: tuple[type[T], ...],
     store: _CheckpointStore | None,
 ) -> Iterator[DocumentChange[T]]:
@@ -205,8 +207,8 @@ def _typed_changes(
     unsaved = 0
     last_save = time.monotonic()
     try:
-        for item in items:
-            change = _to_change(item, models)
+        for row in itertools.chain.from_iterable(chunks):
+            change = _to_change(row, models)
             yield change
             # Control is back here: the consumer has handled ``change``.
             if change.seq is None:
@@ -242,19 +244,24 @@ def _save(store: _CheckpointStore, seq: str | int) -> bool:
     return True
 
 
-def _to_change(item: Any, models: tuple[type[T], ...]) -> DocumentChange[T]:
+def _to_change(row: dict[str, Any], models: tuple[type[T], ...]) -> DocumentChange[T]:
+    """The change of a row of the usual shape (``seq``, ``id``, ``changes`` of
+    ``{"rev": ...}``, perhaps ``deleted`` and ``doc``), which the follower vouches for."""
     doc: T | None = None
-    data = item.doc
-    if data is not None and not item.deleted:
+    data = row.get("doc")
+    deleted = row.get("deleted")
+    if data is not None and not deleted:
         doc = _as_model(data, models)
-    rev = item.changes[0].rev if item.changes else None
-    return DocumentChange(id=item.id, seq=item.seq, rev=rev, deleted=bool(item.deleted), doc=doc)
+    changes = row["changes"]
+    rev = changes[0]["rev"] if changes else None
+    return DocumentChange(row["id"], row["seq"], rev, bool(deleted), doc)
 
 
 def _as_model(data: Mapping[str, Any], models: tuple[type[T], ...]) -> T | None:
     for model in models:
         try:
-            loaded = from_json(dict(data), model)
+            # The row's own dict, read by nothing else: loaded without a copy.
+            loaded = from_json(data, model)
         except DocumentTypeError:
             continue
         return loaded

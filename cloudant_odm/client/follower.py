@@ -37,7 +37,7 @@ from collections import deque
 from collections.abc import Iterator
 from datetime import timedelta
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Final, cast
+from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 import requests
@@ -561,7 +561,8 @@ def _to_row(row: Any) -> dict[str, Any]:
     """The row as a dict of the usual shape (see ``_is_usual``): itself when it has it,
     else as ``_to_item`` decodes it (or refuses it, with the same error)."""
     if row.__class__ is dict and _is_usual(row):
-        return cast(dict[str, Any], row)  # the parser's own dict: no copy
+        usual: dict[str, Any] = row  # the parser's own dict: no copy
+        return usual
     return _to_item(row).to_dict()
 
 

@@ -267,3 +267,23 @@ def test_a_usual_changes_row_is_built_directly() -> None:
     assert item.doc == {"_id": "a"}
     assert follower._usual_item({**row, "other": 1}) is None  # kept in _extra by from_dict
     assert follower._usual_item({**row, "changes": [{"rev": "1-b", "x": 1}]}) is None
+
+
+@given(_rows)
+@settings(max_examples=400, deadline=None)
+def test_changes_rows_for_the_typed_follower_hold_what_the_items_do(row: dict[str, Any]) -> None:
+    # The typed follower takes rows as dicts (_to_row) instead of ChangesResultItems: the
+    # same rows are refused, and the others say what their item would.
+    item = _outcome(follower._to_item, row)
+    as_row = _outcome(follower._to_row, row)
+    if isinstance(item, tuple):
+        assert as_row == item
+    else:
+        assert ChangesResultItem.from_dict(as_row) == item
+
+
+def test_a_usual_changes_row_goes_to_the_typed_follower_as_it_is() -> None:
+    row = {"seq": None, "id": "a", "changes": [{"rev": "1-b"}], "deleted": True}
+    assert follower._to_row(row) is row
+    unusual = {**row, "other": 1}
+    assert follower._to_row(unusual) == {**unusual, "seq": None}
