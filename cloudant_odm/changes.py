@@ -15,7 +15,13 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
-from cloudant_odm.client import ChangesFollower, CloudantV1, ConflictError, NotFoundError
+from cloudant_odm.client import (
+    ChangesFollower,
+    ChangesResultItem,
+    CloudantV1,
+    ConflictError,
+    NotFoundError,
+)
 from cloudant_odm.client.follower import FOREVER_MS, is_transient
 from cloudant_odm.models import Document, DocumentTypeError, from_json
 from cloudant_odm.models.registry import type_selector
@@ -191,14 +197,14 @@ def follow(
         since=start,
         limit=limit,
     )
-    # Chunks of rows as dicts: no client-level ChangesResultItem is built for a row.
+    # Chunks of rows, usual ones as the parser's dicts: no ChangesResultItem is built.
     chunks = follower._start_rows(one_off)
     return _typed_changes(follower, chunks, tuple(models), store)
 
 
 def _typed_changes(
     follower: ChangesFollower,
-    chunks: Iterator[list[dict[str, Any]]],
+    chunks: Iterator[list[dict[str, Any] | ChangesResultItem]],
     models: tuple[type[T], ...],
     store: _CheckpointStore | None,
 ) -> Iterator[DocumentChange[T]]:
@@ -208,7 +214,7 @@ def _typed_changes(
     last_save = time.monotonic()
     try:
         for row in itertools.chain.from_iterable(chunks):
-            change = _to_change(row, models)
+            change = _to_change(row if isinstance(row, dict) else row.to_dict(), models)
             yield change
             # Control is back here: the consumer has handled ``change``.
             if change.seq is None:
@@ -245,8 +251,8 @@ def _save(store: _CheckpointStore, seq: str | int) -> bool:
 
 
 def _to_change(row: dict[str, Any], models: tuple[type[T], ...]) -> DocumentChange[T]:
-    """The change of a row of the usual shape (``seq``, ``id``, ``changes`` of
-    ``{"rev": ...}``, perhaps ``deleted`` and ``doc``), which the follower vouches for."""
+    """The change of a row with ``seq``, ``id``, ``changes`` (of ``{"rev": ...}``) and
+    perhaps ``deleted`` and ``doc``, as the follower hands them over."""
     doc: T | None = None
     data = row.get("doc")
     deleted = row.get("deleted")

@@ -161,7 +161,7 @@ class _Signal(Enum):
     CLOSED = "closed"  # the follower was stopped
 
 
-# A chunk of ChangesResultItems (or of rows as dicts, for _start_rows()).
+# A chunk of rows (see _checked), the error that ended the producer, or a signal.
 _Handed = list[Any] | BaseException | _Signal
 
 
@@ -533,8 +533,11 @@ def _usual_item(row: dict[str, Any]) -> ChangesResultItem | None:
     """The row as a ``ChangesResultItem`` built directly, if it has the usual shape (the
     generic ``from_dict`` is the follower's largest cost per row; this is about 2x
     faster); None for anything else, which ``from_dict`` then decodes or refuses."""
-    if not _is_usual(row):
-        return None
+    return _build_item(row) if _is_usual(row) else None
+
+
+def _build_item(row: dict[str, Any]) -> ChangesResultItem:
+    """The ``ChangesResultItem`` of a row of the usual shape (``_is_usual``)."""
     return ChangesResultItem(
         [Change(change["rev"]) for change in row["changes"]],
         row["id"],
@@ -557,21 +560,27 @@ def _to_item(row: Any) -> ChangesResultItem:
         raise ValueError(f"The changes feed sent a row that is not a change: {exc}") from exc
 
 
-def _to_row(row: Any) -> dict[str, Any]:
-    """The row as a dict of the usual shape (see ``_is_usual``): itself when it has it,
-    else as ``_to_item`` decodes it (or refuses it, with the same error)."""
+#: A row as the producer hands it over (see ``_checked``).
+_Checked = dict[str, Any] | ChangesResultItem
+
+
+def _checked(row: Any) -> _Checked:
+    """The row as the producer hands it over: the parser's own dict when it has the
+    usual shape (``_is_usual``), else its ``ChangesResultItem`` (``from_dict`` decodes
+    it, or refuses it with the error ``_to_item`` raises). Items are built by the
+    consumer (``_build_item``), just before they are delivered: objects that live for
+    a moment cost the garbage collector far less than ones that wait in the hand-off."""
     if row.__class__ is dict and _is_usual(row):
-        usual: dict[str, Any] = row  # the parser's own dict: no copy
+        usual: dict[str, Any] = row
         return usual
-    return _to_item(row).to_dict()
+    return _to_item(row)
 
 
-def _seq_of(converted: ChangesResultItem | dict[str, Any]) -> Seq | None:
-    """The ``seq`` of a row from ``_to_item`` or ``_to_row``."""
-    if isinstance(converted, dict):
-        seq: Seq | None = converted["seq"]
+def _seq_of(row: _Checked) -> Seq | None:
+    if isinstance(row, dict):
+        seq: Seq | None = row["seq"]
         return seq
-    return converted.seq
+    return row.seq
 
 
 def _abort(response: requests.Response) -> None:
@@ -649,7 +658,6 @@ class ChangesFollower:
         self._limit: int | None = limit
         self._options: dict[str, Any] = {k: v for k, v in params.items() if v is not None}
         self._mode = _Mode.FINITE
-        self._as_rows = False  # hand over rows as dicts, not ChangesResultItems
         self._since: Seq = "0"
         self._produced = 0  # rows read for the consumer (producer thread only)
         self._lock = threading.Lock()
@@ -720,11 +728,11 @@ class ChangesFollower:
 
     # -- the consumer side ---------------------------------------------------------
 
-    def _start_rows(self, one_off: bool) -> Iterator[list[dict[str, Any]]]:
+    def _start_rows(self, one_off: bool) -> Iterator[list[_Checked]]:
         """Start as ``start_one_off()`` (``one_off``) or ``start()`` do, but hand over
-        each chunk of rows whole, as dicts of the usual shape (``_to_row``), without
-        building ``ChangesResultItem``s: the typed follower's input. The caller ends the
-        follower by closing the iterator (or ``stop()``)."""
+        the chunks of rows whole, as ``_checked`` made them (usual rows as dicts, the
+        others as ``ChangesResultItem``): the typed follower's input, which needs no
+        item per row. The caller ends the follower by closing the iterator."""
         return self._start(_Mode.FINITE if one_off else _Mode.LISTEN, as_rows=True)
 
     def _start(self, mode: _Mode, *, as_rows: bool = False) -> Iterator[Any]:
@@ -735,7 +743,6 @@ class ChangesFollower:
             if self._stop_event.is_set():
                 return iter([])  # stopped before it was started: nothing to follow
             self._mode = mode
-            self._as_rows = as_rows
             since = self._options.pop("since", None)
             self._since = since if since is not None else ("now" if mode is _Mode.LISTEN else "0")
             self._thread = threading.Thread(
@@ -759,11 +766,11 @@ class ChangesFollower:
             # the producer never outlives the loop by more than its current request.
             self.stop()
 
-    def _items(self, chunks: Iterator[list[ChangesResultItem]]) -> Iterator[ChangesResultItem]:
+    def _items(self, chunks: Iterator[list[_Checked]]) -> Iterator[ChangesResultItem]:
         try:
             for chunk in chunks:
-                for item in chunk:
-                    yield item
+                for row in chunk:
+                    yield _build_item(row) if isinstance(row, dict) else row
                     if self._stop_event.is_set():
                         return  # stop() from inside the loop: deliver nothing more
         finally:
@@ -850,8 +857,7 @@ class ChangesFollower:
         response: requests.Response = self._service.post_changes_as_stream(**params).get_result()
         self._response = response
         parser = _FeedParser()
-        convert = _to_row if self._as_rows else _to_item
-        chunk: list[Any] = []
+        chunk: list[_Checked] = []
         chunk_chars = parser.chars
         rows = 0
         last_row_seq: Seq | None = None
@@ -862,11 +868,11 @@ class ChangesFollower:
                 for parsed in self._body_rows(response, parser):
                     if self._limit is not None:
                         parsed = parsed[: self._limit - self._produced]
-                    converted: list[Any] = []
+                    converted: list[_Checked] = []
                     bad: ValueError | None = None
                     for row in parsed:
                         try:
-                            converted.append(convert(row))
+                            converted.append(_checked(row))
                         except ValueError as exc:
                             bad = exc  # the rows before it are still delivered
                             break

@@ -271,19 +271,28 @@ def test_a_usual_changes_row_is_built_directly() -> None:
 
 @given(_rows)
 @settings(max_examples=400, deadline=None)
-def test_changes_rows_for_the_typed_follower_hold_what_the_items_do(row: dict[str, Any]) -> None:
-    # The typed follower takes rows as dicts (_to_row) instead of ChangesResultItems: the
-    # same rows are refused, and the others say what their item would.
+def test_changes_rows_are_handed_over_as_dicts_that_make_the_same_items(
+    row: dict[str, Any],
+) -> None:
+    # The producer hands usual rows over as they are (the consumer builds their items,
+    # the typed follower needs none): the same rows are refused, and the others make
+    # the item the row would.
     item = _outcome(follower._to_item, row)
-    as_row = _outcome(follower._to_row, row)
+    handed = _outcome(follower._checked, row)
     if isinstance(item, tuple):
-        assert as_row == item
+        assert handed == item
+    elif isinstance(handed, dict):
+        assert handed is row
+        assert follower._build_item(handed) == item
+        assert ChangesResultItem.from_dict(handed) == item  # what the typed follower reads
     else:
-        assert ChangesResultItem.from_dict(as_row) == item
+        assert handed == item
+        assert ChangesResultItem.from_dict(handed.to_dict()) == item
 
 
-def test_a_usual_changes_row_goes_to_the_typed_follower_as_it_is() -> None:
+def test_only_usual_changes_rows_are_handed_over_as_dicts() -> None:
     row = {"seq": None, "id": "a", "changes": [{"rev": "1-b"}], "deleted": True}
-    assert follower._to_row(row) is row
-    unusual = {**row, "other": 1}
-    assert follower._to_row(unusual) == {**unusual, "seq": None}
+    assert follower._checked(row) is row
+    unusual = follower._checked({**row, "other": 1})
+    assert isinstance(unusual, ChangesResultItem)
+    assert unusual._extra == {"other": 1}
