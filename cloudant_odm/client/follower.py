@@ -294,6 +294,7 @@ class _FeedParser:
         buf, pos, end = self._buf, self._pos, len(self._buf)
         rows: list[Any] = []
         self._want = 0
+        grouping = True  # until no group is found in this text
         while True:
             ws = _WS.match(buf, pos)
             pos = ws.end() if ws else pos
@@ -308,7 +309,11 @@ class _FeedParser:
                     pos += 1
                     self._state = _State.KEY
                 else:
-                    after = self._group(buf, pos, end, rows) if self._row_head else -1
+                    after = -1
+                    if grouping and self._row_head:
+                        after = self._group(buf, pos, end, rows)
+                        # No group: no row start further on, the rest goes row by row.
+                        grouping = after >= 0
                     if after < 0:
                         value, after = self._value(buf, pos, final)
                         if after < 0:
@@ -767,11 +772,12 @@ class ChangesFollower:
             self.stop()
 
     def _items(self, chunks: Iterator[list[_Checked]]) -> Iterator[ChangesResultItem]:
+        stopped = self._stop_event.is_set
         try:
             for chunk in chunks:
                 for row in chunk:
                     yield _build_item(row) if isinstance(row, dict) else row
-                    if self._stop_event.is_set():
+                    if stopped():
                         return  # stop() from inside the loop: deliver nothing more
         finally:
             self.stop()
