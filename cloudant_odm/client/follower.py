@@ -582,6 +582,7 @@ def _checked(row: Any) -> _Checked:
 
 
 def _seq_of(row: _Checked) -> Seq | None:
+    """The ``seq`` of a row as ``_checked`` hands it over."""
     if isinstance(row, dict):
         seq: Seq | None = row["seq"]
         return seq
