@@ -6,6 +6,7 @@ Built on the client's ``ChangesFollower`` (back-off, error tolerance, batching).
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -14,7 +15,13 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
-from cloudant_odm.client import ChangesFollower, CloudantV1, ConflictError, NotFoundError
+from cloudant_odm.client import (
+    ChangesFollower,
+    ChangesResultItem,
+    CloudantV1,
+    ConflictError,
+    NotFoundError,
+)
 from cloudant_odm.client.follower import FOREVER_MS, is_transient
 from cloudant_odm.models import Document, DocumentTypeError, from_json
 from cloudant_odm.models.registry import type_selector
@@ -190,13 +197,14 @@ def follow(
         since=start,
         limit=limit,
     )
-    items = follower.start_one_off() if one_off else follower.start()
-    return _typed_changes(follower, items, tuple(models), store)
+    # Chunks of rows, usual ones as the parser's dicts: no ChangesResultItem is built.
+    chunks = follower._start_rows(one_off)
+    return _typed_changes(follower, chunks, tuple(models), store)
 
 
 def _typed_changes(
     follower: ChangesFollower,
-    items: Iterator[Any],
+    chunks: Iterator[list[dict[str, Any] | ChangesResultItem]],
     models: tuple[type[T], ...],
     store: _CheckpointStore | None,
 ) -> Iterator[DocumentChange[T]]:
@@ -205,8 +213,8 @@ def _typed_changes(
     unsaved = 0
     last_save = time.monotonic()
     try:
-        for item in items:
-            change = _to_change(item, models)
+        for row in itertools.chain.from_iterable(chunks):
+            change = _to_change(row if isinstance(row, dict) else row.to_dict(), models)
             yield change
             # Control is back here: the consumer has handled ``change``.
             if change.seq is None:
@@ -242,19 +250,24 @@ def _save(store: _CheckpointStore, seq: str | int) -> bool:
     return True
 
 
-def _to_change(item: Any, models: tuple[type[T], ...]) -> DocumentChange[T]:
+def _to_change(row: dict[str, Any], models: tuple[type[T], ...]) -> DocumentChange[T]:
+    """The change of a row with ``seq``, ``id``, ``changes`` (of ``{"rev": ...}``) and
+    perhaps ``deleted`` and ``doc``, as the follower hands them over."""
     doc: T | None = None
-    data = item.doc
-    if data is not None and not item.deleted:
+    data = row.get("doc")
+    deleted = row.get("deleted")
+    if data is not None and not deleted:
         doc = _as_model(data, models)
-    rev = item.changes[0].rev if item.changes else None
-    return DocumentChange(id=item.id, seq=item.seq, rev=rev, deleted=bool(item.deleted), doc=doc)
+    changes = row["changes"]
+    rev = changes[0]["rev"] if changes else None
+    return DocumentChange(row["id"], row["seq"], rev, bool(deleted), doc)
 
 
 def _as_model(data: Mapping[str, Any], models: tuple[type[T], ...]) -> T | None:
     for model in models:
         try:
-            loaded = from_json(dict(data), model)
+            # The row's own dict, read by nothing else: loaded without a copy.
+            loaded = from_json(data, model)
         except DocumentTypeError:
             continue
         return loaded

@@ -79,12 +79,16 @@ TERMINAL_STATUSES: Final = frozenset({400, 401, 403, 404})
 # The checkpoint window of latest_sequence_from(): markers kept / dropped at once.
 _SEQ_RETAINED: Final = 2048
 _SEQ_EVICTION: Final = 1024
-# Rows go to the consumer in chunks of at most this many rows or this many characters,
-# and at most _BUFFER_CHUNKS chunks wait for it: the producer stays a few MiB ahead.
+# Rows go to the consumer in chunks of about this many rows or this many characters
+# (give or take one parsed group), and at most _BUFFER_CHUNKS chunks wait for it: the
+# producer stays a few MiB ahead.
 _CHUNK_ROWS: Final = 500
 _CHUNK_CHARS: Final = 1024 * 1024
 _BUFFER_CHUNKS: Final = 4
 _READ_SIZE: Final = 64 * 1024
+# The body is parsed in pieces of at least this many bytes (CouchDB sends a few rows per
+# HTTP chunk), so that each piece holds a group of rows for the parser to take at once.
+_PARSE_BYTES: Final = 64 * 1024
 
 _REJECTED_OPTIONS: Final = ("descending", "feed", "heartbeat", "last_event_id", "timeout")
 # filter_params only feed custom filter functions, which the follower does not allow.
@@ -157,7 +161,8 @@ class _Signal(Enum):
     CLOSED = "closed"  # the follower was stopped
 
 
-_Handed = list[ChangesResultItem] | BaseException | _Signal
+# A chunk of rows (see _checked), the error that ended the producer, or a signal.
+_Handed = list[Any] | BaseException | _Signal
 
 
 class _Handoff:
@@ -213,15 +218,28 @@ class _State(Enum):
 
 
 _WS: Final = re.compile(r"[ \t\n\r]*")
+# A JSON string, and a scalar (what the first member of a row holds: seq or id).
+_STRING: Final = r'"[^"\\]*(?:\\.[^"\\]*)*"'
+_SCALAR: Final = rf"(?:{_STRING}|-?[0-9][0-9.eE+-]*|null|true|false)"
+# How a row begins: "{", its first member name, a scalar value, its second member name.
+_ROW_HEAD: Final = re.compile(rf"(\{{\s*{_STRING}\s*:)\s*{_SCALAR}\s*,\s*({_STRING}\s*:)")
+# Row starts tried, from the end of the text, before a group gives up for this text.
+_GROUP_TRIES: Final = 8
 
 
 class _FeedParser:
     """Parses a ``_changes`` response (``{"results": [...], "last_seq": ..., ...}``) as
-    its bytes arrive: ``feed()`` returns the rows completed so far, with their size in
-    characters; the other members end up in ``fields``.
+    its bytes arrive: ``feed()`` returns the rows completed so far, and ``chars`` counts
+    their characters; the other members end up in ``fields``.
 
-    Only the top-level object is parsed incrementally; each row and each other member is
-    decoded whole by ``json``. A value cut by a chunk boundary is retried once the
+    Only the top-level object is parsed incrementally; the other members are decoded
+    whole by ``json``, and so are the rows, many at a time: one ``json`` call per row
+    costs about as much again as the parsing itself. The rows of the text received are
+    cut into a group ending before the last row that starts as the first row did (its
+    first member, a scalar, its second member's name, as in ``{"seq":"..","id":``) and
+    the group is parsed as one array. A nested object that starts like a row makes the
+    group an invalid array, never a wrong one; then the rows are parsed one at a time
+    for the rest of the response. A value cut by a chunk boundary is retried once the
     unparsed text has doubled, so a large document costs linear time, not quadratic.
     """
 
@@ -235,9 +253,14 @@ class _FeedParser:
         self._want = 0  # unparsed characters needed before parsing again
         self._state = _State.START
         self._key = ""
+        # Rows are parsed in groups once the first row has shown how rows begin.
+        self._grouping = True
+        self._row_start = ""  # the first row's text up to its first colon
+        self._row_head: re.Pattern[str] | None = None  # confirms a row start
+        self.chars = 0  # characters of the rows returned so far
         self.fields: dict[str, Any] = {}
 
-    def feed(self, data: bytes) -> list[tuple[Any, int]]:
+    def feed(self, data: bytes) -> list[Any]:
         try:
             text = self._utf8.decode(data)
         except UnicodeDecodeError as exc:
@@ -249,7 +272,7 @@ class _FeedParser:
             return []
         return self._parse(final=False)
 
-    def close(self) -> list[tuple[Any, int]]:
+    def close(self) -> list[Any]:
         """The last rows, once the body has ended; raises if the JSON is incomplete."""
         try:
             text = self._utf8.decode(b"", final=True)
@@ -262,15 +285,16 @@ class _FeedParser:
             raise _BadBody("the body ended before its JSON object did")
         return rows
 
-    def _parse(self, *, final: bool) -> list[tuple[Any, int]]:
+    def _parse(self, *, final: bool) -> list[Any]:
         if self._pieces:
             self._buf = self._buf[self._pos :] + "".join(self._pieces)
             self._pos = 0
             self._pieces.clear()
             self._pending = 0
         buf, pos, end = self._buf, self._pos, len(self._buf)
-        rows: list[tuple[Any, int]] = []
+        rows: list[Any] = []
         self._want = 0
+        grouping = True  # until no group is found in this text
         while True:
             ws = _WS.match(buf, pos)
             pos = ws.end() if ws else pos
@@ -285,10 +309,19 @@ class _FeedParser:
                     pos += 1
                     self._state = _State.KEY
                 else:
-                    value, after = self._value(buf, pos, final)
+                    after = -1
+                    if grouping and self._row_head:
+                        after = self._group(buf, pos, end, rows)
+                        # No group: no row start further on, the rest goes row by row.
+                        grouping = after >= 0
                     if after < 0:
-                        break
-                    rows.append((value, after - pos))
+                        value, after = self._value(buf, pos, final)
+                        if after < 0:
+                            break
+                        rows.append(value)
+                        if self._grouping and self._row_head is None:
+                            self._learn_row_start(buf, pos)
+                    self.chars += after - pos
                     pos = after
             elif state is _State.KEY:
                 if char == ",":
@@ -336,6 +369,49 @@ class _FeedParser:
         if pos < end:
             self._want = 2 * (end - pos)
         return rows
+
+    def _learn_row_start(self, buf: str, pos: int) -> None:
+        """Note how the row at ``pos`` begins; rows whose first member isn't a scalar
+        followed by a second member are parsed one at a time."""
+        head = _ROW_HEAD.match(buf, pos)
+        if head is None:
+            self._grouping = False
+            return
+        self._row_start = head.group(1)
+        self._row_head = re.compile(
+            rf"{re.escape(head.group(1))}\s*{_SCALAR}\s*,\s*{re.escape(head.group(2))}"
+        )
+
+    def _group(self, buf: str, pos: int, end: int, rows: list[Any]) -> int:
+        """Parse the rows from ``pos`` up to the last row start in the text as one array,
+        adding them to ``rows``: the position of that row start, or -1 (nothing parsed)
+        if there is no such group."""
+        head = self._row_head
+        assert head is not None
+        start = self._row_start
+        cut = end
+        for _ in range(_GROUP_TRIES):
+            cut = buf.rfind(start, pos + 1, cut)
+            if cut < 0:
+                return -1
+            if head.match(buf, cut):
+                comma = cut - 1
+                while buf[comma] in " \t\n\r":
+                    comma -= 1
+                if buf[comma] == ",":  # else an object nested in a row: look further back
+                    break
+        else:
+            return -1
+        try:
+            group = self._json.decode(f"[{buf[pos:comma]}]")
+        except json.JSONDecodeError:
+            # The cut was inside a row (a nested object that starts as rows do, after a
+            # comma), or the JSON is bad: rows one at a time from now on find either.
+            self._grouping = False
+            self._row_head = None
+            return -1
+        rows += group
+        return cut
 
     def _value(self, buf: str, pos: int, final: bool) -> tuple[Any, int]:
         """Decode the JSON value at ``pos``: (value, end), or (None, -1) if it may be cut
@@ -443,22 +519,36 @@ def _positive(value: Any) -> bool:
 _ROW_KEYS: Final = frozenset(("changes", "id", "seq", "deleted", "doc"))
 
 
+def _is_usual(row: dict[str, Any]) -> bool:
+    """Whether the row has the usual shape: ``seq`` (null allowed), ``id``, ``changes``
+    as a list of ``{"rev": ...}``, and perhaps ``deleted`` and ``doc``, which
+    ``ChangesResultItem.from_dict`` would take as they are."""
+    if "seq" not in row or not _ROW_KEYS.issuperset(row):
+        return False  # seq is required (null allowed): from_dict says so
+    changes = row.get("changes")
+    if changes.__class__ is not list or row.get("id") is None:
+        return False
+    for change in changes:
+        if change.__class__ is not dict or len(change) != 1 or change.get("rev") is None:
+            return False
+    return True
+
+
 def _usual_item(row: dict[str, Any]) -> ChangesResultItem | None:
     """The row as a ``ChangesResultItem`` built directly, if it has the usual shape (the
     generic ``from_dict`` is the follower's largest cost per row; this is about 2x
     faster); None for anything else, which ``from_dict`` then decodes or refuses."""
-    if "seq" not in row or not _ROW_KEYS.issuperset(row):
-        return None  # seq is required (null allowed): from_dict says so
-    changes, doc_id = row.get("changes"), row.get("id")
-    if changes.__class__ is not list or doc_id is None:
-        return None
-    revs = []
-    for change in changes:
-        if change.__class__ is not dict or len(change) != 1 or change.get("rev") is None:
-            return None
-        revs.append(Change(rev=change["rev"]))
+    return _build_item(row) if _is_usual(row) else None
+
+
+def _build_item(row: dict[str, Any]) -> ChangesResultItem:
+    """The ``ChangesResultItem`` of a row of the usual shape (``_is_usual``)."""
     return ChangesResultItem(
-        changes=revs, id=doc_id, seq=row["seq"], deleted=row.get("deleted"), doc=row.get("doc")
+        [Change(change["rev"]) for change in row["changes"]],
+        row["id"],
+        row["seq"],
+        deleted=row.get("deleted"),
+        doc=row.get("doc"),
     )
 
 
@@ -473,6 +563,30 @@ def _to_item(row: Any) -> ChangesResultItem:
         return ChangesResultItem.from_dict(row)
     except ValueError as exc:
         raise ValueError(f"The changes feed sent a row that is not a change: {exc}") from exc
+
+
+#: A row as the producer hands it over (see ``_checked``).
+_Checked = dict[str, Any] | ChangesResultItem
+
+
+def _checked(row: Any) -> _Checked:
+    """The row as the producer hands it over: the parser's own dict when it has the
+    usual shape (``_is_usual``), else its ``ChangesResultItem`` (``from_dict`` decodes
+    it, or refuses it with the error ``_to_item`` raises). Items are built by the
+    consumer (``_build_item``), just before they are delivered: objects that live for
+    a moment cost the garbage collector far less than ones that wait in the hand-off."""
+    if row.__class__ is dict and _is_usual(row):
+        usual: dict[str, Any] = row
+        return usual
+    return _to_item(row)
+
+
+def _seq_of(row: _Checked) -> Seq | None:
+    """The ``seq`` of a row as ``_checked`` hands it over."""
+    if isinstance(row, dict):
+        seq: Seq | None = row["seq"]
+        return seq
+    return row.seq
 
 
 def _abort(response: requests.Response) -> None:
@@ -620,7 +734,14 @@ class ChangesFollower:
 
     # -- the consumer side ---------------------------------------------------------
 
-    def _start(self, mode: _Mode) -> Iterator[ChangesResultItem]:
+    def _start_rows(self, one_off: bool) -> Iterator[list[_Checked]]:
+        """Start as ``start_one_off()`` (``one_off``) or ``start()`` do, but hand over
+        the chunks of rows whole, as ``_checked`` made them (usual rows as dicts, the
+        others as ``ChangesResultItem``): the typed follower's input, which needs no
+        item per row. The caller ends the follower by closing the iterator."""
+        return self._start(_Mode.FINITE if one_off else _Mode.LISTEN, as_rows=True)
+
+    def _start(self, mode: _Mode, *, as_rows: bool = False) -> Iterator[Any]:
         with self._lock:
             if self._started:
                 raise RuntimeError("Cannot start a feed that has already started.")
@@ -634,9 +755,10 @@ class ChangesFollower:
                 target=self._run, name=f"ChangesFollower({self._db})", daemon=True
             )
             self._thread.start()
-        return self._consume()
+        return self._chunks() if as_rows else self._items(self._chunks())
 
-    def _consume(self) -> Iterator[ChangesResultItem]:
+    def _chunks(self) -> Iterator[list[Any]]:
+        """The chunks the producer hands over, until the end, an error or stop()."""
         try:
             while True:
                 handed = self._handoff.get()
@@ -644,13 +766,21 @@ class ChangesFollower:
                     return  # END, or CLOSED by stop()
                 if isinstance(handed, BaseException):
                     raise handed
-                for item in handed:
-                    yield item
-                    if self._stop_event.is_set():
-                        return  # stop() from inside the loop: deliver nothing more
+                yield handed
         finally:
             # Also runs when the consumer abandons the iterator (break, close, GC), so
             # the producer never outlives the loop by more than its current request.
+            self.stop()
+
+    def _items(self, chunks: Iterator[list[_Checked]]) -> Iterator[ChangesResultItem]:
+        stopped = self._stop_event.is_set
+        try:
+            for chunk in chunks:
+                for row in chunk:
+                    yield _build_item(row) if isinstance(row, dict) else row
+                    if stopped():
+                        return  # stop() from inside the loop: deliver nothing more
+        finally:
             self.stop()
 
     # -- the producer thread -----------------------------------------------------
@@ -734,28 +864,46 @@ class ChangesFollower:
         response: requests.Response = self._service.post_changes_as_stream(**params).get_result()
         self._response = response
         parser = _FeedParser()
-        chunk: list[ChangesResultItem] = []
-        chunk_chars = 0
+        chunk: list[_Checked] = []
+        chunk_chars = parser.chars
         rows = 0
         last_row_seq: Seq | None = None
         try:
             if self._stop_event.is_set():
                 return None  # stop() ran before it could see this response
             try:
-                for row, size in self._body_rows(response, parser):
-                    item = _to_item(row)
-                    rows += 1
-                    self._produced += 1
-                    last_row_seq = item.seq
-                    if item.seq is not None:
-                        # A row's seq is a valid `since`: if the connection breaks later
-                        # in this page, the retry resumes after this row.
-                        self._since = item.seq
-                    chunk.append(item)
-                    chunk_chars += size
+                for parsed in self._body_rows(response, parser):
+                    if self._limit is not None:
+                        parsed = parsed[: self._limit - self._produced]
+                    converted: list[_Checked] = []
+                    bad: ValueError | None = None
+                    for row in parsed:
+                        try:
+                            converted.append(_checked(row))
+                        except ValueError as exc:
+                            bad = exc  # the rows before it are still delivered
+                            break
+                    if converted:
+                        chunk += converted
+                        rows += len(converted)
+                        self._produced += len(converted)
+                        last_row_seq = _seq_of(converted[-1])
+                        for item in reversed(converted):
+                            seq = _seq_of(item)
+                            if seq is not None:
+                                # A row's seq is a valid `since`: if the connection breaks
+                                # later in this page, the retry resumes after this row.
+                                self._since = seq
+                                break
+                    if bad is not None:
+                        raise bad
                     limit_reached = self._limit is not None and self._produced >= self._limit
-                    if limit_reached or len(chunk) >= _CHUNK_ROWS or chunk_chars >= _CHUNK_CHARS:
-                        handed, chunk, chunk_chars = chunk, [], 0
+                    if (
+                        limit_reached
+                        or len(chunk) >= _CHUNK_ROWS
+                        or parser.chars - chunk_chars >= _CHUNK_CHARS
+                    ):
+                        handed, chunk, chunk_chars = chunk, [], parser.chars
                         if not self._handoff.put(handed):
                             return None
                     if limit_reached:
@@ -790,14 +938,27 @@ class ChangesFollower:
                 # moved past them, so they must still be delivered.
                 self._handoff.put(chunk)
 
-    def _body_rows(
-        self, response: requests.Response, parser: _FeedParser
-    ) -> Iterator[tuple[Any, int]]:
+    def _body_rows(self, response: requests.Response, parser: _FeedParser) -> Iterator[list[Any]]:
+        """The rows of the body, a list at a time, parsed as it arrives."""
+        pieces: list[bytes] = []
+        size = 0
         for data in response.iter_content(_READ_SIZE):
-            yield from parser.feed(data)
+            pieces.append(data)
+            size += len(data)
+            if size >= _PARSE_BYTES:
+                rows = parser.feed(b"".join(pieces))
+                pieces.clear()
+                size = 0
+                if rows:
+                    yield rows
             if self._stop_event.is_set():
                 return
-        yield from parser.close()
+        rows = parser.feed(b"".join(pieces))
+        if rows:
+            yield rows  # before close() may find the body cut short
+        rows = parser.close()
+        if rows:
+            yield rows
 
     def _mark(self, rows: int, last_row_seq: Seq | None, last_seq: Seq) -> None:
         """Record the page for latest_sequence_from(): a row marker if it had rows (its

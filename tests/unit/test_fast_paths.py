@@ -267,3 +267,32 @@ def test_a_usual_changes_row_is_built_directly() -> None:
     assert item.doc == {"_id": "a"}
     assert follower._usual_item({**row, "other": 1}) is None  # kept in _extra by from_dict
     assert follower._usual_item({**row, "changes": [{"rev": "1-b", "x": 1}]}) is None
+
+
+@given(_rows)
+@settings(max_examples=400, deadline=None)
+def test_changes_rows_are_handed_over_as_dicts_that_make_the_same_items(
+    row: dict[str, Any],
+) -> None:
+    # The producer hands usual rows over as they are (the consumer builds their items,
+    # the typed follower needs none): the same rows are refused, and the others make
+    # the item the row would.
+    item = _outcome(follower._to_item, row)
+    handed = _outcome(follower._checked, row)
+    if isinstance(item, tuple):
+        assert handed == item
+    elif isinstance(handed, dict):
+        assert handed is row
+        assert follower._build_item(handed) == item
+        assert ChangesResultItem.from_dict(handed) == item  # what the typed follower reads
+    else:
+        assert handed == item
+        assert ChangesResultItem.from_dict(handed.to_dict()) == item
+
+
+def test_only_usual_changes_rows_are_handed_over_as_dicts() -> None:
+    row = {"seq": None, "id": "a", "changes": [{"rev": "1-b"}], "deleted": True}
+    assert follower._checked(row) is row
+    unusual = follower._checked({**row, "other": 1})
+    assert isinstance(unusual, ChangesResultItem)
+    assert unusual._extra == {"other": 1}

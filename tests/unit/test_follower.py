@@ -940,8 +940,8 @@ def parse(chunks: list[bytes]) -> tuple[list[Any], dict[str, Any]]:
     parser = _FeedParser()
     rows: list[Any] = []
     for chunk in chunks:
-        rows += [r for r, _ in parser.feed(chunk)]
-    rows += [r for r, _ in parser.close()]
+        rows += parser.feed(chunk)
+    rows += parser.close()
     return rows, parser.fields
 
 
@@ -969,8 +969,10 @@ def test_parser_any_split(cuts: list[int]) -> None:
 
 def test_parser_rows_arrive_as_soon_as_complete() -> None:
     parser = _FeedParser()
-    assert parser.feed(b'{"results":[{"id":"a"}') == [({"id": "a"}, 10)]
-    assert parser.feed(b',{"id":"b"},') == [({"id": "b"}, 10)]
+    assert parser.feed(b'{"results":[{"id":"a"}') == [{"id": "a"}]
+    assert parser.chars == 10
+    assert parser.feed(b',{"id":"b"},') == [{"id": "b"}]
+    assert parser.chars == 20
     assert parser.feed(b'],"last_seq":1') == []  # the number may go on
     assert parser.feed(b"2}") == []
     assert parser.close() == []
@@ -1001,6 +1003,132 @@ def test_parser_large_row_in_small_chunks_is_linear() -> None:
     rows, _ = parse([data[i : i + 1024] for i in range(0, len(data), 1024)])
     assert rows[0]["doc"] == doc
     assert time.perf_counter() - started < 2.0
+
+
+# Rows as CouchDB sends them (",\r\n" between rows) and as PouchDB Server does (compact).
+def feed_text(rows: list[Any], *, couch: bool, last_seq: Any = "9-z") -> str:
+    if couch:
+        inner = ",\r\n".join(json.dumps(r, separators=(",", ":")) for r in rows)
+        return '{"results":[\n' + inner + '\n],\n"last_seq":' + json.dumps(last_seq) + "}\n"
+    body = {"results": rows, "last_seq": last_seq}
+    return json.dumps(body, separators=(",", ":"))
+
+
+def doc_row(n: int, doc: Any = None, **extra: Any) -> dict[str, Any]:
+    base = {"seq": f"{n}-g1AAAA", "id": f"d{n}", "changes": [{"rev": f"1-{n:x}"}]}
+    if doc is not None:
+        base["doc"] = doc
+    return {**base, **extra}
+
+
+def count_single_rows(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the values the parser decodes one at a time (rows outside a group)."""
+    calls: list[int] = []
+    single = _FeedParser._value
+
+    def counted(self: _FeedParser, buf: str, pos: int, final: bool) -> tuple[Any, int]:
+        value, after = single(self, buf, pos, final)
+        if after >= 0 and self._state.name == "ROWS":
+            calls.append(pos)
+        return value, after
+
+    monkeypatch.setattr(_FeedParser, "_value", counted)
+    return calls
+
+
+@pytest.mark.parametrize("couch", [True, False])
+def test_parser_takes_the_rows_received_as_a_group(
+    couch: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = [doc_row(n, {"_id": f"d{n}", "n": n, "tags": ["a"]}) for n in range(1, 201)]
+    rows[7] = doc_row(8, {"_id": "d8", "_deleted": True}, deleted=True)
+    rows[9]["seq"] = None  # seq_interval
+    single = count_single_rows(monkeypatch)
+    parsed, fields = parse([feed_text(rows, couch=couch).encode()])
+    assert parsed == rows
+    assert fields == {"last_seq": "9-z"}
+    assert len(single) <= 3  # the first row, the last one, and perhaps one more
+
+
+def test_parser_groups_cut_anywhere_give_the_same_rows() -> None:
+    rows = [doc_row(n, {"_id": f"d{n}", "text": "é✓" * (n % 7)}) for n in range(1, 120)]
+    data = feed_text(rows, couch=True).encode()
+    for size in (1, 7, 100, 1000, 4096, 65536):
+        parsed, _ = parse([data[i : i + size] for i in range(0, len(data), size)])
+        assert parsed == rows, size
+
+
+def test_parser_counts_the_characters_of_its_rows() -> None:
+    rows = [doc_row(n) for n in range(1, 50)]
+    text = feed_text(rows, couch=False)
+    parser = _FeedParser()
+    assert parser.feed(text.encode()) + parser.close() == rows
+    # Each row's text, and some of the separators between them (those inside a group).
+    inner = text[len('{"results":[') : text.index('],"last_seq"')]
+    assert len(inner) - len(rows) < parser.chars <= len(inner)
+
+
+def test_parser_feed_without_a_final_newline() -> None:
+    rows = [doc_row(n) for n in range(1, 30)]
+    data = feed_text(rows, couch=True).rstrip("\n").encode()
+    assert data.endswith(b"}")
+    parsed, fields = parse([data[:-1], data[-1:]])
+    assert parsed == rows
+    assert fields == {"last_seq": "9-z"}
+
+
+# Documents holding what a row boundary looks like: nested objects that start as rows
+# do, and strings with row text in them.
+_LOOKALIKES = [
+    {"items": [{"seq": "1-x", "id": "a"}, {"seq": "2-y", "id": "b", "changes": []}]},
+    {"history": [{"id": "a", "changes": [{"rev": "1"}]}, {"id": "b", "changes": []}]},
+    {"note": '},{"seq":"3-z","id":"q","changes":[{"rev":"1-a"}]},{"seq":'},
+    {"note": '"},\r\n{"id":"x","changes":'},
+    {"deep": {"seq": None, "id": "n", "x": [[{"seq": 1, "id": 2}]]}},
+    # More lookalikes in a row than the parser tries before it parses rows one at a time.
+    {f"k{i}": [{"seq": i, "id": "x"}, {"id": "y", "changes": i}] for i in range(10)},
+]
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from([None, *_LOOKALIKES]), st.booleans(), st.booleans()),
+        min_size=1,
+        max_size=40,
+    ),
+    st.booleans(),
+    st.lists(st.integers(min_value=0, max_value=1 << 16), max_size=8),
+)
+@settings(max_examples=150, deadline=None)
+def test_parser_rows_that_look_like_row_boundaries_inside(
+    docs: list[tuple[Any, bool, bool]], couch: bool, cuts: list[int]
+) -> None:
+    rows = [
+        doc_row(n, doc, **({"deleted": True} if deleted else {}))
+        for n, (doc, deleted, _) in enumerate(docs, 1)
+    ]
+    if not couch:  # PouchDB's rows begin with the id
+        rows = [{"id": r["id"], **{k: v for k, v in r.items() if k != "id"}} for r in rows]
+    # Some rows with their members the other way round: they don't start as the first.
+    rows = [
+        dict(reversed(r.items())) if flip else r for r, (_, _, flip) in zip(rows, docs, strict=True)
+    ]
+    data = feed_text(rows, couch=couch).encode()
+    points = [0, *sorted(c % (len(data) + 1) for c in cuts), len(data)]
+    parsed, fields = parse([data[a:b] for a, b in itertools.pairwise(points)])
+    assert parsed == rows
+    assert fields == {"last_seq": "9-z"}
+
+
+def test_parser_bad_json_inside_a_group_is_refused_after_the_good_rows() -> None:
+    rows = [doc_row(n) for n in range(1, 60)]
+    text = feed_text(rows, couch=True)
+    bad = text.replace('"id":"d30"', '"id":d30"')
+    parser = _FeedParser()
+    good = parser.feed(bad.encode())
+    assert good == rows[:29]  # every row before the bad one
+    with pytest.raises(_BadBody, match="Expecting value"):
+        parser.close()
 
 
 def test_retry_warnings_name_the_failure_without_the_clients_retry_hint(

@@ -129,3 +129,45 @@ def test_a_checkpoint_read_that_lags_behind_its_write_is_retried(
     puts = [c for c in responses.calls if c.request.method == "PUT"]
     assert len(puts) == 3
     assert json.loads(gzip.decompress(puts[-1].request.body))["_rev"] == "0-2"
+
+
+@responses.activate
+def test_rows_of_every_shape_become_changes(session: Session) -> None:
+    many = rows(300)  # more than one group of the parser
+    tombstone = {"_id": "t5", "_rev": "2-b", "_deleted": True}
+    many[4] = {"id": "t5", "seq": None, "changes": [{"rev": "2-b"}], "deleted": True}
+    many[4]["doc"] = tombstone
+    many[5] = {**many[5], "other": 1}  # a key the follower doesn't know: kept
+    many[6] = {**many[6], "changes": [{"rev": "1-a", "x": 1}, {"rev": "1-z"}]}
+    many[7] = {**many[7], "doc": {**many[7]["doc"], "type": "typed_changes_bug"}}
+    many[8] = {**many[8], "doc": {"_id": "t9", "_rev": "1-a", "type": "other_type"}}
+    many[9] = {**many[9], "changes": []}
+    responses.post(
+        f"{URL}/db/_changes", json={"results": many, "last_seq": "300-seq", "pending": 0}
+    )
+    changes = list(follow(session, [Ticket], one_off=True))
+    assert [c.id for c in changes] == [f"t{i}" for i in range(1, 301)]
+    assert [c.seq for c in changes[3:6]] == ["4-seq", None, "6-seq"]
+    deleted = changes[4]
+    assert (deleted.deleted, deleted.doc, deleted.rev) == (True, None, "2-b")
+    assert changes[6].rev == "1-a"
+    assert type(changes[7].doc) is Bug
+    assert changes[8].doc is None  # a document of another class
+    assert changes[9].rev is None
+    ticket = changes[299].doc
+    assert type(ticket) is Ticket
+    assert (ticket.id, ticket.rev, ticket.title) == ("t300", "1-a", "x")
+    assert not changes[299].deleted
+
+
+@responses.activate
+def test_a_row_that_is_not_a_change_ends_the_feed_after_the_rows_before_it(
+    session: Session,
+) -> None:
+    bad = rows(3)
+    del bad[2]["id"]
+    responses.post(f"{URL}/db/_changes", json={"results": bad, "last_seq": "3-seq", "pending": 0})
+    feed = follow(session, [Ticket], one_off=True)
+    assert [next(feed).id, next(feed).id] == ["t1", "t2"]
+    with pytest.raises(ValueError, match=r"sent a row that is not a change.*'id' not present"):
+        next(feed)
