@@ -67,6 +67,14 @@ _WRITE_ITEMS = {
     float: "','.join(map(float_repr, {v}))",
     bool: "','.join(['true' if x else 'false' for x in {v}])",
 }
+#: Per scalar type, a test that a decoded value is NOT one the loader takes as it is (a
+#: float field also takes a whole number, as the general loader does).
+_LOAD_TESTS = {
+    str: "{v}.__class__ is not str",
+    int: "{v}.__class__ is not int",
+    bool: "{v}.__class__ is not bool",
+    float: "{v}.__class__ is not float and not ({v}.__class__ is int and MIN <= {v} <= MAX)",
+}
 _NAMESPACE: dict[str, Any] = {
     "enc": json.encoder.encode_basestring,
     "int_repr": int.__repr__,
@@ -306,13 +314,17 @@ def compile_loader(cls: type[Document], hooks: Hooks) -> Loader | None:
         elif is_list:
             body.append(f"{indent}if {v}.__class__ is not list: return None")
             body.append(f"{indent}for x in {v}:")
-            body.append(f"{indent}    if x.__class__ is not {scalar.__name__}: return None")
-            body.append(f"{indent}{v} = list({v})")  # the object's own list
+            body.append(f"{indent}    if {_LOAD_TESTS[scalar].format(v='x')}: return None")
+            # The object's own list (of floats: JSON writers may send 3 for 3.0).
+            copy = f"[float(x) for x in {v}]" if scalar is float else f"list({v})"
+            body.append(f"{indent}{v} = {copy}")
         else:
-            test = f"{v}.__class__ is not {scalar.__name__}"
+            test = _LOAD_TESTS[scalar].format(v=v)
             if optional:
                 test = f"{v} is not None and {test}"
             body.append(f"{indent}if {test}: return None")
+            if scalar is float:
+                body.append(f"{indent}{v} = float({v}) if {v}.__class__ is int else {v}")
     if direct:
         # What attrs' __init__ would do, without the call: the values in field order.
         items = ", ".join(f"{name!r}: {values[name]}" for name in attributes)
