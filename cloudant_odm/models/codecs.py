@@ -269,6 +269,8 @@ def _template(parts: list[tuple[str, str | None, str | None]]) -> str:
             texts.append(head.replace("%", "%%") + "%s")
             values.append(write)
     template = "{" + ",".join(texts) + "}"
+    if not values:  # a class without fields: the text is a constant
+        return repr(template.replace("%%", "%"))
     return f"{template!r} % ({', '.join(values)},)"
 
 

@@ -55,7 +55,6 @@ from cloudant_odm.models.checks import (
     decimal_errors,
 )
 from cloudant_odm.models.codecs import (
-    Dumper,
     Encoder,
     FieldHooks,
     Hooks,
@@ -901,8 +900,16 @@ def _document_unstructure_hook(cls: type[Document]) -> UnstructureHook:
     model = cls.__name__
     check = class_checker(cls)
     current, version_key = options.schema_version, options.schema_version_key
+    # Compiled here, so they are made again with the hook when hooks are registered later
+    # (cattrs then drops the hooks it made).
+    hooks = _field_hooks(cls, overrides)
+    compiled_dump = compile_dumper(cls, hooks)
 
     def dump_document(obj: Any) -> dict[str, Any]:
+        if compiled_dump is not None:
+            found = compiled_dump(obj)
+            if found is not None:
+                return found
         if obj.__class__ is not cls:
             # A field declared as Order may hold a PriorityOrder: dump what it is.
             return converter.get_unstructure_hook(obj.__class__)(obj)  # type: ignore[no-any-return]
@@ -941,6 +948,7 @@ def _document_unstructure_hook(cls: type[Document]) -> UnstructureHook:
             out["_attachments"] = attachments
         return out
 
+    _ENCODERS[dump_document] = compile_encoder(cls, hooks)
     return dump_document
 
 
@@ -1091,11 +1099,6 @@ def to_json(doc: Document) -> dict[str, Any]:
     """
     if not isinstance(doc, Document):
         raise TypeError(f"to_json() takes a Document, got {_type_name(doc)}")
-    codecs = _codecs(doc.__class__)
-    if codecs.dump is not None:
-        found = codecs.dump(doc)
-        if found is not None:
-            return found
     out: dict[str, Any] = converter.unstructure(doc, doc.__class__)
     return out
 
@@ -1109,25 +1112,8 @@ def encode_body(body: Mapping[str, Any], doc_id: str | None) -> bytes:
         raise ValueError(f"Document {doc_id!r} can't be written as JSON: {exc}") from exc
 
 
-@attrs.frozen
-class _Compiled:
-    encode: Encoder | None
-    dump: Dumper | None
-
-
-_COMPILED: dict[type, _Compiled] = {}
-
-
-def _codecs(cls: type[Document]) -> _Compiled:
-    """The compiled encoder and dumper of ``cls`` (made at its first write)."""
-    try:
-        return _COMPILED[cls]
-    except KeyError:
-        pass
-    converter.get_unstructure_hook(cls)  # resolves the annotations, checks the class
-    hooks = _field_hooks(cls, _renames(cls))
-    compiled = _COMPILED[cls] = _Compiled(compile_encoder(cls, hooks), compile_dumper(cls, hooks))
-    return compiled
+#: The compiled encoder of each document class, by the unstructure hook made with it.
+_ENCODERS: dict[UnstructureHook, Encoder | None] = {}
 
 
 def canonical_document(doc: Document) -> tuple[bytes, str | None]:
@@ -1136,7 +1122,7 @@ def canonical_document(doc: Document) -> tuple[bytes, str | None]:
 
     The class's compiled encoder (codecs.py) writes the usual values in one pass; the
     rest goes through :func:`to_json`, which also raises for what can't be stored."""
-    encode = _codecs(doc.__class__).encode
+    encode = _ENCODERS.get(converter.get_unstructure_hook(doc.__class__))
     if encode is not None:
         found = encode(doc)
         if found is not None:

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from cloudant_odm import Document, DocumentValidationError, Embedded, field, migration
 from cloudant_odm._typing import strip_optional
 from cloudant_odm.client import encoding as _json
-from cloudant_odm.models import conversion, from_json, to_json
+from cloudant_odm.models import conversion, from_json, register_type, to_json
 from cloudant_odm.models.codecs import compile_encoder, compile_loader
 from cloudant_odm.models.conversion import canonical_document
 
@@ -324,3 +324,34 @@ def test_a_wrong_value_in_a_field_through_hooks_is_refused_by_name(
     for write in (to_json, canonical_document):
         with pytest.raises(DocumentValidationError, match=field_name):
             write(obj)
+
+
+class Marker(Document, doc_type="codec_marker"):
+    pass
+
+
+def test_a_class_without_fields_is_written_and_read() -> None:
+    marker = Marker(id="m1", extra={"note": "kept"})
+    assert to_json(marker) == {"_id": "m1", "type": "codec_marker", "note": "kept"}
+    assert canonical_document(Marker(id="m2")) == (b'{"_id":"m2","type":"codec_marker"}', None)
+    assert canonical_document(Marker()) == (b'{"type":"codec_marker"}', None)
+    assert from_json({"_id": "m1", "type": "codec_marker"}, Marker) == Marker(id="m1")
+
+
+class Celsius(float):
+    pass
+
+
+class Reading(Document, doc_type="codec_reading"):
+    temp: Celsius
+
+
+def test_a_hook_registered_after_the_first_write_is_used_for_writing_too() -> None:
+    register_type(Celsius, dump=float, load=Celsius)
+    reading = Reading(id="r1", temp=Celsius(21.5))
+    assert to_json(reading)["temp"] == 21.5
+    assert json.loads(canonical_document(reading)[0])["temp"] == 21.5
+    register_type(Celsius, dump=lambda c: {"c": float(c)}, load=lambda v: Celsius(v["c"]))
+    assert to_json(reading)["temp"] == {"c": 21.5}
+    assert json.loads(canonical_document(reading)[0])["temp"] == {"c": 21.5}
+    assert from_json(to_json(reading), Reading).temp == 21.5
