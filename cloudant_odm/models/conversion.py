@@ -1130,9 +1130,45 @@ def canonical_document(doc: Document) -> tuple[bytes, str | None]:
                 return found[0].encode(), found[1]
             except UnicodeEncodeError:  # a lone surrogate: the general path says so
                 pass
-    body = to_json(doc)
+    return body_bytes(doc, to_json(doc))
+
+
+def body_bytes(doc: Document, body: dict[str, Any]) -> tuple[bytes, str | None]:
+    """``body``, ``doc``'s JSON from :func:`to_json`, as canonical JSON without its
+    ``_rev`` (taken out of ``body``), and the rev."""
     rev = body.pop("_rev", None)
-    return encode_body(body, doc.id), rev
+    try:
+        return encode_body(body, doc.id), rev
+    except ValueError as exc:
+        where = _lone_surrogate_at(body, "")
+        if where is None:
+            raise
+        message = "holds a lone surrogate (half of a UTF-16 pair), which JSON text can't carry"
+        raise DocumentValidationError(type(doc).__name__, doc.id, [(where, message)]) from exc
+
+
+def _lone_surrogate_at(value: Any, path: str) -> str | None:
+    """The path (by JSON keys) of a string in ``value`` that UTF-8 can't encode."""
+    if isinstance(value, str):
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            return path
+        return None
+    if isinstance(value, dict):
+        items: Iterable[tuple[Any, Any]] = value.items()
+        for key, item in items:
+            found = _lone_surrogate_at(key, path) or _lone_surrogate_at(
+                item, f"{path}.{key}" if path else str(key)
+            )
+            if found is not None:
+                return found
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            found = _lone_surrogate_at(item, f"{path}[{index}]")
+            if found is not None:
+                return found
+    return None
 
 
 @overload
