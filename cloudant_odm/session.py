@@ -98,11 +98,33 @@ class _Entry:
         self.snapshot = snapshot
 
     def settled(self) -> bytes | None:
-        """The snapshot as canonical JSON bytes (settling a ``_Loaded`` one first)."""
+        """The snapshot as canonical JSON bytes (settling a ``_Loaded`` one first); None
+        when there is none, or when what was loaded can't be written by its class as it
+        is (another program stored an int beyond 2**53, say): it stays ``_Loaded``."""
         if isinstance(self.snapshot, tuple):
             loaded = from_json(marshal.loads(self.snapshot[0]), type(self.obj))
-            self.snapshot = canonical_document(loaded)[0]
+            try:
+                self.snapshot = canonical_document(loaded)[0]
+            except ValueError:
+                return None
         return self.snapshot
+
+    def stored(self) -> dict[str, Any] | None:
+        """The JSON (without ``_rev``) the snapshot holds, or None."""
+        if isinstance(self.snapshot, tuple):
+            data: dict[str, Any] = marshal.loads(self.snapshot[0])
+            data.pop("_rev", None)
+            return data
+        return json.loads(self.snapshot) if self.snapshot is not None else None
+
+    def as_loaded(self) -> bool:
+        """Whether the object still equals what was loaded, value for value (for an object
+        that can't be encoded: a value stored by another program this class can't write)."""
+        data = self.stored()
+        if data is None or not isinstance(self.snapshot, tuple):
+            return False
+        data["_rev"] = self.obj.rev
+        return bool(from_json(data, type(self.obj)) == self.obj)
 
 
 def _loaded_snapshot(data: dict[str, Any], obj: Document, read_only: bool) -> bytes | _Loaded:
@@ -576,10 +598,9 @@ class Session:
         self._revert(self._entry(obj))
 
     def _revert(self, entry: _Entry) -> None:
-        snapshot = entry.settled()
         # _changed(): an object holding a value that can't be dumped is restored too.
-        if snapshot is not None and _changed(entry):
-            data = json.loads(snapshot)
+        data = entry.stored()
+        if data is not None and _changed(entry):
             data["_rev"] = entry.obj.rev
             _copy_fields(from_json(data, type(entry.obj)), entry.obj)
 
@@ -621,7 +642,12 @@ class Session:
             body = {"_id": obj.id, "_rev": obj.rev, "_deleted": True}
             body[options.type_field] = options.doc_type
             return encode_body(body, obj.id), None
-        core, rev = canonical_document(obj)
+        try:
+            core, rev = canonical_document(obj)
+        except ValueError:
+            if entry.state is ObjectState.PERSISTENT and entry.as_loaded():
+                return None  # unchanged since loaded: nothing to write, nothing to refuse
+            raise
         if entry.state is ObjectState.PERSISTENT and core == entry.settled():
             return None
         return _with_rev(core, rev), core
@@ -933,7 +959,7 @@ def _changed(entry: _Entry) -> bool:
     try:
         core = canonical_document(entry.obj)[0]
     except ValueError:  # DocumentValidationError, or not JSON
-        return True
+        return not entry.as_loaded()
     return core != entry.settled()
 
 

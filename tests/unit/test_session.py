@@ -13,6 +13,7 @@ from cloudant_odm import (
     AcceptedWriteError,
     BulkWriteError,
     Document,
+    DocumentValidationError,
     ObjectState,
     Session,
     SessionError,
@@ -444,3 +445,35 @@ def test_a_202_without_marks_counts_every_written_document(client: CloudantV1) -
     assert s.accepted == items
     with pytest.raises(ValueError, match="accepted_writes"):
         Session(client, db="db", accepted_writes="maybe")  # type: ignore[arg-type]
+
+
+@responses.activate
+def test_a_stored_value_the_class_cant_write_leaves_the_session_usable(
+    client: CloudantV1,
+) -> None:
+    # Another program stored an int beyond 2**53 (which JSON readers may round): it
+    # loads, and nothing is written or refused until the object is changed.
+    stored = {"_id": "i1", "_rev": "1-a", "type": "item", "name": "n", "qty": 2**60}
+    for read_only in (False, True):
+        s = Session(client, db="db", read_only=read_only)
+        obj = s.load_json(Item, "db", dict(stored))
+        assert obj.qty == 2**60
+        assert s.dirty == []
+        assert not s.is_modified(obj)
+        s.commit()  # nothing sent (responses would refuse an unexpected request)
+        s.rollback()
+        assert obj.qty == 2**60
+    s = Session(client, db="db")
+    obj = s.load_json(Item, "db", dict(stored))
+    obj.name = "changed"
+    assert s.dirty == [obj]
+    with pytest.raises(DocumentValidationError, match=r"Item 'i1': qty"):
+        s.commit()
+    s.rollback()  # restores what was loaded
+    assert (obj.name, obj.qty) == ("n", 2**60)
+    obj.qty = 5  # a value the class can write: the change is written
+    responses.post(BULK, json=[{"id": "i1", "ok": True, "rev": "2-b"}], status=201)
+    s.commit()
+    sent = json.loads(gzip.decompress(responses.calls[0].request.body))  # type: ignore[arg-type]
+    assert sent["docs"][0]["qty"] == 5
+    assert obj.rev == "2-b"
