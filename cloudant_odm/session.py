@@ -635,6 +635,14 @@ class Session:
         """The request element for an entry and its snapshot-to-be, or None when there
         is nothing to write."""
         obj = entry.obj
+        if self._identity.get(entry.db, str(obj.id)) is not entry:
+            # Written under the new id, it would be a second document, and the session
+            # would still find this object under the old one.
+            raise SessionError(
+                f"{type(obj).__name__} {obj.id!r}: its id was changed after it was added to "
+                "or loaded into the session; an id is fixed once tracked: to copy the "
+                "document, make a new object (attrs.evolve(obj, id=..., rev=None)) and add it"
+            )
         if entry.state is ObjectState.DELETED:
             # The tombstone keeps the type field, so a changes feed filtered by type
             # (the typed follower's _selector) still sees the deletion.

@@ -477,3 +477,20 @@ def test_a_stored_value_the_class_cant_write_leaves_the_session_usable(
     sent = json.loads(gzip.decompress(responses.calls[0].request.body))  # type: ignore[arg-type]
     assert sent["docs"][0]["qty"] == 5
     assert obj.rev == "2-b"
+
+
+def test_changing_the_id_of_a_tracked_object_is_refused_before_anything_is_sent(
+    client: CloudantV1,
+) -> None:
+    s = Session(client, db="db")
+    loaded = s.load_json(Item, "db", {"_id": "c1", "_rev": "1-a", "type": "item", "name": "n"})
+    loaded.id = "c1-renamed"
+    with pytest.raises(SessionError, match=r"Item 'c1-renamed': its id was changed"):
+        s.commit()  # (responses is not active: a request would fail differently)
+    loaded.id = "c1"
+    s.commit()  # back as it was: nothing to write
+    new = Item(name="x")
+    s.add(new)
+    new.id = "other"
+    with pytest.raises(SessionError, match="its id was changed"):
+        s.flush([new])
