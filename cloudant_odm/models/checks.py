@@ -687,7 +687,35 @@ def type_checker(tp: Any) -> Check:
     return check
 
 
+#: Types taught to the converter with ``register_type``: their checkers.
+_REGISTERED: dict[type, Check] = {}
+
+
+def check_registered(tp: type, dump: Callable[[Any], Any], load: Callable[[Any], Any]) -> None:
+    """From now on, check a value for a field of ``tp`` (a type given to
+    ``register_type``) by writing and reading it back, unless it is exactly a ``tp``:
+    a plain ``str`` for a ``class Sku(str)`` whose ``load`` refuses it would be written
+    and then not load."""
+
+    def check_round_trip(value: Any) -> Errors | None:
+        if value.__class__ is tp:
+            return None
+        try:
+            load(dump(value))
+        except Exception as exc:
+            return [("", f"{value!r} doesn't read back as {tp.__name__}: {exc}")]
+        return None
+
+    _REGISTERED[tp] = check_round_trip
+    # Checkers made before hold the old one.
+    _TYPE_CHECKERS.clear()
+    _CLASS_CHECKERS.clear()
+
+
 def _make_checker(tp: Any) -> Check:
+    registered = _REGISTERED.get(tp) if isinstance(tp, type) else None
+    if registered is not None:
+        return registered
     if tp is Any or tp is object:
         return _check_json
     origin = get_origin(tp)

@@ -50,6 +50,7 @@ from cloudant_odm._typing import origin, union_members
 from cloudant_odm.client.encoding import canonical
 from cloudant_odm.models.checks import (
     attribute_checker,
+    check_registered,
     class_checker,
     decimal_as_number,
     decimal_errors,
@@ -1197,6 +1198,7 @@ def register_type(cls: type[T], *, dump: Callable[[T], Any], load: Callable[[Any
     ``ValueError`` or ``TypeError`` for bad input (the message ends up in the validation
     error, with the field's path).
     """
+    check_registered(cls, dump, load)
     converter.register_unstructure_hook(cls, dump)
     converter.register_structure_hook(cls, lambda value, _: load(value))
 

@@ -1128,3 +1128,28 @@ def test_subclass_overrides_the_id_strategy() -> None:
 
     assert Random._options.id_from == ()
     assert Random._options.new_id(Random(code="c")) == "fixed"
+
+
+class Code(str):
+    @classmethod
+    def parse(cls, value: object) -> "Code":
+        if not isinstance(value, str) or "-" not in value:
+            raise ValueError(f"not a code: {value!r}")
+        return cls(value)
+
+
+class Coded(Document, doc_type="coded"):
+    code: Code
+    codes: list[Code] = field(factory=list)
+
+
+def test_a_registered_type_is_written_only_if_it_reads_back() -> None:
+    register_type(Code, dump=str, load=Code.parse)
+    assert to_json(Coded(id="c", code=Code.parse("A-1")))["code"] == "A-1"
+    assert to_json(Coded(id="c", code="B-2"))["code"] == "B-2"  # type: ignore[arg-type]
+    with pytest.raises(DocumentValidationError) as caught:
+        to_json(Coded(id="c", code="nope", codes=[Code.parse("C-3"), "bad"]))  # type: ignore[arg-type, list-item]
+    assert caught.value.errors == [
+        ("code", "'nope' doesn't read back as Code: not a code: 'nope'"),
+        ("codes[1]", "'bad' doesn't read back as Code: not a code: 'bad'"),
+    ]
