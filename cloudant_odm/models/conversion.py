@@ -851,7 +851,7 @@ def _forbidden(value: Mapping[str, Any], known: frozenset[str]) -> list[tuple[st
     return [
         (key, "unknown key (the class forbids keys it does not declare)")
         for key in value
-        if key not in known and key not in META_KEYS
+        if key not in known and not key.startswith("_")
     ]
 
 
@@ -863,7 +863,7 @@ def _keep_unknown(
     for key, item in value.items():
         if key in known:
             continue
-        if key in META_KEYS:
+        if key in META_KEYS or key.startswith("_"):  # the server's, never the user's
             meta[key] = item
         else:
             extra[key] = item

@@ -43,6 +43,9 @@ class DocumentMeta:
     revs_info: tuple[Mapping[str, Any], ...] = ()
     local_seq: int | str | None = None
     deleted: bool = False
+    #: Other ``_`` members the server keeps in the document, by JSON key (the
+    #: ``_replication_*`` keys of ``_replicator`` documents): read, never written back.
+    other: Mapping[str, Any] | None = None
 
     @classmethod
     def from_json(cls, members: Mapping[str, Any]) -> DocumentMeta:
@@ -56,6 +59,13 @@ class DocumentMeta:
                 elif name == "deleted":
                     value = bool(value)
                 values[name] = value
+        other = {
+            key: value
+            for key, value in members.items()
+            if key.startswith("_") and key not in META_KEYS and key not in ("_id", "_rev")
+        }
+        if other:
+            values["other"] = other
         return cls(**values)
 
 

@@ -682,10 +682,14 @@ def test_meta_is_not_compared_and_survives_evolve() -> None:
     assert attrs.evolve(doc, status="s").meta.conflicts == ("1-a",)
 
 
-def test_unknown_underscore_keys_stay_in_extra() -> None:
-    # _replicator documents carry _replication_* keys that CouchDB keeps in the body.
-    doc = from_json({"type": "carrier", "name": "x", "_replication_state": "completed"})
-    assert doc.extra == {"_replication_state": "completed"}
+def test_unknown_underscore_keys_are_the_server_s_read_and_never_written() -> None:
+    # _replicator documents carry _replication_* keys that CouchDB keeps in the body;
+    # to_json refuses _ keys in extra, so kept there the document could not be saved.
+    stored = {"_id": "r", "type": "carrier", "name": "x", "_replication_state": "completed"}
+    doc = from_json(stored)
+    assert doc.extra == {}
+    assert doc.meta.other == {"_replication_state": "completed"}
+    assert to_json(doc) == {"_id": "r", "type": "carrier", "name": "x"}
 
 
 # --- polymorphism ------------------------------------------------------------------------

@@ -494,3 +494,30 @@ def test_changing_the_id_of_a_tracked_object_is_refused_before_anything_is_sent(
     new.id = "other"
     with pytest.raises(SessionError, match="its id was changed"):
         s.flush([new])
+
+
+def test_a_replicator_document_loads_clean_and_saves_without_the_server_s_keys(
+    client: CloudantV1,
+) -> None:
+    class Replication(Document, doc_type="replication_doc"):
+        source: str
+        target: str
+
+    stored = {
+        "_id": "rep1",
+        "_rev": "2-b",
+        "type": "replication_doc",
+        "source": "a",
+        "target": "b",
+        "_replication_state": "completed",
+        "_replication_stats": {"docs_written": 3},
+    }
+    s = Session(client, db="_replicator")
+    obj = s.load_json(Replication, "_replicator", stored)
+    assert s.dirty == []
+    s.commit()  # nothing to write (nothing is reachable here)
+    s.rollback()
+    assert obj.meta.other == {
+        "_replication_state": "completed",
+        "_replication_stats": {"docs_written": 3},
+    }
