@@ -579,11 +579,11 @@ class QuerySet(Generic[D]):
             return
         bookmark: str | None = None
         returned = 0
-        columns: Sequence[str] | None = None
+        sort_sent: Sequence[str] | None = None
         if cursor is not None:
             saved = decode_cursor(cursor, "find", query)
-            bookmark, returned, columns = saved.get("b"), int(saved.get("n", 0)), saved.get("c")
-        found = self._find_from(client, db, size, bookmark, returned, columns)
+            bookmark, returned, sort_sent = saved.get("b"), int(saved.get("n", 0)), saved.get("c")
+        found = self._find_from(client, db, size, bookmark, returned, sort_sent)
 
         def resume(after: _FindPage) -> Iterator[_FindPage]:
             page, count, more, sent = after
