@@ -25,7 +25,9 @@ from typing import IO, Any, Literal, TypeVar, cast, overload
 import attrs
 import requests
 
-from cloudant_odm.client import CloudantV1, ConflictError, NotFoundError
+from cloudant_odm.client import CloudantV1, ConflictError, DetailedResponse, NotFoundError
+from cloudant_odm.client.overlap import Call
+from cloudant_odm.client.transport import compress
 from cloudant_odm.errors import (
     AcceptedWriteError,
     BulkWriteError,
@@ -127,6 +129,19 @@ class _Entry:
         return bool(from_json(data, type(self.obj)) == self.obj)
 
 
+#: A planned write: the entry, its element of the ``_bulk_docs`` body and its snapshot
+#: once written (None for a deletion).
+_Write = tuple[_Entry, bytes, bytes | None]
+
+
+@attrs.define
+class _Outcome:
+    """What a bulk write has done so far: documents written, and the ones that failed."""
+
+    written: int = 0
+    failures: list[WriteFailure] = attrs.Factory(list)
+
+
 def _loaded_snapshot(data: dict[str, Any], obj: Document, read_only: bool) -> bytes | _Loaded:
     if not read_only and needs_upgrade(type(obj), data):
         # Upgraded on load (an older schema version): the snapshot is what is stored, so
@@ -221,6 +236,7 @@ class Session:
         # that resolving them again makes no request (forgotten when the id is added or
         # loaded, and by expunge_all()).
         self._absent: dict[tuple[str, str], bool] = {}
+        self._write_count = 0
 
     # -- context manager ----------------------------------------------------------
 
@@ -244,6 +260,13 @@ class Session:
         """Made read-only, a session stays so: the documents it upgraded on load were not
         counted as changed, and would never be written."""
         return self._read_only
+
+    @property
+    def write_count(self) -> int:
+        """How many write requests this session has sent. A reader that fetched data
+        earlier (a query reading its next page ahead) compares it to know whether the
+        session wrote since, and its data may be older than what the session holds."""
+        return self._write_count
 
     def check_writable(self, doing: str) -> None:
         """Raise SessionError if this session is read-only (``doing``: what was asked)."""
@@ -378,24 +401,12 @@ class Session:
         if not isinstance(obj, Document):
             raise TypeError(f"Session.add() takes a Document, not {type(obj).__name__}")
         self.check_writable(f"add {type(obj).__name__} {obj.id!r}")
-        if PARTIAL in obj.__dict__:
-            # Loaded with QuerySet.fields(): writing it would drop the fields it lacks.
-            raise SessionError(
-                f"{type(obj).__name__} {obj.id!r} is partial (loaded with fields(...)) and "
-                "can't be stored; load the whole document to change it"
-            )
         entry = self._identity.of(obj)
         if entry is not None:
             if entry.state is ObjectState.DELETED:
                 entry.state = ObjectState.PERSISTENT  # add() after delete() undoes it
             return
-        options = type(obj)._options
-        if options.abstract:
-            raise SessionError(f"{type(obj).__name__} is abstract and can't be stored")
-        if obj.id is None:
-            obj.id = options.new_id(obj)  # checked there
-        else:
-            check_id(obj.id, model=type(obj).__name__, partitioned=options.partitioned)
+        _give_id(obj)
         db = self.db_for(type(obj))
         # An object that already has a rev was read elsewhere: with no snapshot to
         # compare against, it is written at the next flush.
@@ -405,6 +416,60 @@ class Session:
     def add_all(self, objs: Iterable[Document]) -> None:
         for obj in objs:
             self.add(obj)
+
+    def insert_many(self, objs: Iterable[Document]) -> int:
+        """Write new documents as ``objs`` yields them, in ``_bulk_docs`` batches, without
+        tracking them: the way to load many documents. Returns how many were written.
+
+        Each object gets its id (as with :meth:`add`) and, once written, its rev; the
+        session keeps none of them, so memory stays flat however many there are (give a
+        generator). While the server writes a batch, the next one is made: taken from
+        ``objs``, checked and encoded. At most one request is in flight.
+
+        Documents the server refuses raise :class:`BulkWriteError` after all batches,
+        as a flush does (the failed objects are not in the session). An object that
+        can't be stored (a value of the wrong type, a bad id, one with a rev or that
+        this session tracks) stops the load with its error, as an error raised by
+        ``objs`` itself does: what came before it is written first, so each object
+        taken from ``objs`` is either written (it has a rev) or not (no rev). A
+        ``BulkWriteError`` for earlier batches is then the error's ``__cause__``.
+        """
+        self.check_writable("insert documents")
+        outcome = _Outcome()
+        self.accepted = []
+        try:
+            self._send_batches(self._batches(self._new_writes(objs)), outcome, overlap=True)
+        except Exception as error:
+            if outcome.failures and error.__cause__ is None:
+                raise error from BulkWriteError(outcome.failures, outcome.written)
+            raise
+        self._report(outcome)
+        return outcome.written
+
+    def _new_writes(self, objs: Iterable[Document]) -> Iterator[tuple[str, _Write]]:
+        """For insert_many: each object given an id, checked and encoded, with its
+        database, as a write of a new document the session doesn't track."""
+        databases: dict[type[Document], str] = {}
+        for obj in objs:
+            if not isinstance(obj, Document):
+                raise TypeError(f"insert_many() takes Documents, not {type(obj).__name__}")
+            if obj.rev is not None or obj in self._identity:
+                where = "is tracked by this session" if obj in self._identity else "has a rev"
+                raise SessionError(
+                    f"{type(obj).__name__} {obj.id!r} {where}: insert_many() writes new "
+                    "documents (add() a stored one to a session and flush to write changes)"
+                )
+            _give_id(obj)
+            model = type(obj)
+            db = databases.get(model) or databases.setdefault(model, self.db_for(model))
+            assert obj.id is not None  # given above
+            if self._identity.get(db, obj.id) is not None:
+                raise SessionError(
+                    f"{model.__name__} {obj.id!r} is already in this session as another "
+                    "object: insert_many() would write over what the session holds"
+                )
+            core = canonical_document(obj)[0]  # no rev: the element is the snapshot
+            yield db, (_Entry(obj, db, ObjectState.PENDING), core, core)
 
     def delete(self, obj: Document) -> None:
         """Mark ``obj`` for deletion at the next flush (a pending one is just dropped)."""
@@ -605,7 +670,7 @@ class Session:
             _copy_fields(from_json(data, type(entry.obj)), entry.obj)
 
     def _write(self, entries: Sequence[_Entry]) -> None:
-        by_db: dict[str, list[tuple[_Entry, bytes, bytes | None]]] = {}
+        by_db: dict[str, list[_Write]] = {}
         for entry in entries:
             planned = self._plan(entry)
             if planned is not None:
@@ -613,14 +678,24 @@ class Session:
         if by_db:
             first = next(iter(by_db.values()))[0][0].obj
             self.check_writable(f"write {type(first).__name__} {first.id!r} (changed since loaded)")
-        failures: list[WriteFailure] = []
-        written = 0
+        # Every document is checked and encoded above, before the first request (a
+        # document that can't be stored leaves the whole flush unsent): what overlaps
+        # the server's work here is the next batch's body and its request.
+        batches = [
+            batch
+            for db, items in by_db.items()
+            for batch in self._batches((db, item) for item in items)
+        ]
+        outcome = _Outcome()
         self.accepted = []
-        for db, items in by_db.items():
-            for batch in self._batches(items):
-                written += self._send(db, batch, failures)
-        if failures:
-            raise BulkWriteError(failures, written)
+        self._send_batches(batches, outcome, overlap=len(batches) > 1)
+        self._report(outcome)
+
+    def _report(self, outcome: _Outcome) -> None:
+        """Raise BulkWriteError for the documents that failed, then say (by
+        ``accepted_writes``) which ones the server only accepted."""
+        if outcome.failures:
+            raise BulkWriteError(outcome.failures, outcome.written)
         if self.accepted and self.accepted_writes != "ignore":
             error = AcceptedWriteError(self.accepted)
             if self.accepted_writes == "raise":
@@ -660,36 +735,80 @@ class Session:
             return None
         return _with_rev(core, rev), core
 
-    def _batches(
-        self, items: list[tuple[_Entry, bytes, bytes | None]]
-    ) -> Iterator[list[tuple[_Entry, bytes, bytes | None]]]:
-        batch: list[tuple[_Entry, bytes, bytes | None]] = []
-        size = 0
-        for item in items:
-            if batch and (
-                size + len(item[1]) > self.batch_bytes
-                or (self.batch_size is not None and len(batch) >= self.batch_size)
-            ):
-                yield batch
-                batch, size = [], 0
-            batch.append(item)
-            size += len(item[1]) + 1
-        if batch:
-            yield batch
+    def _batches(self, writes: Iterable[tuple[str, _Write]]) -> Iterator[tuple[str, list[_Write]]]:
+        """``writes`` grouped into ``_bulk_docs`` batches of one database each, bounded by
+        ``batch_bytes`` (and ``batch_size``); a batch is yielded as soon as it is full,
+        the unfilled ones at the end. If ``writes`` raises, the batches of what it gave
+        before are yielded all the same, then its error is raised."""
+        open_batches: dict[str, tuple[list[_Write], int]] = {}
+        try:
+            for db, item in writes:
+                batch, size = open_batches.get(db) or ([], 0)
+                if batch and (
+                    size + len(item[1]) > self.batch_bytes
+                    or (self.batch_size is not None and len(batch) >= self.batch_size)
+                ):
+                    yield db, batch
+                    batch, size = [], 0
+                batch.append(item)
+                open_batches[db] = (batch, size + len(item[1]) + 1)
+        except Exception:
+            for db, (batch, _) in open_batches.items():
+                yield db, batch
+            raise
+        for db, (batch, _) in open_batches.items():
+            yield db, batch
 
-    def _send(
-        self, db: str, batch: list[tuple[_Entry, bytes, bytes | None]], failures: list[WriteFailure]
-    ) -> int:
-        body = b'{"docs":[' + b",".join(element for _, element, _ in batch) + b"]}"
+    def _send_batches(
+        self, batches: Iterable[tuple[str, list[_Write]]], outcome: _Outcome, *, overlap: bool
+    ) -> None:
+        """Write each batch with one ``_bulk_docs`` request and take its results (revs,
+        failures) before the next request: at most one request in flight, in order.
+
+        With ``overlap``, each request is sent from a thread of its own while the next
+        batch is taken from ``batches`` (for :meth:`insert_many`, its documents made,
+        checked and encoded) and its body joined. A transport error raises where the
+        batch's results are taken; when ``batches`` raises, the batch in flight is waited
+        for and its results taken first, so every document the server wrote has its rev.
+        """
+        in_flight: tuple[str, list[_Write], Call[DetailedResponse]] | None = None
+        # Compressed here, not as it is sent: in the time the server takes for a batch.
+        headers = {"Content-Encoding": "gzip"} if self.client.get_enable_gzip_compression() else {}
+        try:
+            for db, batch in batches:
+                body = b'{"docs":[' + b",".join(element for _, element, _ in batch) + b"]}"
+                if headers:
+                    body = compress(body)
+                if in_flight is not None:
+                    taken, in_flight = in_flight, None
+                    self._take_results(taken[0], taken[1], taken[2].result(), outcome)
+                self._write_count += 1
+                if overlap:
+                    in_flight = (db, batch, Call(self._post_bulk, db, body, headers))
+                else:
+                    self._take_results(db, batch, self._post_bulk(db, body, headers), outcome)
+        finally:
+            if in_flight is not None:
+                taken, in_flight = in_flight, None
+                self._take_results(taken[0], taken[1], taken[2].result(), outcome)
+
+    def _post_bulk(self, db: str, body: bytes, headers: Mapping[str, str]) -> DetailedResponse:
         with naming_not_found(db):
-            response = self.client.post_bulk_docs(db, body)
+            return self.client.post_bulk_docs(db, body, headers=headers)
+
+    def _take_results(
+        self, db: str, batch: list[_Write], response: DetailedResponse, outcome: _Outcome
+    ) -> None:
+        """Map a ``_bulk_docs`` response back to the batch's documents: revs for the
+        written ones, failures for the others (conflicts that are our own earlier
+        attempt count as written)."""
         results = response.get_result()
         by_id = {r.get("id"): r for r in results}
         # 202: some documents were only accepted. CouchDB marks them "accepted": true;
         # without any mark, take every written document of the request as accepted.
         accepted = response.get_status_code() == 202
         marked = accepted and any(r.get("accepted") is True for r in results)
-        conflicted: list[tuple[_Entry, bytes, bytes | None]] = []
+        conflicted: list[_Write] = []
         written: list[_Entry] = []
         for item in batch:
             entry = item[0]
@@ -703,18 +822,18 @@ class Session:
             elif result.get("error") == "conflict":
                 conflicted.append(item)
             else:
-                failures.append(self._failure(entry, result))
+                outcome.failures.append(self._failure(entry, result))
         for item, stored_rev in self._own_writes(db, conflicted):
             if stored_rev is not None:
                 self._written(item, stored_rev)
                 written.append(item[0])
             else:
                 conflict = {"error": "conflict", "reason": "Document update conflict."}
-                failures.append(self._failure(item[0], conflict))
+                outcome.failures.append(self._failure(item[0], conflict))
         self._take_stubs(
             db, [e for e in written if e.state is ObjectState.PERSISTENT and _has_inline(e.obj)]
         )
-        return len(written)
+        outcome.written += len(written)
 
     def _take_stubs(self, db: str, entries: Sequence[_Entry]) -> None:
         """Replace attachment data just written (or uploaded) with the server's stubs.
@@ -734,9 +853,7 @@ class Session:
                 obj.meta = attrs.evolve(obj.meta, attachments=doc.get("_attachments"))
                 entry.snapshot = canonical_document(obj)[0]
 
-    def _own_writes(
-        self, db: str, items: list[tuple[_Entry, bytes, bytes | None]]
-    ) -> list[tuple[tuple[_Entry, bytes, bytes | None], str | None]]:
+    def _own_writes(self, db: str, items: list[_Write]) -> list[tuple[_Write, str | None]]:
         """For writes that came back as conflicts, find the ones that are our own earlier
         attempt (a retried request whose first response was lost): the stored revision is
         one generation on from the one we sent and holds exactly what we sent (or is the
@@ -747,7 +864,7 @@ class Session:
         with naming_not_found(db):
             rows = self.client.post_all_docs(db, keys=ids, include_docs=True).get_result()["rows"]
         by_id = {row["id"]: row for row in rows if "id" in row}
-        outcome: list[tuple[tuple[_Entry, bytes, bytes | None], str | None]] = []
+        outcome: list[tuple[_Write, str | None]] = []
         for item in items:
             entry, _, core = item
             row = by_id.get(entry.obj.id) or {}
@@ -762,7 +879,7 @@ class Session:
             outcome.append((item, stored_rev if ours else None))
         return outcome
 
-    def _written(self, item: tuple[_Entry, bytes, bytes | None], rev: str) -> None:
+    def _written(self, item: _Write, rev: str) -> None:
         entry, _, core = item
         if entry.state is ObjectState.DELETED:
             entry.obj.rev = rev
@@ -844,6 +961,7 @@ class Session:
         obj = model(id=doc_id, **(defaults or {}))
         check_id(doc_id, model=model.__name__, partitioned=model._options.partitioned)
         core, _ = canonical_document(obj)
+        self._write_count += 1
         try:
             with naming_not_found(db, doc_id):
                 result = self.client.put_document(db, doc_id, core).get_result()
@@ -900,6 +1018,7 @@ class Session:
             encode_body({"_id": obj.id, "_rev": r, "_deleted": True}, obj.id) for r in losing_revs
         ]
         body = b'{"docs":[' + b",".join(elements) + b"]}"
+        self._write_count += 1
         results = self.client.post_bulk_docs(entry.db, body).get_result()
         # Results come in the order sent: the winner, then one per losing revision.
         sent_revs = [rev, *losing_revs]
@@ -932,6 +1051,7 @@ class Session:
         if entry.state is not ObjectState.PERSISTENT or self.is_modified(obj):
             self.flush_one(obj)
         assert obj.id is not None
+        self._write_count += 1
         result = self.client.put_attachment(
             entry.db, obj.id, name, data, content_type, rev=obj.rev
         ).get_result()
@@ -959,6 +1079,24 @@ class Session:
             raise KeyError(f"{type(obj).__name__} {obj.id!r} has no attachment {name!r}")
         del attachments[name]
         obj.meta = attrs.evolve(obj.meta, attachments=attachments or None)
+
+
+def _give_id(obj: Document) -> None:
+    """Check that ``obj`` can be stored as a new document, and give it an id if it has
+    none (client-side, so a retried write of it can never make a second document)."""
+    if PARTIAL in obj.__dict__:
+        # Loaded with QuerySet.fields(): writing it would drop the fields it lacks.
+        raise SessionError(
+            f"{type(obj).__name__} {obj.id!r} is partial (loaded with fields(...)) and "
+            "can't be stored; load the whole document to change it"
+        )
+    options = type(obj)._options
+    if options.abstract:
+        raise SessionError(f"{type(obj).__name__} is abstract and can't be stored")
+    if obj.id is None:
+        obj.id = options.new_id(obj)  # checked there
+    else:
+        check_id(obj.id, model=type(obj).__name__, partitioned=options.partitioned)
 
 
 def _changed(entry: _Entry) -> bool:

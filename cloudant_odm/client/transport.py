@@ -28,6 +28,7 @@ import time
 import warnings
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
+from contextvars import ContextVar
 from types import MappingProxyType, TracebackType
 from typing import IO, TYPE_CHECKING, Any, NoReturn
 from urllib.parse import urlsplit, urlunsplit
@@ -55,7 +56,15 @@ if TYPE_CHECKING:
 
     from cloudant_odm.client._operations import Request
 
-__all__ = ["DetailedResponse", "Transport", "TransportSettings", "result_of", "user_agent"]
+__all__ = [
+    "DetailedResponse",
+    "Transport",
+    "TransportSettings",
+    "compress",
+    "request_sending",
+    "result_of",
+    "user_agent",
+]
 
 log = logging.getLogger("cloudant_odm.client")
 
@@ -92,6 +101,12 @@ _SESSION_COOKIE_VALUE = re.compile(r"(AuthSession=)[^;,\s]*")
 
 _insecure_warned = False
 _insecure_lock = threading.Lock()
+
+#: Set in the context of a thread whose request another thread waits to see go out
+#: (``overlap.Call``): the event is set when the request is ready and is sent.
+request_sending: ContextVar[threading.Event | None] = ContextVar(
+    "cloudant_odm_request_sending", default=None
+)
 
 
 #: The client's User-Agent (its text is common.get_user_agent's).
@@ -549,6 +564,9 @@ class Transport(TransportSettings):
             kwargs.get("cert"),
         )
         timeout = kwargs.get("timeout", DEFAULT_TIMEOUT)
+        sending = request_sending.get()
+        if sending is not None:
+            sending.set()
         if once:
             # A body readable only once goes through the adapter that never resends it.
             response = self._once_adapter.send(
@@ -645,9 +663,15 @@ def is_stream(body: object) -> bool:
     return body is not None and not isinstance(body, bytes | bytearray)
 
 
+def compress(body: bytes) -> bytes:
+    """A request body gzipped as the transport sends it (for a caller that compresses
+    a body ahead, sent with ``Content-Encoding: gzip``)."""
+    return gzip.compress(body, compresslevel=GZIP_LEVEL)
+
+
 def _gzip(body: bytes | IO[bytes] | Iterable[bytes]) -> bytes | Iterator[bytes]:
     if isinstance(body, bytes | bytearray):
-        return gzip.compress(bytes(body), compresslevel=GZIP_LEVEL)
+        return compress(bytes(body))
     return _gzip_stream(body)
 
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, Literal, NoReturn, TypeVar, overload
 
 import attrs
 
 from cloudant_odm.client import BadRequestError, ConflictError, NotFoundError
 from cloudant_odm.client.follower import FOREVER_MS
+from cloudant_odm.client.overlap import read_ahead
 from cloudant_odm.context import current_session
 from cloudant_odm.errors import (
     BulkWriteError,
@@ -91,6 +92,11 @@ class _Find:
     bookmark: str | None
     stats: Mapping[str, Any] | None
     warning: str | None
+
+
+#: A raw Mango page as _find_pages yields it: the page, the running count, whether
+#: another page may follow, and the sort columns sent (for cursors).
+_FindPage = tuple[_Find, int, bool, "tuple[str, ...] | None"]
 
 
 @attrs.frozen(eq=False, repr=False)
@@ -452,9 +458,8 @@ class QuerySet(Generic[D]):
         overrides: Mapping[str, Any] | None = None,
         bookmark: str | None = None,
         returned: int = 0,
-    ) -> Iterator[tuple[_Find, int, bool, tuple[str, ...] | None]]:
-        """Raw pages following bookmarks: each with the running count, whether another
-        page may follow, and the sort columns sent (for cursors)."""
+    ) -> Generator[_FindPage, None, None]:
+        """Raw pages following bookmarks (see ``_FindPage``)."""
         body = self._find_body(overrides)
         columns = tuple(self._sort_paths()) if self._sort else None
         first = True
@@ -493,10 +498,25 @@ class QuerySet(Generic[D]):
                 return
             bookmark = page.bookmark
 
+    def _find_from(
+        self,
+        client: CloudantV1,
+        db: str,
+        size: int,
+        bookmark: str | None,
+        returned: int,
+        columns: Sequence[str] | None,
+    ) -> Generator[_FindPage, None, None]:
+        """Raw pages from ``bookmark`` (``returned`` documents before it), sending the
+        sort ``columns`` that a cursor or the page before recorded."""
+        me = attrs.evolve(self, sort_columns=tuple(columns)) if columns else self
+        return me._find_pages(client, db, page_size=size, bookmark=bookmark, returned=returned)
+
     def _all_docs_rows(
         self, client: CloudantV1, db: str, state: KeysetState, page_size: int
-    ) -> Iterator[list[dict[str, Any]]]:
-        """_all_docs pages (with documents), paged by id."""
+    ) -> Generator[tuple[list[dict[str, Any]], KeysetState], None, None]:
+        """_all_docs pages (with documents), paged by id, each with a copy of the state
+        after it."""
 
         def fetch(request: dict[str, Any]) -> list[dict[str, Any]]:
             with naming_not_found(db):
@@ -508,9 +528,12 @@ class QuerySet(Generic[D]):
             return rows
 
         params = {"include_docs": True}
-        yield from keyset_pages(
+        for rows in keyset_pages(
             fetch, params, state, page_size=page_size, limit=None, by_doc_id=False
-        )
+        ):
+            # With the state after these rows, as it was then: read ahead, the next
+            # request moves ``state`` on while these rows are still being used.
+            yield rows, attrs.evolve(state)
 
     def _load_page(
         self, session: Session, db: str, docs: Sequence[Mapping[str, Any]], track: bool
@@ -530,34 +553,52 @@ class QuerySet(Generic[D]):
 
     # -- reading --------------------------------------------------------------------
 
-    def pages(self, page_size: int | None = None, *, track: bool = True) -> Iterator[Page[D]]:
+    def pages(
+        self, page_size: int | None = None, *, track: bool = True
+    ) -> Generator[Page[D], None, None]:
         """The results page by page (each one request), with each page's cursor.
+
+        While a page is being used, the next one is already asked for, in a thread of
+        its own (one page ahead at most; an error reading it is raised where it would
+        be read, and stopping early waits for that request and drops its page).
 
         ``track=False`` returns detached objects instead of registering them in the
         session, so memory stays flat however many documents match."""
-        yield from self._pages(page_size or self._page_size, None, track)
+        yield from self._pages(page_size or self._page_size, None, track, ahead=True)
 
-    def _pages(self, size: int, cursor: str | None, track: bool) -> Iterator[Page[D]]:
+    def _pages(
+        self, size: int, cursor: str | None, track: bool, *, ahead: bool = False
+    ) -> Iterator[Page[D]]:
+        """Pages from ``cursor``; ``ahead``: each next request is sent while the current
+        page's objects are built and used (:func:`read_ahead`), for reading on and on,
+        not for one page."""
         session, client, db = self._client_db()
         query = self._fingerprint(db)
         if self._bare:
-            yield from self._all_docs_pages(session, client, db, query, size, cursor, track)
+            yield from self._all_docs_pages(session, client, db, query, size, cursor, track, ahead)
             return
         bookmark: str | None = None
         returned = 0
-        me = self
+        sort_sent: Sequence[str] | None = None
         if cursor is not None:
             saved = decode_cursor(cursor, "find", query)
-            bookmark, returned = saved.get("b"), int(saved.get("n", 0))
-            if saved.get("c"):
-                me = attrs.evolve(self, sort_columns=tuple(saved["c"]))
-        for raw, count, more, columns in me._find_pages(
-            client, db, page_size=size, bookmark=bookmark, returned=returned
-        ):
-            state = {"b": raw.bookmark, "n": count, "c": columns}
-            nxt = encode_cursor("find", query, state) if more else None
-            items = self._load_page(session, db, raw.docs, track)
-            yield Page(items, nxt, raw.stats, raw.warning)
+            bookmark, returned, sort_sent = saved.get("b"), int(saved.get("n", 0)), saved.get("c")
+        found = self._find_from(client, db, size, bookmark, returned, sort_sent)
+
+        def resume(after: _FindPage) -> Iterator[_FindPage]:
+            page, count, more, sent = after
+            return (
+                self._find_from(client, db, size, page.bookmark, count, sent) if more else iter(())
+            )
+
+        if ahead:
+            found = read_ahead(found, resume=resume, version=lambda: session.write_count)
+        with contextlib.closing(found) as fetched:
+            for raw, count, more, columns in fetched:
+                state = {"b": raw.bookmark, "n": count, "c": columns}
+                nxt = encode_cursor("find", query, state) if more else None
+                items = self._load_page(session, db, raw.docs, track)
+                yield Page(items, nxt, raw.stats, raw.warning)
 
     def _all_docs_pages(
         self,
@@ -568,6 +609,7 @@ class QuerySet(Generic[D]):
         size: int,
         cursor: str | None,
         track: bool,
+        ahead: bool,
     ) -> Iterator[Page[D]]:
         # _all_docs holds every class's documents (and design documents): rows of others
         # are dropped, and requests go on until a page of this model's is full. A page
@@ -580,26 +622,37 @@ class QuerySet(Generic[D]):
             kept = int(saved.get("kept", 0))
         doc_types = model_doc_types(self.model)
         pending: list[dict[str, Any]] = []
-        for rows in self._all_docs_rows(client, db, state, size):
-            pending.extend(
-                r["doc"] for r in rows if r.get("doc") and is_of(self.model, r["doc"], doc_types)
+        found = self._all_docs_rows(client, db, state, size)
+        if ahead:
+            found = read_ahead(
+                found,
+                resume=lambda after: self._all_docs_rows(client, db, attrs.evolve(after[1]), size),
+                version=lambda: session.write_count,
             )
-            if self._limit is not None:
-                del pending[self._limit - kept :]
-            while len(pending) >= size or (
-                self._limit is not None and pending and kept + len(pending) >= self._limit
-            ):
-                items, pending = pending[:size], pending[size:]
-                kept += len(items)
-                finished = self._limit is not None and kept >= self._limit
-                if finished or (not pending and state.done):
-                    nxt = None
-                else:
-                    resume = KeysetState(start_key=pending[0]["_id"]) if pending else state
-                    nxt = encode_cursor("all_docs", query, {**resume.to_json(), "kept": kept})
-                yield Page(self._load_page(session, db, items, track), nxt)
-                if finished:
-                    return
+        with contextlib.closing(found) as fetched:
+            for rows, after in fetched:
+                pending.extend(
+                    r["doc"]
+                    for r in rows
+                    if r.get("doc") and is_of(self.model, r["doc"], doc_types)
+                )
+                if self._limit is not None:
+                    del pending[self._limit - kept :]
+                while len(pending) >= size or (
+                    self._limit is not None and pending and kept + len(pending) >= self._limit
+                ):
+                    items, pending = pending[:size], pending[size:]
+                    kept += len(items)
+                    finished = self._limit is not None and kept >= self._limit
+                    if finished or (not pending and after.done):
+                        nxt = None
+                    else:
+                        resume = KeysetState(start_key=pending[0]["_id"]) if pending else after
+                        state_json = {**resume.to_json(), "kept": kept}
+                        nxt = encode_cursor("all_docs", query, state_json)
+                    yield Page(self._load_page(session, db, items, track), nxt)
+                    if finished:
+                        return
         if pending:
             yield Page(self._load_page(session, db, pending, track), None)
 
@@ -613,9 +666,11 @@ class QuerySet(Generic[D]):
         return Page([], None)
 
     def iterator(self, page_size: int | None = None, *, track: bool = True) -> Iterator[D]:
-        """The matching documents, fetched a page at a time as the loop advances."""
-        for found in self.pages(page_size, track=track):
-            yield from found.items
+        """The matching documents, fetched a page at a time as the loop advances (the
+        next page is asked for while the loop goes through one: see :meth:`pages`)."""
+        with contextlib.closing(self.pages(page_size, track=track)) as pages:
+            for found in pages:
+                yield from found.items
 
     def __iter__(self) -> Iterator[D]:
         return self.iterator()
@@ -631,9 +686,11 @@ class QuerySet(Generic[D]):
         """The first matching document (in the query's order), or None."""
         limit = 1 if self._limit is None else min(1, self._limit)
         # _all_docs holds other classes' documents too: read it in full-size requests.
-        size = None if self._bare else 1
-        for found in attrs.evolve(self, limit=limit).iterator(page_size=size):
-            return found
+        size = self._page_size if self._bare else 1
+        # One page, not read ahead: the first document ends it.
+        for page in attrs.evolve(self, limit=limit)._pages(size, None, True):
+            for found in page.items:
+                return found
         return None
 
     def get(self, *args: str | Expression, **lookups: Any) -> D:
