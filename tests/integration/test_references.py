@@ -114,7 +114,10 @@ def test_a_prefetching_listing_of_1000_orders_costs_its_pages_and_one_all_docs_a
     # Each _all_docs follows the page that named its customers, asking for those only.
     all_docs = [r for r in proxy.requests if r.path.endswith("/_all_docs")]
     assert [len(_keys(r)) for r in all_docs] == keys_per_page
-    assert sent[:2] == ["POST orders/_find", "POST crm/_all_docs"]
+    # The first page's customers are asked for before a third page is: pages are read
+    # one ahead at most (Pagination: the next page is asked for while one is used).
+    assert sent[0] == "POST orders/_find"
+    assert sent.index("POST crm/_all_docs") <= 2
 
     proxy.clear()
     customers = [order.customer.get(s) for order in orders]
