@@ -328,9 +328,11 @@ def compile_loader(cls: type[Document], hooks: Hooks) -> Loader | None:
             if scalar is float:
                 body.append(f"{indent}{v} = float({v}) if {v}.__class__ is int else {v}")
     if direct:
-        # What attrs' __init__ would do, without the call: the values in field order.
-        items = ", ".join(f"{name!r}: {values[name]}" for name in attributes)
-        body += ["obj = new(cls)", f"obj.__dict__ = {{{items}}}", "return obj"]
+        # What attrs' __init__ does, without the call: the values set in field order (as
+        # attributes, not a __dict__ of its own: one object fewer for the collector).
+        body.append("obj = new(cls)")
+        body += [f"obj.{name} = {values[name]}" for name in attributes]
+        body.append("return obj")
     else:
         # __init__ runs the validators and converters; a value left MISSING takes the
         # field's default there.
