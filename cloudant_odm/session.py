@@ -780,8 +780,8 @@ class Session:
                 if headers:
                     body = compress(body)
                 if in_flight is not None:
-                    taken, in_flight = in_flight, None
-                    self._take_results(taken[0], taken[1], taken[2].result(), outcome)
+                    self._finish(*in_flight, outcome)
+                    in_flight = None
                 self._write_count += 1
                 if overlap:
                     in_flight = (db, batch, Call(self._post_bulk, db, body, headers))
@@ -789,8 +789,12 @@ class Session:
                     self._take_results(db, batch, self._post_bulk(db, body, headers), outcome)
         finally:
             if in_flight is not None:
-                taken, in_flight = in_flight, None
-                self._take_results(taken[0], taken[1], taken[2].result(), outcome)
+                self._finish(*in_flight, outcome)
+
+    def _finish(
+        self, db: str, batch: list[_Write], call: Call[DetailedResponse], outcome: _Outcome
+    ) -> None:
+        self._take_results(db, batch, call.result(), outcome)
 
     def _post_bulk(self, db: str, body: bytes, headers: Mapping[str, str]) -> DetailedResponse:
         with naming_not_found(db):

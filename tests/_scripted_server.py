@@ -17,6 +17,9 @@ class ScriptedServer:
         self.replies = replies
         self.requests: list[dict[str, Any]] = []
         self.lock = threading.Lock()
+        #: When set, each answer waits for it to be set (``released``).
+        self.hold: threading.Event | None = None
+        self.replied = 0
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -41,6 +44,9 @@ class ScriptedServer:
                     )
                     index = min(len(server.requests) - 1, len(server.replies) - 1)
                     status, headers, payload = server.replies[index]
+                if server.hold is not None:
+                    server.hold.wait(10)
+                server.replied += 1
                 self.send_response(status)
                 for key, value in headers.items():
                     self.send_header(key, value)

@@ -32,11 +32,12 @@ class Call(Generic[T]):
     context (context variables read the same as in the caller). :meth:`result` waits
     for it and returns its value or raises its exception, in the caller's thread.
 
-    The constructor returns once ``fn``'s request is sent (or ``fn`` has ended without
-    one): until then the caller waits, GIL released. Otherwise the caller's Python
-    work would hold the GIL while the request is prepared, and each time the thread
-    let go of it (a system call, compressing) it would wait a switch interval (5 ms)
-    to get it back, before the server even had the request.
+    The constructor returns once ``fn``'s request is written to its connection (or
+    ``fn`` has ended without one, or through a SOCKS proxy): until then the caller
+    waits, GIL released. Otherwise the caller's Python work would hold the GIL while
+    the request is prepared, and each time the thread let go of it (a system call,
+    compressing) it would wait a switch interval (5 ms) to get it back, before the
+    server even had the request.
     """
 
     __slots__ = ("_error", "_thread", "_value")

@@ -34,6 +34,8 @@ from typing import IO, TYPE_CHECKING, Any, NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
+import urllib3
+import urllib3.connection
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import MaxRetryError, ProtocolError
 from urllib3.util.retry import Retry
@@ -103,7 +105,7 @@ _insecure_warned = False
 _insecure_lock = threading.Lock()
 
 #: Set in the context of a thread whose request another thread waits to see go out
-#: (``overlap.Call``): the event is set when the request is ready and is sent.
+#: (``overlap.Call``): the event is set once the request is written to the connection.
 request_sending: ContextVar[threading.Event | None] = ContextVar(
     "cloudant_odm_request_sending", default=None
 )
@@ -230,8 +232,58 @@ def _no_retry() -> Retry:
     return RetryPolicy(0, redirect=0, read=False)
 
 
+class _Written:
+    """A connection that tells a thread waiting for its request to go out (the event in
+    ``request_sending``) once the request is written, just before the answer is
+    awaited. Not earlier: the sender still has Python work to do up to the socket and
+    lets go of the GIL on the way (a poll of the pooled connection), and a waiter that
+    went back to its own work then would hold the request up by a switch interval."""
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        super().request(*args, **kwargs)  # type: ignore[misc]
+        sending = request_sending.get()
+        if sending is not None:
+            sending.set()
+
+
+class _HTTPConnection(_Written, urllib3.connection.HTTPConnection):
+    pass
+
+
+class _HTTPSConnection(_Written, urllib3.connection.HTTPSConnection):
+    pass
+
+
+class _HTTPConnectionPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _HTTPConnection
+
+
+class _HTTPSConnectionPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _HTTPSConnection
+
+
+def _pools() -> dict[str, type[urllib3.HTTPConnectionPool]]:
+    return {"http": _HTTPConnectionPool, "https": _HTTPSConnectionPool}
+
+
+class _Adapter(HTTPAdapter):
+    """requests' adapter, with connections that say when a request is written (through a
+    proxy too; a SOCKS proxy's connections don't, and a waiting thread then waits for
+    the whole call)."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _pools()
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if type(manager) is urllib3.ProxyManager:
+            manager.pool_classes_by_scheme = _pools()
+        return manager
+
+
 def _pooled_adapter() -> HTTPAdapter:
-    return HTTPAdapter(pool_connections=4, pool_maxsize=POOL_SIZE, max_retries=_no_retry())
+    return _Adapter(pool_connections=4, pool_maxsize=POOL_SIZE, max_retries=_no_retry())
 
 
 def _is_loopback(host: str) -> bool:
@@ -564,9 +616,6 @@ class Transport(TransportSettings):
             kwargs.get("cert"),
         )
         timeout = kwargs.get("timeout", DEFAULT_TIMEOUT)
-        sending = request_sending.get()
-        if sending is not None:
-            sending.set()
         if once:
             # A body readable only once goes through the adapter that never resends it.
             response = self._once_adapter.send(

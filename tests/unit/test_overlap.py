@@ -36,6 +36,7 @@ from cloudant_odm.client import (
     ServiceUnavailableError,
 )
 from cloudant_odm.client.overlap import Call, read_ahead
+from cloudant_odm.client.transport import request_sending
 
 URL = "http://couch.test"
 BULK = f"{URL}/db/_bulk_docs"
@@ -80,6 +81,14 @@ def _no_thread_left() -> Iterator[None]:
     assert overlap_threads() == []  # every test ends with no thread of its own left
 
 
+def written() -> None:
+    """What a real connection does once a request is written: tell the thread waiting
+    for it to go out (``responses`` answers without a connection)."""
+    sending = request_sending.get()
+    if sending is not None:
+        sending.set()
+
+
 def request_json(request: Any) -> Any:
     raw = request.body
     if request.headers.get("Content-Encoding") == "gzip":
@@ -118,6 +127,7 @@ class FakeDb:
 
     def _answer(self, asked: tuple[str, Any], body: Any) -> tuple[int, dict[str, str], str]:
         self.requests.append(asked)
+        written()
         if asked in self.hold:
             assert self.release.wait(WAIT)
         if asked in self.fail:
@@ -423,6 +433,7 @@ class Server:
         number = len(self.batches)
         docs = request_json(request)["docs"]
         self.batches.append([d["_id"] for d in docs])
+        written()
         if number in self.before:
             self.before[number]()
         if number == self.down:

@@ -21,6 +21,7 @@ from cloudant_odm.client import (
     ServiceUnavailableError,
     TooManyRequestsError,
 )
+from cloudant_odm.client.overlap import Call
 
 JSON = {"Content-Type": "application/json"}
 
@@ -483,3 +484,15 @@ def test_a_detailed_response_is_built_with_the_sdks_keywords() -> None:
     empty = DetailedResponse()
     assert (empty.get_result(), empty.get_headers(), empty.get_status_code()) == (None, {}, None)
     assert DetailedResponse({"n": 1}, {}, 200).get_result() == {"n": 1}  # positionally too
+
+
+def test_a_call_returns_once_its_request_is_written_not_when_answered(scripted: Any) -> None:
+    # overlap.Call lets its caller go on once the request is on the connection (the
+    # transport's connections say so), so the caller's work overlaps the server's.
+    server, client = scripted([ok({"couchdb": "Welcome"})])
+    server.hold = threading.Event()
+    call = Call(client.get_server_information)
+    assert server.replied == 0  # sent, not answered
+    server.hold.set()
+    assert call.result().get_result() == {"couchdb": "Welcome"}
+    assert server.replied == 1
