@@ -680,11 +680,9 @@ class Session:
             self.check_writable(f"write {type(first).__name__} {first.id!r} (changed since loaded)")
         # Every document is checked and encoded above, before the first request (a
         # document that can't be stored leaves the whole flush unsent): what overlaps
-        # the server's work here is the next batch's body and its request.
+        # the server's work here is making the next batch's body.
         batches = [
-            batch
-            for db, items in by_db.items()
-            for batch in self._batches((db, item) for item in items)
+            found for db, items in by_db.items() for found in self._batches((db, i) for i in items)
         ]
         outcome = _Outcome()
         self.accepted = []
@@ -780,8 +778,9 @@ class Session:
                 if headers:
                     body = compress(body)
                 if in_flight is not None:
-                    self._finish(*in_flight, outcome)
-                    in_flight = None
+                    finishing, in_flight = in_flight, None  # (finished once, raising or not)
+                    self._finish(*finishing, outcome)
+                    del finishing  # (nothing of a batch outlives its results)
                 self._write_count += 1
                 if overlap:
                     in_flight = (db, batch, Call(self._post_bulk, db, body, headers))
