@@ -8,6 +8,7 @@ and the few endpoints that need more than a declaration (COPY, compaction, sessi
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any, Generic, TypeVar
 
 import requests
@@ -26,7 +27,7 @@ __all__ = ["CloudantV1", "ServiceSettings", "copy_destination", "design_id"]
 _TransportT = TypeVar("_TransportT", bound=TransportSettings)
 
 
-class ServiceSettings(Generic[_TransportT]):
+class ServiceSettings(ABC, Generic[_TransportT]):
     """The configuration methods of a client, as the SDK names them: ``CloudantV1`` and
     ``cloudant_odm.aio.AsyncCloudantV1`` share them (they configure its transport)."""
 
@@ -43,8 +44,9 @@ class ServiceSettings(Generic[_TransportT]):
         self._transport = self._new_transport(authenticator)
         self._transport.set_service_url(self.DEFAULT_SERVICE_URL)
 
+    @abstractmethod
     def _new_transport(self, authenticator: Authenticator) -> _TransportT:
-        raise NotImplementedError
+        """The transport this client sends with (requests' or httpx's)."""
 
     @classmethod
     def new_instance(cls, service_name: str = DEFAULT_SERVICE_NAME) -> Self:
