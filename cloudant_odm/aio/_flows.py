@@ -1,0 +1,36 @@
+"""The async driver of flows (``client/flows.py``): each ``Send`` awaited."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from cloudant_odm.client.flows import Done, Flow, Send
+
+__all__ = ["arun"]
+
+T = TypeVar("T")
+
+
+async def arun(flow: Flow[T], client: Any) -> T:
+    """Drive ``flow`` with the async client ``client``; return what it returns. A
+    ``Begin`` is awaited at once: the event loop's other tasks overlap it."""
+    try:
+        step = next(flow)
+        while True:
+            send = step if isinstance(step, Send) else step.send
+            try:
+                answer: Any = await getattr(client, send.operation)(*send.args, **send.kwargs)
+            except Exception as exc:
+                if isinstance(step, Send):
+                    step = flow.throw(exc)
+                    continue
+                answer = Done(None, exc)
+            else:
+                if not isinstance(step, Send):
+                    answer = Done(answer, None)
+            step = flow.send(answer)
+    except StopIteration as stop:
+        value: T = stop.value
+        return value
+    finally:
+        flow.close()

@@ -1,0 +1,104 @@
+"""Work described without sending: a flow names the client calls it needs, and a driver
+makes them, with the synchronous client or (``cloudant_odm.aio``) awaited.
+
+A flow is a generator. It yields a :class:`Send` (an operation of the client, by name,
+with its arguments) and is sent the operation's ``DetailedResponse``, or has its error
+thrown in where it yielded; what it returns is the result of the work. The decisions
+(what to ask, what the answer means, what to keep) are the flow's, written once; the
+drivers only send. So the session's unit of work, the query sets' paging and the
+followers' state are the same code for ``CloudantV1`` and ``AsyncCloudantV1``, whose
+operations have the same names and parameters.
+
+A flow that wants a call to run while it goes on (the next batch encoded while the
+server writes one) yields :class:`Begin` and is sent a :class:`Pending`; the
+synchronous driver runs the call in a thread of its own (``overlap.Call``), the async
+driver awaits it there and then (its tasks overlap each other instead).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any, Protocol, TypeVar
+
+from cloudant_odm.client.overlap import Call
+from cloudant_odm.client.transport import DetailedResponse
+
+__all__ = ["Begin", "Done", "Flow", "Pending", "Send", "run"]
+
+T = TypeVar("T")
+
+
+class Send:
+    """One operation of the client: ``client.<operation>(*args, **kwargs)``."""
+
+    __slots__ = ("args", "kwargs", "operation")
+
+    def __init__(self, operation: str, *args: Any, **kwargs: Any) -> None:
+        self.operation = operation
+        self.args = args
+        self.kwargs = kwargs
+
+    def __repr__(self) -> str:
+        return f"Send({self.operation!r}, *{self.args!r}, **{self.kwargs!r})"
+
+
+class Pending(Protocol):
+    """A call begun by :class:`Begin`: :meth:`result` waits for its answer (or raises
+    its error)."""
+
+    def result(self) -> DetailedResponse: ...
+
+
+class Begin:
+    """Start ``send`` and go on; the flow is sent a :class:`Pending` for its answer."""
+
+    __slots__ = ("send",)
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+
+
+class Done:
+    """A :class:`Pending` whose call has already ended (the async driver's)."""
+
+    __slots__ = ("_error", "_value")
+
+    def __init__(self, value: DetailedResponse | None, error: BaseException | None) -> None:
+        self._value = value
+        self._error = error
+
+    def result(self) -> DetailedResponse:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+        assert self._value is not None
+        return self._value
+
+
+#: A flow: yields ``Send`` (sent the response) or ``Begin`` (sent a ``Pending``).
+Flow = Generator["Send | Begin", Any, T]
+
+
+def run(flow: Flow[T], client: Any) -> T:
+    """Drive ``flow`` with the synchronous client ``client``; return what it returns."""
+    try:
+        step = next(flow)
+        while True:
+            try:
+                if isinstance(step, Send):
+                    answer: Any = getattr(client, step.operation)(*step.args, **step.kwargs)
+                else:
+                    answer = Call(_call, getattr(client, step.send.operation), step.send)
+            except Exception as exc:  # the flow decides what an error means
+                step = flow.throw(exc)
+            else:
+                step = flow.send(answer)
+    except StopIteration as stop:
+        value: T = stop.value
+        return value
+    finally:
+        flow.close()
+
+
+def _call(operation: Any, send: Send) -> Any:
+    return operation(*send.args, **send.kwargs)
