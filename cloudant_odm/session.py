@@ -16,17 +16,19 @@ from __future__ import annotations
 
 import base64
 import enum
+import inspect
 import json
 import logging
 import marshal
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import IO, Any, Literal, TypeVar, cast, overload
+from typing import IO, Any, Generic, Literal, TypeVar, cast, overload
 
 import attrs
 import requests
 
 from cloudant_odm.client import CloudantV1, ConflictError, DetailedResponse, NotFoundError
-from cloudant_odm.client.overlap import Call
+from cloudant_odm.client.flows import Begin, Flow, Pending, Send, run
+from cloudant_odm.client.service import ServiceSettings
 from cloudant_odm.client.transport import compress
 from cloudant_odm.errors import (
     AcceptedWriteError,
@@ -51,12 +53,13 @@ from cloudant_odm.models.ids import check_id
 from cloudant_odm.models.refs import Ref
 from cloudant_odm.models.versions import needs_upgrade
 
-__all__ = ["ObjectState", "Session"]
+__all__ = ["BaseSession", "ObjectState", "Session"]
 
 log = logging.getLogger("cloudant_odm.session")
 
 D = TypeVar("D", bound=Document)
 T = TypeVar("T")
+C = TypeVar("C", bound=ServiceSettings[Any])
 
 #: Default upper bound of one _bulk_docs body, below CouchDB's 4 MB default request
 #: limit with room to spare, and small enough to keep memory flat.
@@ -175,28 +178,16 @@ DatabaseMap = Mapping[str, str] | Callable[[str], str]
 AcceptedPolicy = Literal["warn", "raise", "ignore"]
 
 
-class Session:
-    """A unit of work over one client: ``add``, ``get``, ``delete``, then ``commit``.
-
-    ``with Session(client, db="orders") as s:`` commits when the block ends normally and
-    rolls back (nothing pending is written) when it raises. Not thread-safe: use one
-    session per thread or task, as with SQLAlchemy.
-
-    Which database a class's documents go to (:meth:`db_for`): the session's ``db`` if
-    given, else the class's ``Meta.db``; then ``databases`` renames it, for a test
-    database or a database per tenant without touching the classes:
-    ``Session(client, databases=lambda name: f"tenant42-{name}")``.
-
-    ``read_only=True`` makes a session that never writes (adding, deleting, creating,
-    attaching and flushing changes raise :class:`SessionError`): for reports, or for
-    code that must not write while older code still runs. A document of a versioned
-    class stored at an older schema version is upgraded on load and, except in a
-    read-only session, counts as changed, so the next flush stores it.
+class BaseSession(Generic[C]):
+    """What :class:`Session` and ``cloudant_odm.aio.AsyncSession`` share: the identity
+    map, snapshots and states, the methods that make no request, and the requests'
+    work as flows (``client/flows.py``: ``_get_flow``, ``_flush_flow``, ...) that each
+    session drives with its own client, synchronous or awaited.
     """
 
     def __init__(
         self,
-        client: CloudantV1,
+        client: C,
         db: str | None = None,
         *,
         databases: DatabaseMap | None = None,
@@ -238,22 +229,8 @@ class Session:
         self._absent: dict[tuple[str, str], bool] = {}
         self._write_count = 0
 
-    # -- context manager ----------------------------------------------------------
-
-    def __enter__(self) -> Session:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
-        if exc_type is None:
-            self.commit()
-            return
-        try:
-            self.rollback()
-        except Exception:  # the block's own exception is the one to see
-            log.exception("rollback after an error in a `with Session` block failed")
-
     def __repr__(self) -> str:
-        return f"<Session db={self.db!r} objects={len(self._identity)}>"
+        return f"<{type(self).__name__} db={self.db!r} objects={len(self._identity)}>"
 
     @property
     def read_only(self) -> bool:
@@ -417,28 +394,14 @@ class Session:
         for obj in objs:
             self.add(obj)
 
-    def insert_many(self, objs: Iterable[Document]) -> int:
-        """Write new documents as ``objs`` yields them, in ``_bulk_docs`` batches, without
-        tracking them: the way to load many documents. Returns how many were written.
-
-        Each object gets its id (as with :meth:`add`) and, once written, its rev; the
-        session keeps none of them, so memory stays flat however many there are (give a
-        generator). While the server writes a batch, the next one is made: taken from
-        ``objs``, checked and encoded. At most one request is in flight.
-
-        Documents the server refuses raise :class:`BulkWriteError` after all batches,
-        as a flush does (the failed objects are not in the session). An object that
-        can't be stored (a value of the wrong type, a bad id, one with a rev or that
-        this session tracks) stops the load with its error, as an error raised by
-        ``objs`` itself does: what came before it is written first, so each object
-        taken from ``objs`` is either written (it has a rev) or not (no rev). A
-        ``BulkWriteError`` for earlier batches is then the error's ``__cause__``.
-        """
+    def _insert_many_flow(self, objs: Iterable[Document]) -> Flow[int]:
         self.check_writable("insert documents")
         outcome = _Outcome()
         self.accepted = []
         try:
-            self._send_batches(self._batches(self._new_writes(objs)), outcome, overlap=True)
+            yield from self._send_batches_flow(
+                self._batches(self._new_writes(objs)), outcome, overlap=True
+            )
         except Exception as error:
             if outcome.failures and error.__cause__ is None:
                 raise error from BulkWriteError(outcome.failures, outcome.written)
@@ -503,31 +466,13 @@ class Session:
 
     # -- reading ------------------------------------------------------------------
 
-    @overload
-    def get(self, model: type[D], doc_id: str, *, conflicts: bool = False) -> D | None: ...
-    @overload
-    def get(self, model: Ref[D]) -> D: ...
-    @overload
-    def get(self, model: Ref[D], *, default: T) -> D | T: ...
-    def get(
-        self,
-        model: type[D] | Ref[D],
-        doc_id: str | None = None,
-        *,
-        conflicts: bool = False,
-        default: Any = _RAISE,
-    ) -> Any:
-        """The ``model`` document with this id, or None. Within a session the same id
-        always gives the same object, and a second ``get`` makes no request.
-
-        ``get(ref)``: the document a :class:`~cloudant_odm.models.refs.Ref` names, the
-        same way; one that is missing or deleted raises :class:`DanglingReference` (a
-        ``DoesNotExist``), or gives ``default`` when one is passed (``default=None``).
-        """
+    def _get_flow(
+        self, model: type[D] | Ref[D], doc_id: str | None, conflicts: bool, default: Any
+    ) -> Flow[Any]:
         if isinstance(model, Ref):
             if doc_id is not None or conflicts:
                 raise TypeError("get(ref) takes no id and no conflicts=: the Ref names one")
-            return self._resolve(model, default)
+            return (yield from self._resolve_flow(model, default))
         if doc_id is None or default is not _RAISE:
             raise TypeError("get() takes a document class and an id (or a Ref)")
         db = self.db_for(model)
@@ -537,22 +482,22 @@ class Session:
                 return None
             return _as_model(known.obj, model)
         try:
-            data = self.client.get_document(db, doc_id, conflicts=conflicts or None).get_result()
+            data = (
+                yield Send("get_document", db, doc_id, conflicts=conflicts or None)
+            ).get_result()
         except NotFoundError as exc:
             if is_missing_document(exc):
                 return None
             raise not_found(exc, db, doc_id) from exc  # no database: not "no document"
         return self.load_json(model, db, data)
 
-    def get_many(self, model: type[D], ids: Sequence[str]) -> list[D | None]:
-        """The documents with these ids, in the same order (None where there is none), in
-        one ``_all_docs`` request for the ones the session doesn't hold yet."""
+    def _get_many_flow(self, model: type[D], ids: Sequence[str]) -> Flow[list[D | None]]:
         db = self.db_for(model)
         missing = [i for i in dict.fromkeys(ids) if self._identity.get(db, i) is None]
         if missing:
             with naming_not_found(db):
-                rows = self.client.post_all_docs(db, keys=missing, include_docs=True).get_result()
-            for row in rows["rows"]:
+                response = yield Send("post_all_docs", db, keys=missing, include_docs=True)
+            for row in response.get_result()["rows"]:
                 doc = row.get("doc")
                 if doc is not None and "error" not in row:
                     self.load_json(model, db, doc)
@@ -567,13 +512,13 @@ class Session:
 
     # -- references -----------------------------------------------------------------
 
-    def _resolve(self, ref: Ref[D], default: Any) -> Any:
+    def _resolve_flow(self, ref: Ref[D], default: Any) -> Flow[Any]:
         model = ref.model
         db = self.db_for(model)
         if self._identity.get(db, ref.id) is None and (db, ref.id) not in self._absent:
             # Read as a prefetch of one: _all_docs tells a deleted document from one that
             # never was on every server (a GET's 404 says "missing" for both on PouchDB).
-            self.prefetch([ref])
+            yield from self._prefetch_flow([ref])
         entry = self._identity.get(db, ref.id)
         if entry is not None and entry.state is not ObjectState.DELETED:
             return _as_model(entry.obj, model)
@@ -586,15 +531,7 @@ class Session:
             reason = "was deleted" if deleted else "does not exist"
         raise DanglingReference(model.__name__, ref.id, db, reason, deleted)
 
-    def prefetch(self, refs: Iterable[Ref[Document] | None]) -> None:
-        """Read the documents ``refs`` name into the session, so that resolving them
-        (``ref.get(session)``) makes no request: one ``_all_docs`` request per class
-        referred to (of up to 1000 ids), for the ids the session doesn't hold yet.
-        Missing and deleted ones are remembered, and resolving them raises
-        ``DanglingReference`` without a request. ``None`` items are skipped.
-
-        A document of another class than the reference's raises
-        ``DocumentTypeError`` naming its id (as resolving it would)."""
+    def _prefetch_flow(self, refs: Iterable[Ref[Document] | None]) -> Flow[None]:
         wanted: dict[tuple[str, type[Document]], dict[str, None]] = {}
         for ref in refs:
             if ref is None:
@@ -609,7 +546,7 @@ class Session:
             for start in range(0, len(keys), PREFETCH_KEYS):
                 chunk = keys[start : start + PREFETCH_KEYS]
                 with naming_not_found(db):
-                    result = self.client.post_all_docs(db, keys=chunk, include_docs=True)
+                    result = yield Send("post_all_docs", db, keys=chunk, include_docs=True)
                 for row in result.get_result()["rows"]:
                     doc = row.get("doc")
                     if doc is not None and "error" not in row:
@@ -618,12 +555,11 @@ class Session:
                         deleted = bool((row.get("value") or {}).get("deleted"))
                         self._absent[(db, row["key"])] = deleted
 
-    def refresh(self, obj: Document) -> None:
-        """Reload ``obj`` from the server, discarding its unwritten changes."""
+    def _refresh_flow(self, obj: Document) -> Flow[None]:
         entry = self._entry(obj)
         assert obj.id is not None
         with naming_not_found(entry.db, obj.id):
-            data = self.client.get_document(entry.db, obj.id).get_result()
+            data = (yield Send("get_document", entry.db, obj.id)).get_result()
         fresh = from_json(data, type(obj))
         _copy_fields(fresh, obj)
         entry.snapshot = _loaded_snapshot(data, obj, self.read_only)
@@ -631,21 +567,11 @@ class Session:
 
     # -- writing ------------------------------------------------------------------
 
-    def flush(self, objects: Iterable[Document] | None = None) -> None:
-        """Write every new, changed and deleted document through ``_bulk_docs``, or only
-        those of ``objects`` (as SQLAlchemy's ``flush(objects)``).
-
-        Raises ``BulkWriteError`` listing the documents that failed; the others are
-        written, get their new revs and are not written again.
-        """
+    def _flush_flow(self, objects: Iterable[Document] | None) -> Flow[None]:
         if objects is None:
-            self._write(self._identity.entries())
+            yield from self._write_flow(self._identity.entries())
         else:
-            self._write([self._entry(obj) for obj in objects])
-
-    def commit(self) -> None:
-        """Flush. (CouchDB has no transactions: each document write is atomic alone.)"""
-        self.flush()
+            yield from self._write_flow([self._entry(obj) for obj in objects])
 
     def rollback(self) -> None:
         """Forget unwritten changes: new objects are dropped, deletions unmarked, and
@@ -669,7 +595,7 @@ class Session:
             data["_rev"] = entry.obj.rev
             _copy_fields(from_json(data, type(entry.obj)), entry.obj)
 
-    def _write(self, entries: Sequence[_Entry]) -> None:
+    def _write_flow(self, entries: Sequence[_Entry]) -> Flow[None]:
         by_db: dict[str, list[_Write]] = {}
         for entry in entries:
             planned = self._plan(entry)
@@ -686,7 +612,7 @@ class Session:
         ]
         outcome = _Outcome()
         self.accepted = []
-        self._send_batches(batches, outcome, overlap=len(batches) > 1)
+        yield from self._send_batches_flow(batches, outcome, overlap=len(batches) > 1)
         self._report(outcome)
 
     def _report(self, outcome: _Outcome) -> None:
@@ -757,19 +683,20 @@ class Session:
         for db, (batch, _) in open_batches.items():
             yield db, batch
 
-    def _send_batches(
+    def _send_batches_flow(
         self, batches: Iterable[tuple[str, list[_Write]]], outcome: _Outcome, *, overlap: bool
-    ) -> None:
+    ) -> Flow[None]:
         """Write each batch with one ``_bulk_docs`` request and take its results (revs,
         failures) before the next request: at most one request in flight, in order.
 
-        With ``overlap``, each request is sent from a thread of its own while the next
-        batch is taken from ``batches`` (for :meth:`insert_many`, its documents made,
-        checked and encoded) and its body joined. A transport error raises where the
+        With ``overlap``, each request is begun (``Begin``: from a thread of its own, with
+        the synchronous client) while the next batch is taken from ``batches`` (for
+        :meth:`insert_many`, its documents made, checked and encoded) and its body
+        joined. A transport error raises where the
         batch's results are taken; when ``batches`` raises, the batch in flight is waited
         for and its results taken first, so every document the server wrote has its rev.
         """
-        in_flight: tuple[str, list[_Write], Call[DetailedResponse]] | None = None
+        in_flight: tuple[str, list[_Write], Pending] | None = None
         # Compressed here, not as it is sent: in the time the server takes for a batch.
         headers = {"Content-Encoding": "gzip"} if self.client.get_enable_gzip_compression() else {}
         try:
@@ -779,29 +706,30 @@ class Session:
                     body = compress(body)
                 if in_flight is not None:
                     finishing, in_flight = in_flight, None  # (finished once, raising or not)
-                    self._finish(*finishing, outcome)
+                    yield from self._finish_flow(*finishing, outcome)
                     del finishing  # (nothing of a batch outlives its results)
                 self._write_count += 1
+                send = Send("post_bulk_docs", db, body, headers=headers)
                 if overlap:
-                    in_flight = (db, batch, Call(self._post_bulk, db, body, headers))
+                    in_flight = (db, batch, (yield Begin(send)))
                 else:
-                    self._take_results(db, batch, self._post_bulk(db, body, headers), outcome)
+                    with naming_not_found(db):
+                        response = yield send
+                    yield from self._take_results_flow(db, batch, response, outcome)
         finally:
             if in_flight is not None:
-                self._finish(*in_flight, outcome)
+                yield from self._finish_flow(*in_flight, outcome)
 
-    def _finish(
-        self, db: str, batch: list[_Write], call: Call[DetailedResponse], outcome: _Outcome
-    ) -> None:
-        self._take_results(db, batch, call.result(), outcome)
-
-    def _post_bulk(self, db: str, body: bytes, headers: Mapping[str, str]) -> DetailedResponse:
+    def _finish_flow(
+        self, db: str, batch: list[_Write], call: Pending, outcome: _Outcome
+    ) -> Flow[None]:
         with naming_not_found(db):
-            return self.client.post_bulk_docs(db, body, headers=headers)
+            response = call.result()
+        yield from self._take_results_flow(db, batch, response, outcome)
 
-    def _take_results(
+    def _take_results_flow(
         self, db: str, batch: list[_Write], response: DetailedResponse, outcome: _Outcome
-    ) -> None:
+    ) -> Flow[None]:
         """Map a ``_bulk_docs`` response back to the batch's documents: revs for the
         written ones, failures for the others (conflicts that are our own earlier
         attempt count as written)."""
@@ -826,19 +754,19 @@ class Session:
                 conflicted.append(item)
             else:
                 outcome.failures.append(self._failure(entry, result))
-        for item, stored_rev in self._own_writes(db, conflicted):
+        for item, stored_rev in (yield from self._own_writes_flow(db, conflicted)):
             if stored_rev is not None:
                 self._written(item, stored_rev)
                 written.append(item[0])
             else:
                 conflict = {"error": "conflict", "reason": "Document update conflict."}
                 outcome.failures.append(self._failure(item[0], conflict))
-        self._take_stubs(
+        yield from self._take_stubs_flow(
             db, [e for e in written if e.state is ObjectState.PERSISTENT and _has_inline(e.obj)]
         )
         outcome.written += len(written)
 
-    def _take_stubs(self, db: str, entries: Sequence[_Entry]) -> None:
+    def _take_stubs_flow(self, db: str, entries: Sequence[_Entry]) -> Flow[None]:
         """Replace attachment data just written (or uploaded) with the server's stubs.
 
         A stub with its digest is what every server accepts on the next write (PouchDB
@@ -847,7 +775,8 @@ class Session:
             return
         ids = cast("list[str]", [e.obj.id for e in entries])  # written: they have ids
         with naming_not_found(db):
-            rows = self.client.post_all_docs(db, keys=ids, include_docs=True).get_result()["rows"]
+            response = yield Send("post_all_docs", db, keys=ids, include_docs=True)
+        rows = response.get_result()["rows"]
         stored = {r["id"]: r["doc"] for r in rows if r.get("doc")}
         for entry in entries:
             obj = entry.obj
@@ -856,7 +785,9 @@ class Session:
                 obj.meta = attrs.evolve(obj.meta, attachments=doc.get("_attachments"))
                 entry.snapshot = canonical_document(obj)[0]
 
-    def _own_writes(self, db: str, items: list[_Write]) -> list[tuple[_Write, str | None]]:
+    def _own_writes_flow(
+        self, db: str, items: list[_Write]
+    ) -> Flow[list[tuple[_Write, str | None]]]:
         """For writes that came back as conflicts, find the ones that are our own earlier
         attempt (a retried request whose first response was lost): the stored revision is
         one generation on from the one we sent and holds exactly what we sent (or is the
@@ -865,7 +796,8 @@ class Session:
             return []
         ids = cast("list[str]", [item[0].obj.id for item in items])  # written: they have ids
         with naming_not_found(db):
-            rows = self.client.post_all_docs(db, keys=ids, include_docs=True).get_result()["rows"]
+            response = yield Send("post_all_docs", db, keys=ids, include_docs=True)
+        rows = response.get_result()["rows"]
         by_id = {row["id"]: row for row in rows if "id" in row}
         outcome: list[tuple[_Write, str | None]] = []
         for item in items:
@@ -902,22 +834,17 @@ class Session:
         )
         return WriteFailure(obj, error)
 
-    def flush_one(self, obj: Document) -> None:
-        """Write one document now, raising its typed error (``ConflictError`` ...)
-        instead of a ``BulkWriteError``."""
+    def _flush_one_flow(self, obj: Document) -> Flow[None]:
         try:
-            self._write([self._entry(obj)])
+            yield from self._write_flow([self._entry(obj)])
         except BulkWriteError as exc:
             raise exc.failures[0].error from None
 
     # -- conflict handling ----------------------------------------------------------
 
-    def update(
-        self, model: type[D], doc_id: str, change: Callable[[D], object], *, max_retries: int = 10
-    ) -> D:
-        """Read the document, apply ``change`` to it, write it; on a conflict read the
-        new revision and apply ``change`` again (up to ``max_retries`` times). No
-        last-write-wins: every write is based on the revision it was computed from."""
+    def _update_flow(
+        self, model: type[D], doc_id: str, change: Callable[[D], object], max_retries: int
+    ) -> Flow[D]:
         db = self.db_for(model)
         for _ in range(max_retries + 1):
             known = self._identity.get(db, doc_id)
@@ -927,18 +854,18 @@ class Session:
                 )
             if known is not None:
                 obj = _as_model(known.obj, model)
-                self.refresh(obj)
+                yield from self._refresh_flow(obj)
             else:
                 with naming_not_found(db, doc_id):
-                    data = self.client.get_document(db, doc_id).get_result()
+                    data = (yield Send("get_document", db, doc_id)).get_result()
                 obj = self.load_json(model, db, data)
             try:
-                change(obj)
+                _called_back(change(obj), "update(..., change)")
             except BaseException:
                 self.revert(obj)  # nothing of a change that failed stays behind
                 raise
             try:
-                self.flush_one(obj)
+                yield from self._flush_one_flow(obj)
             except ConflictError:
                 log.debug("update of %r conflicted; reading it again", doc_id)
                 continue
@@ -950,13 +877,10 @@ class Session:
             doc_id, None, "conflict", f"still conflicting after {max_retries} retries"
         )
 
-    def get_or_create(
-        self, model: type[D], doc_id: str, defaults: dict[str, Any] | None = None
-    ) -> tuple[D, bool]:
-        """The document with this id, creating it from ``defaults`` when it doesn't exist.
-        Race-free: the create is a PUT without a rev, which fails if another writer got
-        there first; then the winner's document is read and returned."""
-        found = self.get(model, doc_id)
+    def _get_or_create_flow(
+        self, model: type[D], doc_id: str, defaults: dict[str, Any] | None
+    ) -> Flow[tuple[D, bool]]:
+        found = yield from self._get_flow(model, doc_id, False, _RAISE)
         if found is not None:
             return found, False
         db = self.db_for(model)
@@ -967,21 +891,19 @@ class Session:
         self._write_count += 1
         try:
             with naming_not_found(db, doc_id):
-                result = self.client.put_document(db, doc_id, core).get_result()
+                result = (yield Send("put_document", db, doc_id, core)).get_result()
         except ConflictError:
             with naming_not_found(db, doc_id):
-                data = self.client.get_document(db, doc_id).get_result()
+                data = (yield Send("get_document", db, doc_id)).get_result()
             return self.load_json(model, db, data), False
         obj.rev = result["rev"]
         self._register(obj, db, ObjectState.PERSISTENT, core)
         return obj, True
 
-    def update_or_create(
-        self, model: type[D], doc_id: str, values: dict[str, Any], *, max_retries: int = 10
-    ) -> tuple[D, bool]:
-        """Set ``values`` on the document with this id, creating it when it doesn't
-        exist; conflicts are retried as in :meth:`update`."""
-        obj, created = self.get_or_create(model, doc_id, values)
+    def _update_or_create_flow(
+        self, model: type[D], doc_id: str, values: dict[str, Any], max_retries: int
+    ) -> Flow[tuple[D, bool]]:
+        obj, created = yield from self._get_or_create_flow(model, doc_id, values)
         if created:
             return obj, True
 
@@ -989,12 +911,9 @@ class Session:
             for name, value in values.items():
                 setattr(doc, name, value)
 
-        return self.update(model, doc_id, assign, max_retries=max_retries), False
+        return (yield from self._update_flow(model, doc_id, assign, max_retries)), False
 
-    def resolve_conflicts(self, obj: D, choose: Callable[[D, list[D]], D]) -> D:
-        """Settle a document's replication conflicts: ``choose(current, losers)`` returns
-        the content to keep; it is written on the current (winning) revision and every
-        losing revision is deleted, in one ``_bulk_docs`` request."""
+    def _resolve_conflicts_flow(self, obj: D, choose: Callable[[D, list[D]], D]) -> Flow[D]:
         self.check_writable(f"resolve the conflicts of {type(obj).__name__} {obj.id!r}")
         entry = self._entry(obj)
         if entry.state is not ObjectState.PERSISTENT or self.is_modified(obj):
@@ -1004,15 +923,15 @@ class Session:
             )
         model = type(obj)
         assert obj.id is not None
-        data = self.client.get_document(entry.db, obj.id, conflicts=True).get_result()
+        data = (yield Send("get_document", entry.db, obj.id, conflicts=True)).get_result()
         _copy_fields(from_json(data, model), obj)  # the winning revision, whatever we held
         entry.snapshot = canonical_document(obj)[0]
         losing_revs: list[str] = list(data.get("_conflicts", []))
-        losers = [
-            from_json(self.client.get_document(entry.db, obj.id, rev=rev).get_result(), model)
-            for rev in losing_revs
-        ]
-        winner = choose(obj, losers)
+        losers = []
+        for losing_rev in losing_revs:
+            loser = (yield Send("get_document", entry.db, obj.id, rev=losing_rev)).get_result()
+            losers.append(from_json(loser, model))
+        winner = _called_back(choose(obj, losers), "resolve_conflicts(..., choose)")
         if winner is not obj:
             _copy_fields(winner, obj)
             obj.rev = data["_rev"]
@@ -1022,7 +941,7 @@ class Session:
         ]
         body = b'{"docs":[' + b",".join(elements) + b"]}"
         self._write_count += 1
-        results = self.client.post_bulk_docs(entry.db, body).get_result()
+        results = (yield Send("post_bulk_docs", entry.db, body)).get_result()
         # Results come in the order sent: the winner, then one per losing revision.
         sent_revs = [rev, *losing_revs]
         if results and results[0].get("rev") and not results[0].get("error"):
@@ -1037,12 +956,9 @@ class Session:
 
     # -- attachments --------------------------------------------------------------
 
-    def put_attachment(
+    def _put_attachment_flow(
         self, obj: Document, name: str, data: bytes | IO[bytes], content_type: str
-    ) -> None:
-        """Attach ``data`` to ``obj``. Small byte strings go inline with the document's
-        next write; larger ones and streams are uploaded now, streamed, to the stored
-        document (which is flushed first if it is new)."""
+    ) -> Flow[None]:
         self.check_writable(f"attach {name!r} to {type(obj).__name__} {obj.id!r}")
         entry = self._entry(obj)
         if entry.state is ObjectState.DELETED:
@@ -1052,14 +968,186 @@ class Session:
             _set_attachment(obj, name, stub)
             return
         if entry.state is not ObjectState.PERSISTENT or self.is_modified(obj):
-            self.flush_one(obj)
+            yield from self._flush_one_flow(obj)
         assert obj.id is not None
         self._write_count += 1
-        result = self.client.put_attachment(
-            entry.db, obj.id, name, data, content_type, rev=obj.rev
-        ).get_result()
-        obj.rev = result["rev"]
-        self._take_stubs(entry.db, [entry])
+        put = Send("put_attachment", entry.db, obj.id, name, data, content_type, rev=obj.rev)
+        obj.rev = (yield put).get_result()["rev"]
+        yield from self._take_stubs_flow(entry.db, [entry])
+
+    def _open_attachment_flow(self, obj: Document, name: str) -> Flow[Any]:
+        entry = self._entry(obj)
+        assert obj.id is not None
+        send = Send("get_attachment", entry.db, obj.id, name, rev=obj.rev, stream=True)
+        return (yield send).get_result()
+
+    def delete_attachment(self, obj: Document, name: str) -> None:
+        """Remove the attachment with the document's next write."""
+        attachments = dict(obj.meta.attachments or {})
+        if name not in attachments:
+            raise KeyError(f"{type(obj).__name__} {obj.id!r} has no attachment {name!r}")
+        del attachments[name]
+        obj.meta = attrs.evolve(obj.meta, attachments=attachments or None)
+
+
+class Session(BaseSession[CloudantV1]):
+    """A unit of work over one client: ``add``, ``get``, ``delete``, then ``commit``.
+
+    ``with Session(client, db="orders") as s:`` commits when the block ends normally and
+    rolls back (nothing pending is written) when it raises. Not thread-safe: use one
+    session per thread or task, as with SQLAlchemy.
+
+    Which database a class's documents go to (:meth:`db_for`): the session's ``db`` if
+    given, else the class's ``Meta.db``; then ``databases`` renames it, for a test
+    database or a database per tenant without touching the classes:
+    ``Session(client, databases=lambda name: f"tenant42-{name}")``.
+
+    ``read_only=True`` makes a session that never writes (adding, deleting, creating,
+    attaching and flushing changes raise :class:`SessionError`): for reports, or for
+    code that must not write while older code still runs. A document of a versioned
+    class stored at an older schema version is upgraded on load and, except in a
+    read-only session, counts as changed, so the next flush stores it.
+    """
+
+    # Each request-making method runs its flow (BaseSession) with the client; the
+    # async session (cloudant_odm.aio.AsyncSession) awaits the same flows.
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        if exc_type is None:
+            self.commit()
+            return
+        try:
+            self.rollback()
+        except Exception:  # the block's own exception is the one to see
+            log.exception("rollback after an error in a `with Session` block failed")
+
+    # -- reading ------------------------------------------------------------------
+
+    @overload
+    def get(self, model: type[D], doc_id: str, *, conflicts: bool = False) -> D | None: ...
+    @overload
+    def get(self, model: Ref[D]) -> D: ...
+    @overload
+    def get(self, model: Ref[D], *, default: T) -> D | T: ...
+    def get(
+        self,
+        model: type[D] | Ref[D],
+        doc_id: str | None = None,
+        *,
+        conflicts: bool = False,
+        default: Any = _RAISE,
+    ) -> Any:
+        """The ``model`` document with this id, or None. Within a session the same id
+        always gives the same object, and a second ``get`` makes no request.
+
+        ``get(ref)``: the document a :class:`~cloudant_odm.models.refs.Ref` names, the
+        same way; one that is missing or deleted raises :class:`DanglingReference` (a
+        ``DoesNotExist``), or gives ``default`` when one is passed (``default=None``).
+        """
+        return run(self._get_flow(model, doc_id, conflicts, default), self.client)
+
+    def get_many(self, model: type[D], ids: Sequence[str]) -> list[D | None]:
+        """The documents with these ids, in the same order (None where there is none), in
+        one ``_all_docs`` request for the ones the session doesn't hold yet."""
+        return run(self._get_many_flow(model, ids), self.client)
+
+    def prefetch(self, refs: Iterable[Ref[Document] | None]) -> None:
+        """Read the documents ``refs`` name into the session, so that resolving them
+        (``ref.get(session)``) makes no request: one ``_all_docs`` request per class
+        referred to (of up to 1000 ids), for the ids the session doesn't hold yet.
+        Missing and deleted ones are remembered, and resolving them raises
+        ``DanglingReference`` without a request. ``None`` items are skipped.
+
+        A document of another class than the reference's raises
+        ``DocumentTypeError`` naming its id (as resolving it would)."""
+        run(self._prefetch_flow(refs), self.client)
+
+    def refresh(self, obj: Document) -> None:
+        """Reload ``obj`` from the server, discarding its unwritten changes."""
+        run(self._refresh_flow(obj), self.client)
+
+    # -- writing ------------------------------------------------------------------
+
+    def flush(self, objects: Iterable[Document] | None = None) -> None:
+        """Write every new, changed and deleted document through ``_bulk_docs``, or only
+        those of ``objects`` (as SQLAlchemy's ``flush(objects)``).
+
+        Raises ``BulkWriteError`` listing the documents that failed; the others are
+        written, get their new revs and are not written again.
+        """
+        run(self._flush_flow(objects), self.client)
+
+    def commit(self) -> None:
+        """Flush. (CouchDB has no transactions: each document write is atomic alone.)"""
+        run(self._flush_flow(None), self.client)
+
+    def flush_one(self, obj: Document) -> None:
+        """Write one document now, raising its typed error (``ConflictError`` ...)
+        instead of a ``BulkWriteError``."""
+        run(self._flush_one_flow(obj), self.client)
+
+    def insert_many(self, objs: Iterable[Document]) -> int:
+        """Write new documents as ``objs`` yields them, in ``_bulk_docs`` batches, without
+        tracking them: the way to load many documents. Returns how many were written.
+
+        Each object gets its id (as with :meth:`add`) and, once written, its rev; the
+        session keeps none of them, so memory stays flat however many there are (give a
+        generator). While the server writes a batch, the next one is made: taken from
+        ``objs``, checked and encoded. At most one request is in flight.
+
+        Documents the server refuses raise :class:`BulkWriteError` after all batches,
+        as a flush does (the failed objects are not in the session). An object that
+        can't be stored (a value of the wrong type, a bad id, one with a rev or that
+        this session tracks) stops the load with its error, as an error raised by
+        ``objs`` itself does: what came before it is written first, so each object
+        taken from ``objs`` is either written (it has a rev) or not (no rev). A
+        ``BulkWriteError`` for earlier batches is then the error's ``__cause__``.
+        """
+        return run(self._insert_many_flow(objs), self.client)
+
+    # -- conflict handling ----------------------------------------------------------
+
+    def update(
+        self, model: type[D], doc_id: str, change: Callable[[D], object], *, max_retries: int = 10
+    ) -> D:
+        """Read the document, apply ``change`` to it, write it; on a conflict read the
+        new revision and apply ``change`` again (up to ``max_retries`` times). No
+        last-write-wins: every write is based on the revision it was computed from."""
+        return run(self._update_flow(model, doc_id, change, max_retries), self.client)
+
+    def get_or_create(
+        self, model: type[D], doc_id: str, defaults: dict[str, Any] | None = None
+    ) -> tuple[D, bool]:
+        """The document with this id, creating it from ``defaults`` when it doesn't exist.
+        Race-free: the create is a PUT without a rev, which fails if another writer got
+        there first; then the winner's document is read and returned."""
+        return run(self._get_or_create_flow(model, doc_id, defaults), self.client)
+
+    def update_or_create(
+        self, model: type[D], doc_id: str, values: dict[str, Any], *, max_retries: int = 10
+    ) -> tuple[D, bool]:
+        """Set ``values`` on the document with this id, creating it when it doesn't
+        exist; conflicts are retried as in :meth:`update`."""
+        return run(self._update_or_create_flow(model, doc_id, values, max_retries), self.client)
+
+    def resolve_conflicts(self, obj: D, choose: Callable[[D, list[D]], D]) -> D:
+        """Settle a document's replication conflicts: ``choose(current, losers)`` returns
+        the content to keep; it is written on the current (winning) revision and every
+        losing revision is deleted, in one ``_bulk_docs`` request."""
+        return run(self._resolve_conflicts_flow(obj, choose), self.client)
+
+    # -- attachments --------------------------------------------------------------
+
+    def put_attachment(
+        self, obj: Document, name: str, data: bytes | IO[bytes], content_type: str
+    ) -> None:
+        """Attach ``data`` to ``obj``. Small byte strings go inline with the document's
+        next write; larger ones and streams are uploaded now, streamed, to the stored
+        document (which is flushed first if it is new)."""
+        run(self._put_attachment_flow(obj, name, data, content_type), self.client)
 
     def get_attachment(self, obj: Document, name: str) -> bytes:
         """The attachment's bytes (read whole; use :meth:`open_attachment` to stream)."""
@@ -1069,19 +1157,21 @@ class Session:
     def open_attachment(self, obj: Document, name: str) -> requests.Response:
         """The attachment as an unread streamed response: iterate it, then close it (it
         is a context manager)."""
-        entry = self._entry(obj)
-        assert obj.id is not None
-        result = self.client.get_attachment(entry.db, obj.id, name, rev=obj.rev, stream=True)
-        response: requests.Response = result.get_result()
+        response: requests.Response = run(self._open_attachment_flow(obj, name), self.client)
         return response
 
-    def delete_attachment(self, obj: Document, name: str) -> None:
-        """Remove the attachment with the document's next write."""
-        attachments = dict(obj.meta.attachments or {})
-        if name not in attachments:
-            raise KeyError(f"{type(obj).__name__} {obj.id!r} has no attachment {name!r}")
-        del attachments[name]
-        obj.meta = attrs.evolve(obj.meta, attachments=attachments or None)
+
+def _called_back(result: T, what: str) -> T:
+    """A callback's result, refused when it is awaitable: the flows call it in line, so
+    an ``async def`` callback would never run (and its change would be lost)."""
+    if inspect.isawaitable(result):
+        if inspect.iscoroutine(result):
+            result.close()  # (no "never awaited" warning on top of this error)
+        raise TypeError(
+            f"{what}: the callback returned an awaitable; pass a plain function (it is "
+            "called with the document and changes it in place, without awaiting)"
+        )
+    return result
 
 
 def _give_id(obj: Document) -> None:
