@@ -573,6 +573,13 @@ class BaseSession(Generic[C]):
         else:
             yield from self._write_flow([self._entry(obj) for obj in objects])
 
+    def _roll_back_after_error(self) -> None:
+        """End a session's block that raised: nothing pending is written."""
+        try:
+            self.rollback()
+        except Exception:  # the block's own exception is the one to see
+            log.exception("rollback after an error in a %s block failed", type(self).__name__)
+
     def rollback(self) -> None:
         """Forget unwritten changes: new objects are dropped, deletions unmarked, and
         changed objects restored to their snapshot."""
@@ -1018,11 +1025,8 @@ class Session(BaseSession[CloudantV1]):
     def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
         if exc_type is None:
             self.commit()
-            return
-        try:
-            self.rollback()
-        except Exception:  # the block's own exception is the one to see
-            log.exception("rollback after an error in a `with Session` block failed")
+        else:
+            self._roll_back_after_error()
 
     # -- reading ------------------------------------------------------------------
 

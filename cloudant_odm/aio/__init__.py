@@ -22,5 +22,6 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
 
 from cloudant_odm.aio._transport import AsyncStream
 from cloudant_odm.aio.service import AsyncCloudantV1
+from cloudant_odm.aio.session import AsyncSession
 
-__all__ = ["AsyncCloudantV1", "AsyncStream"]
+__all__ = ["AsyncCloudantV1", "AsyncSession", "AsyncStream"]
