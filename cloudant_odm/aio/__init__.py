@@ -21,7 +21,15 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
     ) from exc
 
 from cloudant_odm.aio._transport import AsyncStream
+from cloudant_odm.aio.queries import AsyncQuerySet, AsyncSearchResults, AsyncViewQuery
 from cloudant_odm.aio.service import AsyncCloudantV1
 from cloudant_odm.aio.session import AsyncSession
 
-__all__ = ["AsyncCloudantV1", "AsyncSession", "AsyncStream"]
+__all__ = [
+    "AsyncCloudantV1",
+    "AsyncQuerySet",
+    "AsyncSearchResults",
+    "AsyncSession",
+    "AsyncStream",
+    "AsyncViewQuery",
+]
