@@ -2,7 +2,9 @@
 
 ``search_index`` is what ``SearchIndex.search`` (``cloudant_odm.design``) calls. One call
 is one request; the result carries the bookmark of the next page
-(:meth:`SearchResults.next_page`, :meth:`SearchResults.iter_hits`).
+(:meth:`SearchResults.next_page`, :meth:`SearchResults.iter_hits`). With an
+``AsyncSession`` the call is awaited, and gives ``cloudant_odm.aio.AsyncSearchResults``;
+the request and the reading of its answer are the same flow.
 """
 
 from __future__ import annotations

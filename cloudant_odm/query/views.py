@@ -1,8 +1,10 @@
 """Querying MapReduce views: ``Order.by_customer.query(session, key="bob")``.
 
 ``query_view`` is what ``View.query`` (``cloudant_odm.design``) calls. It returns a lazy
-:class:`ViewQuery`: iterating it reads the rows a page at a time, starting each page at
-the key and document id of the row after the previous page (never with ``skip``).
+:class:`ViewQuery` (``cloudant_odm.aio.AsyncViewQuery`` for an ``AsyncSession``):
+iterating it reads the rows a page at a time, starting each page at the key and document
+id of the row after the previous page (never with ``skip``). The paging and the reading
+are :class:`BaseViewQuery`'s flows, shared by both.
 """
 
 from __future__ import annotations
