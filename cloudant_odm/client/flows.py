@@ -80,7 +80,11 @@ Flow = Generator["Send | Begin", Any, T]
 
 
 def run(flow: Flow[T], client: Any) -> T:
-    """Drive ``flow`` with the synchronous client ``client``; return what it returns."""
+    """Drive ``flow`` with the synchronous client ``client``; return what it returns.
+
+    Every error of a call is thrown into the flow, ``KeyboardInterrupt`` too: its
+    ``finally`` blocks (a batch in flight waited for, its revs taken) run while it can
+    still make requests, as they would in plain synchronous code."""
     try:
         step = next(flow)
         while True:
@@ -89,15 +93,13 @@ def run(flow: Flow[T], client: Any) -> T:
                     answer: Any = getattr(client, step.operation)(*step.args, **step.kwargs)
                 else:
                     answer = Call(_call, getattr(client, step.send.operation), step.send)
-            except Exception as exc:  # the flow decides what an error means
+            except BaseException as exc:  # the flow decides what an error means
                 step = flow.throw(exc)
             else:
                 step = flow.send(answer)
     except StopIteration as stop:
         value: T = stop.value
         return value
-    finally:
-        flow.close()
 
 
 def _call(operation: Any, send: Send) -> Any:

@@ -131,3 +131,53 @@ def test_a_flow_that_sends_nothing_returns_without_a_call(driver: str) -> None:
     value = run(flow(), client) if driver == "sync" else anyio.run(arun, flow(), client)
     assert value == 7
     assert client.calls == []
+
+
+def test_a_cancelled_flow_runs_its_finally_with_requests_then_is_cancelled() -> None:
+    import asyncio
+
+    made: list[str] = []
+
+    class Slow:
+        async def get_document(self, db: str, doc_id: str) -> DetailedResponse:
+            made.append(doc_id)
+            if doc_id == "slow":
+                await asyncio.sleep(10)
+            return DetailedResponse(response={"_id": doc_id}, status_code=200)
+
+    def flow() -> Flow[None]:
+        try:
+            yield Send("get_document", "db", "slow")
+        finally:  # e.g. a batch in flight whose revs must be taken
+            yield Send("get_document", "db", "cleanup")
+
+    async def main() -> None:
+        task = asyncio.ensure_future(arun(flow(), Slow()))
+        await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    assert made == ["slow", "cleanup"]
+
+
+def test_an_interrupt_reaches_the_flow_so_its_finally_runs_with_requests() -> None:
+    made: list[str] = []
+
+    class Interrupted:
+        def get_document(self, db: str, doc_id: str) -> DetailedResponse:
+            made.append(doc_id)
+            if doc_id == "slow":
+                raise KeyboardInterrupt
+            return DetailedResponse(response={"_id": doc_id}, status_code=200)
+
+    def flow() -> Flow[None]:
+        try:
+            yield Send("get_document", "db", "slow")
+        finally:
+            yield Send("get_document", "db", "cleanup")
+
+    with pytest.raises(KeyboardInterrupt):
+        run(flow(), Interrupted())
+    assert made == ["slow", "cleanup"]
