@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, TypeVar
 
-from cloudant_odm.client.flows import Done, Flow, Send
+from cloudant_odm.client.flows import Done, Flow, Send, Sleep
 
 __all__ = ["arun"]
 
@@ -19,6 +20,14 @@ async def arun(flow: Flow[T], client: Any) -> T:
     try:
         step = next(flow)
         while True:
+            if isinstance(step, Sleep):
+                try:
+                    await asyncio.sleep(step.seconds)
+                except BaseException as exc:
+                    step = flow.throw(exc)
+                else:
+                    step = flow.send(None)
+                continue
             send = step if isinstance(step, Send) else step.send
             try:
                 answer: Any = await getattr(client, send.operation)(*send.args, **send.kwargs)

@@ -15,7 +15,7 @@ pytest.importorskip("httpx", reason="the async extra is not installed")
 
 from cloudant_odm.aio._flows import arun
 from cloudant_odm.client import ConflictError, DetailedResponse, NotFoundError
-from cloudant_odm.client.flows import Begin, Flow, Pending, Send, run
+from cloudant_odm.client.flows import Begin, Flow, Pending, Send, Sleep, run
 
 
 class Recorder:
@@ -181,3 +181,33 @@ def test_an_interrupt_reaches_the_flow_so_its_finally_runs_with_requests() -> No
     with pytest.raises(KeyboardInterrupt):
         run(flow(), Interrupted())
     assert made == ["slow", "cleanup"]
+
+
+@pytest.mark.parametrize("driver", ["sync", "async"])
+def test_a_sleep_waits_then_the_flow_goes_on(driver: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    from cloudant_odm.client import flows
+
+    slept: list[float] = []
+    monkeypatch.setattr(flows, "sleep", slept.append)
+
+    async def fake_async_sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    monkeypatch.setattr(asyncio, "sleep", fake_async_sleep)
+
+    def polling() -> Flow[int]:
+        polls = 0
+        while True:
+            polls += 1
+            if (yield Send("get_document", "db", "build")).get_result()["done"]:
+                return polls
+            assert (yield Sleep(0.5)) is None
+
+    answers = {"get_document": [{"done": False}, {"done": False}, {"done": True}]}
+    if driver == "sync":
+        assert run(polling(), Recorder(answers)) == 3
+    else:
+        assert anyio.run(arun, polling(), AsyncRecorder(answers)) == 3
+    assert slept == [0.5, 0.5]
