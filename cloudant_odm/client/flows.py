@@ -9,6 +9,9 @@ drivers only send. So the session's unit of work, the query sets' paging and the
 followers' state are the same code for ``CloudantV1`` and ``AsyncCloudantV1``, whose
 operations have the same names and parameters.
 
+A flow that waits (polling until an index is built) yields :class:`Sleep`: the
+synchronous driver sleeps, the async one awaits ``asyncio.sleep``.
+
 A flow that wants a call to run while it goes on (the next batch encoded while the
 server writes one) yields :class:`Begin` and is sent a :class:`Pending`; the
 synchronous driver runs the call in a thread of its own (``overlap.Call``), the async
@@ -17,13 +20,14 @@ driver awaits it there and then (its tasks overlap each other instead).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Generator
 from typing import Any, Protocol, TypeVar
 
 from cloudant_odm.client.overlap import Call
 from cloudant_odm.client.transport import DetailedResponse
 
-__all__ = ["Begin", "Done", "Flow", "Pending", "Send", "run"]
+__all__ = ["Begin", "Done", "Flow", "Pending", "Send", "Sleep", "run"]
 
 T = TypeVar("T")
 
@@ -58,6 +62,15 @@ class Begin:
         self.send = send
 
 
+class Sleep:
+    """Wait ``seconds`` before going on; the flow is sent None."""
+
+    __slots__ = ("seconds",)
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+
 class Done:
     """A :class:`Pending` whose call has already ended (the async driver's)."""
 
@@ -75,29 +88,37 @@ class Done:
         return self._value
 
 
-#: A flow: yields ``Send`` (sent the response) or ``Begin`` (sent a ``Pending``).
-Flow = Generator["Send | Begin", Any, T]
+#: A flow: yields ``Send`` (sent the response), ``Begin`` (sent a ``Pending``) or
+#: ``Sleep`` (sent None).
+Flow = Generator["Send | Begin | Sleep", Any, T]
+
+#: What the synchronous driver sleeps with (tests replace it with a fake clock's).
+sleep = time.sleep
 
 
 def run(flow: Flow[T], client: Any) -> T:
-    """Drive ``flow`` with the synchronous client ``client``; return what it returns."""
+    """Drive ``flow`` with the synchronous client ``client``; return what it returns.
+
+    Every error of a call is thrown into the flow, ``KeyboardInterrupt`` too: its
+    ``finally`` blocks (a batch in flight waited for, its revs taken) run while it can
+    still make requests, as they would in plain synchronous code."""
     try:
         step = next(flow)
         while True:
             try:
                 if isinstance(step, Send):
                     answer: Any = getattr(client, step.operation)(*step.args, **step.kwargs)
-                else:
+                elif isinstance(step, Begin):
                     answer = Call(_call, getattr(client, step.send.operation), step.send)
-            except Exception as exc:  # the flow decides what an error means
+                else:
+                    answer = sleep(step.seconds)
+            except BaseException as exc:  # the flow decides what an error means
                 step = flow.throw(exc)
             else:
                 step = flow.send(answer)
     except StopIteration as stop:
         value: T = stop.value
         return value
-    finally:
-        flow.close()
 
 
 def _call(operation: Any, send: Send) -> Any:

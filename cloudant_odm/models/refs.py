@@ -40,6 +40,9 @@ from cloudant_odm.models.ids import SEPARATOR
 from cloudant_odm.models.options import DocumentOptions
 
 if TYPE_CHECKING:
+    from collections.abc import Coroutine
+
+    from cloudant_odm.aio.session import AsyncSession
     from cloudant_odm.models.document import Document
     from cloudant_odm.session import Session
 
@@ -148,10 +151,15 @@ class Ref(Generic[D_co]):
     def get(self, session: Session) -> D_co: ...
     @overload
     def get(self, session: Session, *, default: T) -> D_co | T: ...
-    def get(self, session: Session, *, default: Any = _RAISE) -> Any:
+    @overload
+    def get(self, session: AsyncSession) -> Coroutine[Any, Any, D_co]: ...
+    @overload
+    def get(self, session: AsyncSession, *, default: T) -> Coroutine[Any, Any, D_co | T]: ...
+    def get(self, session: Session | AsyncSession, *, default: Any = _RAISE) -> Any:
         """The document, through ``session`` (``session.get(ref)``): from its identity map
         when it holds it, else read. A missing or deleted document raises
-        ``DanglingReference`` (a ``DoesNotExist``), or returns ``default`` if given."""
+        ``DanglingReference`` (a ``DoesNotExist``), or returns ``default`` if given.
+        With an ``AsyncSession``, await it: ``await ref.get(session)``."""
         if default is _RAISE:
             return session.get(self)
         return session.get(self, default=default)

@@ -238,6 +238,8 @@ async def test_references_prefetch_and_dangling(
     one = await session.get(Ref(Customer, "c-1"))
     assert one.name == "One"
     assert session.state_of(one) is ObjectState.PERSISTENT
+    assert await Ref(Customer, "c-2").get(session) is next(o for o in session if o.id == "c-2")
+    assert await Ref(Customer, "c-3").get(session, default=None) is None
     assert await session.get(Ref(Customer, "c-3"), default=None) is None
     with pytest.raises(DanglingReference):
         await session.get(Ref(Customer, "c-3"))

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,20 +18,33 @@ RUN = Path(__file__).resolve().parents[2] / "benchmarks" / "run.py"
 GETS = RUN.with_name("concurrent_gets.py")
 
 
-def test_quick_benchmark_run_of_raw_and_odm(server_config: ServerConfig, tmp_path: Path) -> None:
+@pytest.fixture
+def run_benchmark(server_config: ServerConfig) -> Callable[..., None]:
+    """Runs a benchmark script against the test server, failing with its output when it
+    exits non-zero (it checks its own counts and checksums)."""
     if server_config.auth_type not in ("NOAUTH", "BASIC"):
-        pytest.skip("benchmarks/run.py speaks basic auth or none")
+        pytest.skip("the benchmarks speak basic auth or none")
     env = dict(os.environ, **server_config.environment())
+
+    def run(script: Path, *args: str) -> None:
+        done = subprocess.run(
+            [sys.executable, str(script), *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+
+    return run
+
+
+def test_quick_benchmark_run_of_raw_and_odm(
+    run_benchmark: Callable[..., None], tmp_path: Path
+) -> None:
     out = tmp_path / "results.json"
-    done = subprocess.run(
-        [sys.executable, str(RUN), "--quick", "--libs", "raw,odm", "--out", str(out)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    run_benchmark(RUN, "--quick", "--libs", "raw,odm", "--out", str(out))
     report = json.loads(out.read_text())
     assert set(report["workloads"]) == {
         "insert",
@@ -45,22 +59,11 @@ def test_quick_benchmark_run_of_raw_and_odm(server_config: ServerConfig, tmp_pat
     assert "| odm |" in out.with_suffix(".md").read_text()
 
 
-def test_quick_concurrent_gets_run(server_config: ServerConfig, tmp_path: Path) -> None:
+def test_quick_concurrent_gets_run(run_benchmark: Callable[..., None], tmp_path: Path) -> None:
     """benchmarks/concurrent_gets.py runs both clients and checks what they read."""
     pytest.importorskip("httpx", reason="the async extra is not installed")
-    if server_config.auth_type not in ("NOAUTH", "BASIC"):
-        pytest.skip("benchmarks/run.py speaks basic auth or none")
-    env = dict(os.environ, **server_config.environment())
     out = tmp_path / "gets.json"
-    done = subprocess.run(
-        [sys.executable, str(GETS), "--quick", "--concurrency=4,20", "--no-pin", f"--out={out}"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    run_benchmark(GETS, "--quick", "--concurrency=4,20", "--no-pin", f"--out={out}")
     report = json.loads(out.read_text())
     assert set(report["results"]) == {"4", "20"}
     for results in report["results"].values():

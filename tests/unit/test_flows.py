@@ -15,7 +15,7 @@ pytest.importorskip("httpx", reason="the async extra is not installed")
 
 from cloudant_odm.aio._flows import arun
 from cloudant_odm.client import ConflictError, DetailedResponse, NotFoundError
-from cloudant_odm.client.flows import Begin, Flow, Pending, Send, run
+from cloudant_odm.client.flows import Begin, Flow, Pending, Send, Sleep, run
 
 
 class Recorder:
@@ -131,3 +131,83 @@ def test_a_flow_that_sends_nothing_returns_without_a_call(driver: str) -> None:
     value = run(flow(), client) if driver == "sync" else anyio.run(arun, flow(), client)
     assert value == 7
     assert client.calls == []
+
+
+def test_a_cancelled_flow_runs_its_finally_with_requests_then_is_cancelled() -> None:
+    import asyncio
+
+    made: list[str] = []
+
+    class Slow:
+        async def get_document(self, db: str, doc_id: str) -> DetailedResponse:
+            made.append(doc_id)
+            if doc_id == "slow":
+                await asyncio.sleep(10)
+            return DetailedResponse(response={"_id": doc_id}, status_code=200)
+
+    def flow() -> Flow[None]:
+        try:
+            yield Send("get_document", "db", "slow")
+        finally:  # e.g. a batch in flight whose revs must be taken
+            yield Send("get_document", "db", "cleanup")
+
+    async def main() -> None:
+        task = asyncio.ensure_future(arun(flow(), Slow()))
+        await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    assert made == ["slow", "cleanup"]
+
+
+def test_an_interrupt_reaches_the_flow_so_its_finally_runs_with_requests() -> None:
+    made: list[str] = []
+
+    class Interrupted:
+        def get_document(self, db: str, doc_id: str) -> DetailedResponse:
+            made.append(doc_id)
+            if doc_id == "slow":
+                raise KeyboardInterrupt
+            return DetailedResponse(response={"_id": doc_id}, status_code=200)
+
+    def flow() -> Flow[None]:
+        try:
+            yield Send("get_document", "db", "slow")
+        finally:
+            yield Send("get_document", "db", "cleanup")
+
+    with pytest.raises(KeyboardInterrupt):
+        run(flow(), Interrupted())
+    assert made == ["slow", "cleanup"]
+
+
+@pytest.mark.parametrize("driver", ["sync", "async"])
+def test_a_sleep_waits_then_the_flow_goes_on(driver: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    from cloudant_odm.client import flows
+
+    slept: list[float] = []
+    monkeypatch.setattr(flows, "sleep", slept.append)
+
+    async def fake_async_sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    monkeypatch.setattr(asyncio, "sleep", fake_async_sleep)
+
+    def polling() -> Flow[int]:
+        polls = 0
+        while True:
+            polls += 1
+            if (yield Send("get_document", "db", "build")).get_result()["done"]:
+                return polls
+            assert (yield Sleep(0.5)) is None
+
+    answers = {"get_document": [{"done": False}, {"done": False}, {"done": True}]}
+    if driver == "sync":
+        assert run(polling(), Recorder(answers)) == 3
+    else:
+        assert anyio.run(arun, polling(), AsyncRecorder(answers)) == 3
+    assert slept == [0.5, 0.5]

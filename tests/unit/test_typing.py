@@ -139,6 +139,14 @@ def test_mypy_sees_async_queries_awaited(tmp_path: Path) -> None:
     _check(TYPING_DIR / "aio_query_types.py", tmp_path)
 
 
+def test_mypy_sees_the_async_session_awaited(tmp_path: Path) -> None:
+    """AsyncSession's request-making methods are coroutines of what Session's return
+    (``await s.get(Order, id)`` is ``Order | None``, ``await ref.get(s)`` a Customer);
+    the shared methods (add, dirty) are plain."""
+    pytest.importorskip("httpx", reason="the async extra is not installed")
+    _check(TYPING_DIR / "aio_session_types.py", tmp_path)
+
+
 def test_the_package_itself_is_strict_clean() -> None:
     """mypy --strict over cloudant_odm (as configured in pyproject.toml, plugin included)."""
     out, err, status = mypy_api.run(
