@@ -16,6 +16,9 @@ never written twice, and a second run finds nothing to do.
 Paging is by id (``_id > last``), not by bookmark: the set of matching documents shrinks
 as they are migrated, which a bookmark that counts positions (PouchDB Server's) would
 skip over, and an id is also what a checkpoint can keep.
+
+The requests are a flow (``client/flows.py``, :func:`migrate_flow`): :func:`migrate` runs
+it with ``CloudantV1``, ``cloudant_odm.aio.migrate`` awaits it with ``AsyncCloudantV1``.
 """
 
 from __future__ import annotations

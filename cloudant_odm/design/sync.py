@@ -22,6 +22,11 @@ Cloudant's "move and switch" (see docs/deploying.md):
 6. Clean up: older versions of changed Mango indexes are deleted, and with ``prune``
    whatever this library deployed and no longer declares; ``POST _view_cleanup``
    removes the index files nothing uses any more.
+
+Every step that makes requests is a flow (``client/flows.py``), and the waits between
+polls are its ``Sleep`` steps: :func:`sync` and :func:`rollback` run them with
+``CloudantV1``, ``cloudant_odm.aio.sync_design`` and ``rollback_design`` await the same
+flows with ``AsyncCloudantV1``.
 """
 
 from __future__ import annotations
