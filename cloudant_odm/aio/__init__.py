@@ -21,7 +21,16 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
     ) from exc
 
 from cloudant_odm.aio._transport import AsyncStream
+from cloudant_odm.aio.design import rollback_design, sync_design
+from cloudant_odm.aio.migrations import migrate
 from cloudant_odm.aio.service import AsyncCloudantV1
 from cloudant_odm.aio.session import AsyncSession
 
-__all__ = ["AsyncCloudantV1", "AsyncSession", "AsyncStream"]
+__all__ = [
+    "AsyncCloudantV1",
+    "AsyncSession",
+    "AsyncStream",
+    "migrate",
+    "rollback_design",
+    "sync_design",
+]
