@@ -923,8 +923,8 @@ def test_checkpoint_window_is_bounded(
     follower = make(since="0", limit=1)
     collect(follower, follower.start())
     for n in range(5000):
-        follower._mark(0, None, seq(n))
-    assert len(follower._marks) < 2048 + 1024
+        follower._core.mark(0, None, seq(n))
+    assert len(follower._core.marks) < 2048 + 1024
 
 
 # -- the streaming parser ------------------------------------------------------------
