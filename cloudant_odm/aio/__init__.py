@@ -21,6 +21,14 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
     ) from exc
 
 from cloudant_odm.aio._transport import AsyncStream
+from cloudant_odm.aio.changes import AsyncDocumentChanges, follow
+from cloudant_odm.aio.follower import AsyncChangesFollower
 from cloudant_odm.aio.service import AsyncCloudantV1
 
-__all__ = ["AsyncCloudantV1", "AsyncStream"]
+__all__ = [
+    "AsyncChangesFollower",
+    "AsyncCloudantV1",
+    "AsyncDocumentChanges",
+    "AsyncStream",
+    "follow",
+]

@@ -22,8 +22,8 @@ its current request returns (at most the long-poll timeout, 57 s) and exits with
 delivering anything more.
 
 What a follower decides (the options, the requests, ``since``, retries, the end of a
-one-off run, the limit) is ``FollowerCore``'s, and how a response becomes rows is
-``PageReader``'s: neither does I/O, and ``cloudant_odm.aio.AsyncChangesFollower`` drives
+one-off run, the limit) is ``_FollowerCore``'s, and how a response becomes rows is
+``_PageReader``'s: neither does I/O, and ``cloudant_odm.aio.AsyncChangesFollower`` drives
 the same two from an asyncio task.
 """
 
@@ -611,14 +611,14 @@ def _abort(response: requests.Response) -> None:
 # -- the core: what a follower decides, without I/O --------------------------------------
 
 
-class FollowerCore:
+class _FollowerCore:
     """Everything a follower decides, written once for both drivers: the checks of its
     options, which request comes next and with what parameters, how ``since`` moves on,
     which errors are retried and after how long, when a one-off run ends, the ``limit``
     and the checkpoint window of ``latest_sequence_from``. It does no I/O:
     ``ChangesFollower`` (a producer thread, ``requests``) and
     ``cloudant_odm.aio.AsyncChangesFollower`` (a producer task, httpx) send the requests
-    it names (as flows, ``client/flows.py``), feed it the bodies (``PageReader``) and
+    it names (as flows, ``client/flows.py``), feed it the bodies (``_PageReader``) and
     wait as it says.
 
     ``kind`` is the follower's class name, for the messages of its errors.
@@ -790,7 +790,7 @@ class FollowerCore:
         return latest
 
 
-class PageReader:
+class _PageReader:
     """One response of the feed, read as its bytes arrive (``feed``, then ``end`` and
     ``finish``): its rows checked (``_checked``) and counted against the ``limit``,
     ``since`` moved past each, and gathered into chunks for the consumer. The driver
@@ -812,7 +812,7 @@ class PageReader:
         "rows",
     )
 
-    def __init__(self, core: FollowerCore, limit: int, response: Any) -> None:
+    def __init__(self, core: _FollowerCore, limit: int, response: Any) -> None:
         self._core = core
         self.limit = limit  # the request's
         self._response = response  # for the error of a body that is not a feed
@@ -951,7 +951,7 @@ class ChangesFollower:
         error_tolerance: float | timedelta | None = FOREVER_MS,
         **params: Any,
     ) -> None:
-        self._core = FollowerCore(service, error_tolerance, params, kind="ChangesFollower")
+        self._core = _FollowerCore(service, error_tolerance, params, kind="ChangesFollower")
         self._service = service
         self._db = self._core.db
         self._lock = threading.Lock()
@@ -1093,7 +1093,7 @@ class ChangesFollower:
         """One request: stream its rows to the consumer; None if stopped meanwhile."""
         response: requests.Response = run(self._core.changes(limit), self._service).get_result()
         self._response = response
-        reader = PageReader(self._core, limit, response)
+        reader = _PageReader(self._core, limit, response)
         stopped = self._stop_event.is_set
         put = self._handoff.put
         try:
