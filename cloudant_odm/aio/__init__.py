@@ -23,12 +23,15 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
 from cloudant_odm.aio._transport import AsyncStream
 from cloudant_odm.aio.changes import AsyncDocumentChanges, follow
 from cloudant_odm.aio.follower import AsyncChangesFollower
+from cloudant_odm.aio.pagination import AsyncPager, AsyncPagination
 from cloudant_odm.aio.service import AsyncCloudantV1
 
 __all__ = [
     "AsyncChangesFollower",
     "AsyncCloudantV1",
     "AsyncDocumentChanges",
+    "AsyncPager",
+    "AsyncPagination",
     "AsyncStream",
     "follow",
 ]

@@ -13,7 +13,7 @@ import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Mapping, Sequence
 from datetime import timedelta
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from cloudant_odm.aio._flows import arun
 from cloudant_odm.aio.follower import AsyncChangesFollower
@@ -32,9 +32,19 @@ from cloudant_odm.models import Document
 if TYPE_CHECKING:
     from cloudant_odm.aio.service import AsyncCloudantV1
 
-__all__ = ["AsyncDocumentChanges", "AsyncLocalDocument", "follow"]
+__all__ = ["AsyncDocumentChanges", "AsyncLocalDocument", "AsyncSessionLike", "follow"]
 
 T = TypeVar("T", bound=Document)
+
+
+class AsyncSessionLike(Protocol):
+    """What ``follow()`` needs of an async session: its client, and each class's
+    database (as ``Session.db_for`` names it)."""
+
+    @property
+    def client(self) -> AsyncCloudantV1: ...
+
+    def db_for(self, model: type[Document], /) -> str: ...
 
 
 class AsyncLocalDocument(LocalDocumentFlows):
@@ -105,7 +115,7 @@ class AsyncDocumentChanges(AsyncIterator[DocumentChange[T]], Generic[T]):
 
 
 def follow(
-    session: Any,
+    session: AsyncSessionLike | AsyncCloudantV1,
     models: type[T] | Sequence[type[T]],
     *,
     db: str | None = None,
