@@ -211,7 +211,7 @@ class _CheckpointStore(Generic[_D]):
         """At the end: the sequence still to store, if any."""
         return self.handled if self.handled is not None and self.handled != self.saved else None
 
-    def kept_failure(self, error: Exception) -> None:
+    def save_failed(self, error: Exception) -> None:
         """A write failed: a transient failure (the server is away) is logged and tried
         again at the next checkpoint, as the follower rides out the same outage; a
         conflict (another consumer writing this checkpoint) or any other error is
@@ -378,7 +378,7 @@ def _save(store: _CheckpointStore[LocalDocument], seq: str | int) -> bool:
     try:
         store.document.save(store.body(seq))
     except Exception as error:
-        store.kept_failure(error)
+        store.save_failed(error)
         return False
     return True
 

@@ -193,6 +193,6 @@ async def _save(store: _CheckpointStore[AsyncLocalDocument], seq: str | int) -> 
     try:
         await store.document.save(store.body(seq))
     except Exception as error:
-        store.kept_failure(error)
+        store.save_failed(error)
         return False
     return True
