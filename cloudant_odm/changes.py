@@ -22,6 +22,7 @@ from cloudant_odm.client import (
     ConflictError,
     NotFoundError,
 )
+from cloudant_odm.client.flows import Flow, Send, run
 from cloudant_odm.client.follower import FOREVER_MS, is_transient
 from cloudant_odm.models import Document, DocumentTypeError, from_json
 from cloudant_odm.models.registry import type_selector
@@ -85,70 +86,222 @@ class Checkpoint:
 _CHECKPOINT_ATTEMPTS = 5
 
 
-class LocalDocument:
-    """One ``_local`` document (a checkpoint), read and written with its ``_rev``.
+class LocalDocumentFlows:
+    """One ``_local`` document (a checkpoint), read and written with its ``_rev``: its
+    requests as flows (``client/flows.py``), which ``LocalDocument`` sends with the
+    synchronous client and ``cloudant_odm.aio``'s with the async one.
 
     A write that conflicts (the document changed under us) reads the current revision
     and goes again; on a cluster the read itself may still see an older revision for a
-    moment, so a few times, then ``ConflictError``: another consumer writes it too.
-    ``what`` names the document in that error."""
+    moment, so a few times, waiting a little longer each time (``pause_before``), then
+    ``ConflictError`` (``contended``): another consumer writes it too. ``what`` names
+    the document in that error."""
 
-    def __init__(self, client: CloudantV1, db: str, doc_id: str, what: str) -> None:
-        self.client = client
+    attempts = _CHECKPOINT_ATTEMPTS
+
+    def __init__(self, db: str, doc_id: str, what: str) -> None:
         self.db = db
         self.doc_id = doc_id
         self.what = what
         self.rev: str | None = None
 
-    def load(self) -> dict[str, Any] | None:
+    def reading(self) -> Flow[dict[str, Any] | None]:
         """The document, or None if there is none."""
         try:
-            doc: dict[str, Any] = self.client.get_local_document(self.db, self.doc_id).get_result()
+            response = yield Send("get_local_document", self.db, self.doc_id)
         except NotFoundError:
             self.rev = None
             return None
+        doc: dict[str, Any] = response.get_result()
         self.rev = doc.get("_rev")
         return doc
 
+    def writing(self, body: dict[str, Any], attempt: int) -> Flow[bool]:
+        """Write attempt number ``attempt`` (0 first): False if it conflicted. A retry
+        reads the current revision first."""
+        if attempt:
+            yield from self.reading()
+        if self.rev is not None:
+            body["_rev"] = self.rev
+        else:
+            body.pop("_rev", None)
+        try:
+            response = yield Send("put_local_document", self.db, self.doc_id, body)
+        except ConflictError:
+            return False
+        self.rev = response.get_result().get("rev", self.rev)
+        return True
+
+    @staticmethod
+    def pause_before(attempt: int) -> float:
+        """Seconds to wait before write attempt ``attempt``: none before the first two,
+        then 0.1 s, doubling, for the cluster's copies to agree."""
+        return 0.0 if attempt < 2 else 0.05 * 2 ** (attempt - 1)
+
+    def contended(self) -> ConflictError:
+        """The error once every attempt has conflicted."""
+        return ConflictError(409, f"{self.what} is being written by another consumer")
+
+
+class LocalDocument(LocalDocumentFlows):
+    """A ``_local`` document read and written with the synchronous ``client`` (see
+    ``LocalDocumentFlows``)."""
+
+    def __init__(self, client: CloudantV1, db: str, doc_id: str, what: str) -> None:
+        super().__init__(db, doc_id, what)
+        self.client = client
+
+    def load(self) -> dict[str, Any] | None:
+        """The document, or None if there is none."""
+        return run(self.reading(), self.client)
+
     def save(self, body: dict[str, Any]) -> None:
-        for attempt in range(_CHECKPOINT_ATTEMPTS):
-            if self.rev is not None:
-                body["_rev"] = self.rev
-            else:
-                body.pop("_rev", None)
-            try:
-                result = self.client.put_local_document(self.db, self.doc_id, body).get_result()
-            except ConflictError:
-                if attempt:
-                    time.sleep(0.05 * 2**attempt)
-                self.load()
-                continue
-            self.rev = result.get("rev", self.rev)
-            return
-        raise ConflictError(409, f"{self.what} is being written by another consumer")
+        for attempt in range(self.attempts):
+            pause = self.pause_before(attempt)
+            if pause:
+                time.sleep(pause)
+            if run(self.writing(body, attempt), self.client):
+                return
+        raise self.contended()
 
 
-class _CheckpointStore:
-    """Reads and writes one checkpoint document."""
+_D = TypeVar("_D", bound=LocalDocumentFlows)
 
-    def __init__(self, client: CloudantV1, db: str, checkpoint: Checkpoint) -> None:
+
+class _CheckpointStore(Generic[_D]):
+    """What a checkpoint document holds (the sequence, and when it was stored) and when
+    it is written: every ``every`` changes handled, at least every ``interval`` seconds,
+    and at the end. No I/O: ``document`` is read and written by the driver."""
+
+    def __init__(self, document: _D, checkpoint: Checkpoint) -> None:
         self.checkpoint = checkpoint
-        self.document = LocalDocument(
-            client, db, checkpoint.doc_id, f"checkpoint {checkpoint.name!r}"
-        )
+        self.document = document
+        self.handled: str | int | None = None  # seq of the last change the consumer finished
+        self.saved: str | int | None = None
+        self._unsaved = 0
+        self._last_save = time.monotonic()
 
-    def load(self) -> str | int | None:
-        doc = self.document.load()
+    @staticmethod
+    def seq_in(doc: Mapping[str, Any] | None) -> str | int | None:
+        """The stored sequence of a checkpoint document (None: there is none)."""
         seq: str | int | None = None if doc is None else doc.get("seq")
         return seq
 
-    def save(self, seq: str | int) -> None:
-        self.document.save({"seq": seq, "updated": time.time()})
+    @staticmethod
+    def body(seq: str | int) -> dict[str, Any]:
+        return {"seq": seq, "updated": time.time()}
+
+    def handle(self, seq: str | int) -> bool:
+        """The consumer has handled the change ``seq``: whether to store it now."""
+        self.handled = seq
+        self._unsaved += 1
+        checkpoint = self.checkpoint
+        return (
+            self._unsaved >= checkpoint.every
+            or time.monotonic() - self._last_save >= checkpoint.interval
+        )
+
+    def stored(self, ok: bool) -> None:
+        """The write of ``handled`` has been tried (``ok``: it is stored)."""
+        if ok:
+            self.saved = self.handled
+        self._unsaved, self._last_save = 0, time.monotonic()
+
+    def unsaved(self) -> str | int | None:
+        """At the end: the sequence still to store, if any."""
+        return self.handled if self.handled is not None and self.handled != self.saved else None
+
+    def save_failed(self, error: Exception) -> None:
+        """A write failed: a transient failure (the server is away) is logged and tried
+        again at the next checkpoint, as the follower rides out the same outage; a
+        conflict (another consumer writing this checkpoint) or any other error is
+        raised."""
+        if isinstance(error, ConflictError) or not is_transient(error):
+            raise error
+        log.warning("checkpoint %r not saved (%s); trying again later", self.checkpoint.name, error)
+
+
+@attrs.frozen
+class _FollowPlan(Generic[T]):
+    """What a ``follow()`` call asks for, decided once for both drivers: the database,
+    the classes, and the follower's options (``since`` from a checkpoint comes later)."""
+
+    client: Any  # the session's, or the client given
+    database: str
+    models: tuple[type[T], ...]
+    options: dict[str, Any]
+    one_off: bool
+    since: str | int | None
+    checkpoint: Checkpoint | None
+
+    def checkpoint_document(self) -> tuple[str, str, str]:
+        """The database, id and description of the checkpoint's ``_local`` document."""
+        assert self.checkpoint is not None
+        name = self.checkpoint.name
+        return self.database, self.checkpoint.doc_id, f"checkpoint {name!r}"
+
+    def start_from(self, stored: str | int | None) -> str | int:
+        """Where to start: the stored checkpoint's sequence, else ``since``, else the
+        beginning (one-off) or now."""
+        if stored is not None:
+            return stored
+        if self.since is not None:
+            return self.since
+        return "0" if self.one_off else "now"
+
+
+def _plan(
+    session: Any,
+    models: type[T] | Sequence[type[T]],
+    *,
+    db: str | None,
+    since: str | int | None,
+    include_docs: bool,
+    selector: Mapping[str, Any] | Any,
+    one_off: bool,
+    checkpoint: Checkpoint | None,
+    error_tolerance: float | timedelta | None,
+    limit: int | None,
+) -> _FollowPlan[T]:
+    """``follow()``'s arguments checked and turned into a plan (no I/O)."""
+    classes: tuple[type[T], ...] = (models,) if isinstance(models, type) else tuple(models)
+    if not classes:
+        raise ValueError("follow() needs at least one Document class")
+    for model in classes:
+        if not (isinstance(model, type) and issubclass(model, Document)):
+            raise TypeError(f"follow() takes Document classes, not {model!r}")
+    # A session (synchronous or async) knows each class's database; a client doesn't.
+    is_session = hasattr(session, "db_for")
+    client = session.client if is_session else session
+    if db:
+        database = db
+    elif is_session:
+        database = session.db_for(classes[0])
+    else:
+        database = classes[0]._options.db or ""
+        if not database:
+            raise ValueError(
+                f"No database for {classes[0].__name__}: give follow(..., db=...) "
+                "or set Meta.db on the class"
+            )
+    full_selector = type_selector(classes)
+    if selector is not None:
+        extra = selector.to_selector() if hasattr(selector, "to_selector") else dict(selector)
+        full_selector = {"$and": [full_selector, extra]}
+    options: dict[str, Any] = {
+        "error_tolerance": error_tolerance,
+        "db": database,
+        "include_docs": include_docs,
+        "filter": "_selector",
+        "selector": full_selector,
+        "limit": limit,
+    }
+    return _FollowPlan(client, database, classes, options, one_off, since, checkpoint)
 
 
 def follow(
-    session: Session,
-    models: Sequence[type[T]],
+    session: Session | CloudantV1,
+    models: type[T] | Sequence[type[T]],
     *,
     db: str | None = None,
     since: str | int | None = None,
@@ -159,7 +312,10 @@ def follow(
     error_tolerance: float | timedelta | None = FOREVER_MS,
     limit: int | None = None,
 ) -> Iterator[DocumentChange[T]]:
-    """Follow the changes of ``models``' documents as typed ``DocumentChange`` events.
+    """Follow the changes of ``models``' documents (a class, or several) as typed
+    ``DocumentChange`` events, in ``session``'s database for the first class (or
+    ``db``); ``session`` may also be a client, the database then being ``db`` or the
+    class's ``Meta.db``.
 
     Documents of other types are filtered out on the server (a ``_selector`` on the type
     field, ANDed with ``selector`` — a dict or a query expression). ``one_off=True``
@@ -170,82 +326,59 @@ def follow(
     Deletions match the type filter only if the tombstone keeps the type field, which
     ``Session.delete`` does; a deletion made by another program without it is not seen.
     """
-    if not models:
-        raise ValueError("follow() needs at least one Document class")
-    database = db or session.db_for(models[0])
-    full_selector = type_selector(models)
-    if selector is not None:
-        extra = selector.to_selector() if hasattr(selector, "to_selector") else dict(selector)
-        full_selector = {"$and": [full_selector, extra]}
-
-    store = _CheckpointStore(session.client, database, checkpoint) if checkpoint else None
-    start = since
-    if store is not None:
-        stored = store.load()
-        if stored is not None:
-            start = stored
-    if start is None:
-        start = "0" if one_off else "now"
-
-    follower = ChangesFollower(
-        session.client,
-        error_tolerance=error_tolerance,
-        db=database,
+    plan = _plan(
+        session,
+        models,
+        db=db,
+        since=since,
         include_docs=include_docs,
-        filter="_selector",
-        selector=full_selector,
-        since=start,
+        selector=selector,
+        one_off=one_off,
+        checkpoint=checkpoint,
+        error_tolerance=error_tolerance,
         limit=limit,
     )
+    client: CloudantV1 = plan.client
+    store = None
+    stored = None
+    if plan.checkpoint is not None:
+        store = _CheckpointStore(
+            LocalDocument(client, *plan.checkpoint_document()), plan.checkpoint
+        )
+        stored = store.seq_in(store.document.load())
+    follower = ChangesFollower(client, since=plan.start_from(stored), **plan.options)
     # Chunks of rows, usual ones as the parser's dicts: no ChangesResultItem is built.
-    chunks = follower._start_rows(one_off)
-    return _typed_changes(follower, chunks, tuple(models), store)
+    chunks = follower._start_rows(plan.one_off)
+    return _typed_changes(follower, chunks, plan.models, store)
 
 
 def _typed_changes(
     follower: ChangesFollower,
     chunks: Iterator[list[dict[str, Any] | ChangesResultItem]],
     models: tuple[type[T], ...],
-    store: _CheckpointStore | None,
+    store: _CheckpointStore[LocalDocument] | None,
 ) -> Iterator[DocumentChange[T]]:
-    handled: str | int | None = None  # seq of the last change the consumer finished
-    saved: str | int | None = None
-    unsaved = 0
-    last_save = time.monotonic()
     try:
         for row in itertools.chain.from_iterable(chunks):
             change = _to_change(row if isinstance(row, dict) else row.to_dict(), models)
             yield change
             # Control is back here: the consumer has handled ``change``.
-            if change.seq is None:
-                continue
-            handled = change.seq
-            unsaved += 1
-            if store is not None and (
-                unsaved >= store.checkpoint.every
-                or time.monotonic() - last_save >= store.checkpoint.interval
-            ):
-                if _save(store, handled):
-                    saved = handled
-                unsaved, last_save = 0, time.monotonic()
+            if store is not None and change.seq is not None and store.handle(change.seq):
+                store.stored(_save(store, change.seq))
     finally:
         follower.stop()
-        if store is not None and handled is not None and handled != saved:
-            _save(store, handled)
+        if store is not None:
+            seq = store.unsaved()
+            if seq is not None:
+                _save(store, seq)
 
 
-def _save(store: _CheckpointStore, seq: str | int) -> bool:
-    """Store a checkpoint; a transient failure (the server is away) is logged and tried
-    again at the next checkpoint, as the follower rides out the same outage. A conflict
-    (another consumer writing this checkpoint) still ends the loop."""
+def _save(store: _CheckpointStore[LocalDocument], seq: str | int) -> bool:
+    """Store a checkpoint with the synchronous client: whether it was stored."""
     try:
-        store.save(seq)
+        store.document.save(store.body(seq))
     except Exception as error:
-        if isinstance(error, ConflictError) or not is_transient(error):
-            raise
-        log.warning(
-            "checkpoint %r not saved (%s); trying again later", store.checkpoint.name, error
-        )
+        store.save_failed(error)
         return False
     return True
 

@@ -16,6 +16,9 @@ never written twice, and a second run finds nothing to do.
 Paging is by id (``_id > last``), not by bookmark: the set of matching documents shrinks
 as they are migrated, which a bookmark that counts positions (PouchDB Server's) would
 skip over, and an id is also what a checkpoint can keep.
+
+The requests are a flow (``client/flows.py``, :func:`migrate_flow`): :func:`migrate` runs
+it with ``CloudantV1``, ``cloudant_odm.aio.migrate`` awaits it with ``AsyncCloudantV1``.
 """
 
 from __future__ import annotations
@@ -27,15 +30,15 @@ from typing import Any
 
 import attrs
 
-from cloudant_odm.changes import LocalDocument
-from cloudant_odm.client import CloudantV1, ConflictError
+from cloudant_odm.client import CloudantV1, ConflictError, NotFoundError
+from cloudant_odm.client.flows import Flow, Send, Sleep, run
 from cloudant_odm.errors import BulkWriteError, DocumentValidationError, naming_not_found
 from cloudant_odm.models import Document, to_json
 from cloudant_odm.models.registry import registry
 from cloudant_odm.models.versions import needs_upgrade, stale_selector
 from cloudant_odm.schema.generate import Models, collect_models
 from cloudant_odm.schema.stale import stale_index
-from cloudant_odm.session import Session
+from cloudant_odm.session import BaseSession, Session
 
 __all__ = [
     "CHECKPOINT_PREFIX",
@@ -57,6 +60,8 @@ DEFAULT_BATCH_SIZE = 500
 _COUNT_PAGE = 5000
 #: Failures kept in a checkpoint (the count is always kept).
 _STORED_FAILURES = 100
+#: Writes of a checkpoint that conflicted before giving up (another run writes it too).
+_CHECKPOINT_ATTEMPTS = 5
 
 
 @attrs.frozen
@@ -205,17 +210,51 @@ def migrate(
     A document that can't be migrated (a step raises, the result isn't valid, the server
     refuses the write) is reported in ``failures`` with the reason, and the run goes on.
     Run it again after fixing the cause: it finds only the documents still older.
+
+    ``cloudant_odm.aio.migrate`` is the same with an ``AsyncCloudantV1`` or an
+    ``AsyncSession``, awaited.
     """
+    session = target if isinstance(target, Session) else None
+    client = session.client if session is not None else target
+    if not isinstance(client, CloudantV1):
+        raise TypeError(f"migrate() takes a CloudantV1 client or a Session, got {target!r}")
+    flow = migrate_flow(
+        client,
+        session,
+        db,
+        models,
+        batch_size=batch_size,
+        dry_run=dry_run,
+        progress=progress,
+        restart=restart,
+        max_retries=max_retries,
+    )
+    return run(flow, client)
+
+
+def migrate_flow(
+    client: Any,
+    session: BaseSession[Any] | None,
+    db: str | None,
+    models: Models,
+    *,
+    batch_size: int,
+    dry_run: bool,
+    progress: ProgressCallback | None,
+    restart: bool,
+    max_retries: int,
+) -> Flow[MigrationReport]:
+    """The work of :func:`migrate` as a flow (``client/flows.py``), which ``migrate``
+    runs with ``CloudantV1`` and ``cloudant_odm.aio.migrate`` awaits with
+    ``AsyncCloudantV1``. ``client`` (the session's, if a session is given) is the one
+    it is sent with: the pages' sessions are made with it. The arguments are checked
+    before the first request."""
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     if max_retries < 0:
         raise ValueError("max_retries can't be negative")
-    session = target if isinstance(target, Session) else None
     if session is not None and not dry_run:
         session.check_writable("migrate documents (pass dry_run=True to count them)")
-    client = session.client if session is not None else target
-    if not isinstance(client, CloudantV1):
-        raise TypeError(f"migrate() takes a CloudantV1 client or a Session, got {target!r}")
     report = MigrationReport(db or "", dry_run=dry_run)
     classes = _versioned(collect_models(models))
     if not classes:
@@ -226,8 +265,8 @@ def migrate(
         database = _database(model, db, session)
         report.db = report.db or database
         if database not in deployed:
-            deployed[database] = _deployed_indexes(client, database)
-        run = _Run(
+            deployed[database] = yield from _deployed_indexes(database)
+        job = _Run(
             client,
             database,
             model,
@@ -236,12 +275,12 @@ def migrate(
             dry_run=dry_run,
             max_retries=max_retries,
         )
-        report.models.append(run.result)
-        warning = run.choose_index(deployed[database])
+        report.models.append(job.result)
+        warning = job.choose_index(deployed[database])
         if warning:
             report.warnings.append(warning)
-        run.start(restart=restart, count=progress is not None)
-        run.go(progress)
+        yield from job.start(restart=restart, count=progress is not None)
+        yield from job.go(progress)
     return report
 
 
@@ -256,7 +295,7 @@ def _versioned(models: Iterable[type[Document]]) -> list[type[Document]]:
     return list(found)
 
 
-def _database(model: type[Document], db: str | None, session: Session | None) -> str:
+def _database(model: type[Document], db: str | None, session: BaseSession[Any] | None) -> str:
     if db:
         return db
     if session is not None:
@@ -266,27 +305,71 @@ def _database(model: type[Document], db: str | None, session: Session | None) ->
     raise ValueError(f"migrate(): no database for {model.__name__}: give db= or set Meta.db")
 
 
-def _deployed_indexes(client: CloudantV1, db: str) -> set[tuple[str, str]]:
+def _deployed_indexes(db: str) -> Flow[set[tuple[str, str]]]:
     with naming_not_found(db):
-        found = client.get_indexes_information(db).get_result().get("indexes", [])
+        found = (yield Send("get_indexes_information", db)).get_result().get("indexes", [])
     return {(str(i.get("ddoc") or "").removeprefix("_design/"), str(i.get("name"))) for i in found}
 
 
+class _Checkpoint:
+    """A run's ``_local`` checkpoint document, read and written with its ``_rev``.
+
+    A write that conflicts (another run of the same class wrote it) reads the current
+    revision and goes again; on a cluster the read may still see an older revision for
+    a moment, so a few times, waiting a little longer each time, then ``ConflictError``.
+    (``changes.LocalDocument`` does the same for the changes feed's checkpoints with the
+    synchronous client only; this one is a flow, sent by either client.)"""
+
+    def __init__(self, db: str, doc_id: str, what: str) -> None:
+        self.db = db
+        self.doc_id = doc_id
+        self.what = what
+        self.rev: str | None = None
+
+    def load(self) -> Flow[dict[str, Any] | None]:
+        """The document, or None if there is none."""
+        try:
+            response = yield Send("get_local_document", self.db, self.doc_id)
+        except NotFoundError:
+            self.rev = None
+            return None
+        doc: dict[str, Any] = response.get_result()
+        self.rev = doc.get("_rev")
+        return doc
+
+    def save(self, body: dict[str, Any]) -> Flow[None]:
+        for attempt in range(_CHECKPOINT_ATTEMPTS):
+            if self.rev is not None:
+                body["_rev"] = self.rev
+            else:
+                body.pop("_rev", None)
+            try:
+                response = yield Send("put_local_document", self.db, self.doc_id, body)
+            except ConflictError:
+                if attempt:
+                    yield Sleep(0.05 * 2**attempt)
+                yield from self.load()
+                continue
+            self.rev = response.get_result().get("rev", self.rev)
+            return
+        raise ConflictError(409, f"{self.what} is being written by another consumer")
+
+
 class _Run:
-    """The migration of one class's documents."""
+    """The migration of one class's documents: its requests are flows."""
 
     def __init__(
         self,
-        client: CloudantV1,
+        client: Any,
         db: str,
         model: type[Document],
         *,
-        session: Session | None,
+        session: BaseSession[Any] | None,
         batch_size: int,
         dry_run: bool,
         max_retries: int,
     ) -> None:
-        self.client = client
+        self.client = client  # (for the pages' sessions)
         self.db = db
         self.model = model
         self.options = model._options
@@ -308,8 +391,8 @@ class _Run:
             schema_version=version,
             checkpoint=CHECKPOINT_PREFIX + self.options.doc_type,
         )
-        self.store = LocalDocument(
-            client, db, self.result.checkpoint, f"checkpoint _local/{self.result.checkpoint}"
+        self.store = _Checkpoint(
+            db, self.result.checkpoint, f"checkpoint _local/{self.result.checkpoint}"
         )
 
     # -- setting out ----------------------------------------------------------------
@@ -328,10 +411,10 @@ class _Run:
             "it first with `cloudant-odm sync` (or sync())"
         )
 
-    def start(self, *, restart: bool, count: bool) -> None:
+    def start(self, *, restart: bool, count: bool) -> Flow[None]:
         """Resume from the checkpoint of a stopped run (unless ``restart`` or a dry
         run), and count what is left when asked."""
-        stored = None if self.dry_run or restart else self.store.load()
+        stored = None if self.dry_run or restart else (yield from self.store.load())
         if stored is not None and self._resumable(stored):
             self.last_id = str(stored["last_id"])
             counts = stored.get("counts") or {}
@@ -347,7 +430,7 @@ class _Run:
             self.result.resumed = True
             log.info("%s: resuming after id %r", self.model.__name__, self.last_id)
         if count:
-            self.result.total = self.result.scanned + self._count()
+            self.result.total = self.result.scanned + (yield from self._count())
 
     def _resumable(self, stored: Mapping[str, Any]) -> bool:
         options = self.options
@@ -361,45 +444,46 @@ class _Run:
 
     # -- the pages ------------------------------------------------------------------
 
-    def _find(self, after: str, limit: int, fields: list[str] | None = None) -> list[Any]:
+    def _find(self, after: str, limit: int, fields: list[str] | None = None) -> Flow[list[Any]]:
         selector = {**self.selector, "_id": {"$gt": after}}
         with naming_not_found(self.db):
-            result = self.client.post_find(
+            response = yield Send(
+                "post_find",
                 self.db,
                 selector=selector,
                 sort=[{"_id": "asc"}],
                 limit=limit,
                 fields=fields,
                 use_index=self.use_index,
-            ).get_result()
-        docs: list[Any] = result.get("docs", [])
+            )
+        docs: list[Any] = response.get_result().get("docs", [])
         return docs
 
-    def _count(self) -> int:
+    def _count(self) -> Flow[int]:
         total, after = 0, self.last_id
         while True:
-            ids = self._find(after, _COUNT_PAGE, fields=["_id"])
+            ids = yield from self._find(after, _COUNT_PAGE, fields=["_id"])
             if not ids:
                 return total
             total += len(ids)
             after = ids[-1]["_id"]
 
-    def go(self, progress: ProgressCallback | None) -> None:
+    def go(self, progress: ProgressCallback | None) -> Flow[None]:
         self._report(progress)
         pages = 0
         while True:
-            docs = self._find(self.last_id, self.batch_size)
+            docs = yield from self._find(self.last_id, self.batch_size)
             if not docs:
                 break
-            self._migrate_page(docs)
+            yield from self._migrate_page(docs)
             self.last_id = docs[-1]["_id"]
             pages += 1
             if not self.dry_run:
-                self._save(finished=False)
+                yield from self._save(finished=False)
             self._report(progress)
         # A run that found nothing, and resumed nothing, leaves the checkpoint as it was.
         if not self.dry_run and (pages or self.result.resumed):
-            self._save(finished=True)
+            yield from self._save(finished=True)
         self._report(progress, finished=True)
 
     def _report(self, progress: ProgressCallback | None, *, finished: bool = False) -> None:
@@ -411,11 +495,13 @@ class _Run:
 
     # -- one page -------------------------------------------------------------------
 
-    def _new_session(self) -> Session:
+    def _new_session(self) -> BaseSession[Any]:
+        # Only the session's flows are used (sent by the run's driver), so the shared
+        # base does for both clients.
         source = self.session
         if source is None:
-            return Session(self.client, db=self.db)
-        return Session(
+            return BaseSession(self.client, db=self.db)
+        return BaseSession(
             self.client,
             db=self.db,
             batch_bytes=source.batch_bytes,
@@ -423,7 +509,7 @@ class _Run:
             accepted_writes=source.accepted_writes,
         )
 
-    def _migrate_page(self, docs: Sequence[dict[str, Any]]) -> None:
+    def _migrate_page(self, docs: Sequence[dict[str, Any]]) -> Flow[None]:
         session = self._new_session()
         self.result.scanned += len(docs)
         versions = {str(d.get("_id")): self._stored_version(d) for d in docs}
@@ -433,7 +519,7 @@ class _Run:
             self.result.migrated += len(pending)
             return
         for attempt in range(self.max_retries + 1):
-            written, conflicted = self._write(session, versions)
+            written, conflicted = yield from self._write(session, versions)
             self.result.migrated += written
             if not conflicted:
                 return
@@ -443,13 +529,13 @@ class _Run:
                     self._fail(doc_id, versions.get(doc_id), reason)
                 return
             self.result.conflicts_retried += len(conflicted)
-            self._read_again(session, conflicted, versions)
+            yield from self._read_again(session, conflicted, versions)
 
     def _stored_version(self, data: Mapping[str, Any]) -> Any:
         return data.get(self.options.schema_version_key, 1)
 
     def _load(
-        self, session: Session, docs: Iterable[dict[str, Any]], versions: dict[str, Any]
+        self, session: BaseSession[Any], docs: Iterable[dict[str, Any]], versions: dict[str, Any]
     ) -> None:
         """Load (so upgrade) each document into ``session``; a document that can't be
         loaded, or whose upgraded form can't be stored, is a failure and left out."""
@@ -465,13 +551,15 @@ class _Run:
                 problems = "; ".join(f"{path}: {msg}" if path else msg for path, msg in exc.errors)
                 self._fail(doc_id, versions.get(doc_id), problems)
 
-    def _write(self, session: Session, versions: Mapping[str, Any]) -> tuple[int, list[str]]:
+    def _write(
+        self, session: BaseSession[Any], versions: Mapping[str, Any]
+    ) -> Flow[tuple[int, list[str]]]:
         """Flush; the number written and the ids that conflicted (now expunged)."""
         pending = len(session.dirty)
         if not pending:
             return 0, []
         try:
-            session.flush()
+            yield from session._flush_flow(None)
         except BulkWriteError as error:
             conflicted: list[str] = []
             for failure in error.failures:
@@ -484,11 +572,14 @@ class _Run:
             return error.written, conflicted
         return pending, []
 
-    def _read_again(self, session: Session, ids: list[str], versions: dict[str, Any]) -> None:
+    def _read_again(
+        self, session: BaseSession[Any], ids: list[str], versions: dict[str, Any]
+    ) -> Flow[None]:
         """Conflicts: read the current revisions and upgrade them again (those another
         writer upgraded meanwhile are current now; deleted ones are left)."""
         with naming_not_found(self.db):
-            rows = self.client.post_all_docs(self.db, keys=ids, include_docs=True).get_result()
+            response = yield Send("post_all_docs", self.db, keys=ids, include_docs=True)
+        rows = response.get_result()
         again: list[dict[str, Any]] = []
         for row in rows["rows"]:
             doc = row.get("doc")
@@ -513,10 +604,10 @@ class _Run:
 
     # -- the checkpoint -------------------------------------------------------------
 
-    def _save(self, *, finished: bool) -> None:
+    def _save(self, *, finished: bool) -> Flow[None]:
         r = self.result
         options = self.options
-        self.store.save(
+        yield from self.store.save(
             {
                 "model": r.model,
                 "doc_type": options.doc_type,

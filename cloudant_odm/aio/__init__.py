@@ -21,15 +21,28 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
     ) from exc
 
 from cloudant_odm.aio._transport import AsyncStream
+from cloudant_odm.aio.changes import AsyncDocumentChanges, follow
+from cloudant_odm.aio.design import rollback_design, sync_design
+from cloudant_odm.aio.follower import AsyncChangesFollower
+from cloudant_odm.aio.migrations import migrate
+from cloudant_odm.aio.pagination import AsyncPager, AsyncPagination
 from cloudant_odm.aio.queries import AsyncQuerySet, AsyncSearchResults, AsyncViewQuery
 from cloudant_odm.aio.service import AsyncCloudantV1
 from cloudant_odm.aio.session import AsyncSession
 
 __all__ = [
+    "AsyncChangesFollower",
     "AsyncCloudantV1",
+    "AsyncDocumentChanges",
+    "AsyncPager",
+    "AsyncPagination",
     "AsyncQuerySet",
     "AsyncSearchResults",
     "AsyncSession",
     "AsyncStream",
     "AsyncViewQuery",
+    "follow",
+    "migrate",
+    "rollback_design",
+    "sync_design",
 ]

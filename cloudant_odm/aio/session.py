@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import IO, Any, TypeVar, overload
 
+from cloudant_odm.aio._checks import check_plain_callback
 from cloudant_odm.aio._flows import arun
 from cloudant_odm.aio._transport import AsyncStream
 from cloudant_odm.aio.service import AsyncCloudantV1
@@ -104,6 +105,7 @@ class AsyncSession(BaseSession[AsyncCloudantV1]):
     ) -> D:
         """``Session.update``, awaited. ``change`` is a plain function (it is called
         between the requests, not awaited); an ``async def`` one raises TypeError."""
+        check_plain_callback(change, "AsyncSession.update(..., change)")
         return await arun(self._update_flow(model, doc_id, change, max_retries), self.client)
 
     async def get_or_create(
@@ -121,6 +123,7 @@ class AsyncSession(BaseSession[AsyncCloudantV1]):
 
     async def resolve_conflicts(self, obj: D, choose: Callable[[D, list[D]], D]) -> D:
         """``Session.resolve_conflicts``, awaited; ``choose`` is a plain function."""
+        check_plain_callback(choose, "AsyncSession.resolve_conflicts(..., choose)")
         return await arun(self._resolve_conflicts_flow(obj, choose), self.client)
 
     # -- attachments --------------------------------------------------------------

@@ -20,6 +20,11 @@ socket down, which can only be done once the response has begun (its headers hav
 arrived). ``stop()`` does that when it can; otherwise the producer notices the stop when
 its current request returns (at most the long-poll timeout, 57 s) and exits without
 delivering anything more.
+
+What a follower decides (the options, the requests, ``since``, retries, the end of a
+one-off run, the limit) is ``_FollowerCore``'s, and how a response becomes rows is
+``_PageReader``'s: neither does I/O, and ``cloudant_odm.aio.AsyncChangesFollower`` drives
+the same two from an asyncio task.
 """
 
 from __future__ import annotations
@@ -45,10 +50,12 @@ import urllib3.exceptions
 
 from cloudant_odm.client._operations import validate_db_name
 from cloudant_odm.client.errors import ApiException
+from cloudant_odm.client.flows import Flow, Send, run
 from cloudant_odm.client.models import Change, ChangesResultItem
 
 if TYPE_CHECKING:
     from cloudant_odm.client.service import CloudantV1
+    from cloudant_odm.client.transport import DetailedResponse
 
 __all__ = ["ChangesFollower"]
 
@@ -493,7 +500,7 @@ def _timeouts(timeout: Any) -> tuple[float | None, float | None]:
     return seconds(connect), seconds(read)
 
 
-def _check_client_timeout(service: Any) -> None:
+def _check_client_timeout(service: Any, kind: str) -> None:
     """Refuse a client whose timeouts would cut every long poll short (the SDK checks
     the connect timeout too, and so does this, for the same clients to be refused)."""
     transport = getattr(service, "_transport", None)
@@ -501,7 +508,7 @@ def _check_client_timeout(service: Any) -> None:
     connect, read = _timeouts(config.get("timeout") if isinstance(config, dict) else None)
     if any(t is not None and 0 < t < MIN_CLIENT_TIMEOUT for t in (connect, read)):
         raise ValueError(
-            f"To use ChangesFollower the client read and call timeouts must be at least "
+            f"To use {kind} the client read and call timeouts must be at least "
             f"{MIN_CLIENT_TIMEOUT:g} s (a long poll lasts {LONGPOLL_TIMEOUT_MS / 1000:g} s); "
             f"they are {_seconds_text(connect)} (connect) and {_seconds_text(read)} (read). "
             "Raise them with set_http_config({'timeout': (connect, read)})."
@@ -601,6 +608,323 @@ def _abort(response: requests.Response) -> None:
         log.debug("could not abort the changes request", exc_info=True)
 
 
+# -- the core: what a follower decides, without I/O --------------------------------------
+
+
+class _FollowerCore:
+    """Everything a follower decides, written once for both drivers: the checks of its
+    options, which request comes next and with what parameters, how ``since`` moves on,
+    which errors are retried and after how long, when a one-off run ends, the ``limit``
+    and the checkpoint window of ``latest_sequence_from``. It does no I/O:
+    ``ChangesFollower`` (a producer thread, ``requests``) and
+    ``cloudant_odm.aio.AsyncChangesFollower`` (a producer task, httpx) send the requests
+    it names (as flows, ``client/flows.py``), feed it the bodies (``_PageReader``) and
+    wait as it says.
+
+    ``kind`` is the follower's class name, for the messages of its errors.
+    """
+
+    def __init__(
+        self,
+        service: Any,
+        error_tolerance: float | timedelta | None,
+        params: dict[str, Any],
+        *,
+        kind: str,
+    ) -> None:
+        known = _ALLOWED_OPTIONS.union(_REJECTED_OPTIONS, _REJECTED_EXTRA)
+        unknown = [name for name in params if name not in known]
+        if unknown:
+            raise TypeError(f"{kind} got unexpected options: {', '.join(unknown)}")
+        invalid = [n for n in (*_REJECTED_OPTIONS, *_REJECTED_EXTRA) if params.get(n) is not None]
+        feed_filter = params.get("filter")
+        if feed_filter is not None and feed_filter != "_selector":
+            invalid.append(f"filter={feed_filter}")
+        if len(invalid) == 1:
+            raise ValueError(f"The option '{invalid[0]}' is invalid when using {kind}.")
+        if invalid:
+            raise ValueError(f"The options {', '.join(invalid)} are invalid when using {kind}.")
+        db = params.get("db")
+        if not db:
+            raise ValueError(f"The option db must be provided when using {kind}.")
+        if not isinstance(db, str):
+            raise TypeError(f"db must be a string, not {type(db).__name__}")
+        validate_db_name(db)
+        limit = params.pop("limit", None)
+        if limit is not None:
+            if isinstance(limit, bool) or not isinstance(limit, int):
+                raise TypeError(f"limit must be an integer, not {type(limit).__name__}")
+            if limit < 0:
+                raise ValueError("Limit must not be negative.")
+        since = params.get("since")
+        if since is not None and (isinstance(since, bool) or not isinstance(since, str | int)):
+            raise TypeError(f"since must be a sequence string (or int), not {type(since)}")
+        self.tolerance = _to_seconds(error_tolerance)
+        _check_client_timeout(service, kind)
+
+        self.db = db
+        self.limit: int | None = limit
+        self.options: dict[str, Any] = {k: v for k, v in params.items() if v is not None}
+        self.mode = _Mode.FINITE
+        self.since: Seq = "0"
+        self.produced = 0  # rows read for the consumer (by the producer only)
+        self._last_success = 0.0
+        self._retry = 0
+        # Checkpoint markers, oldest first: (is_row, seq) per page, see mark().
+        self.marks: list[tuple[bool, Seq | None]] = []
+        self._marks_lock = threading.Lock()
+
+    def resume_from(self, since: Seq) -> None:
+        """Start from ``since``, known only after the follower was made (a checkpoint
+        read from the server)."""
+        self.options["since"] = since
+
+    def begin(self, mode: _Mode) -> None:
+        """Start following in ``mode``: from the ``since`` given, else from ``"now"``
+        (``start()``) or the beginning (``start_one_off()``)."""
+        self.mode = mode
+        since = self.options.pop("since", None)
+        self.since = since if since is not None else ("now" if mode is _Mode.LISTEN else "0")
+        self._last_success = time.monotonic()
+        self._retry = 0
+
+    # -- the requests ------------------------------------------------------------
+
+    @property
+    def limit_reached(self) -> bool:
+        return self.limit is not None and self.limit - self.produced <= 0
+
+    def batch_size(self) -> Flow[int]:
+        """How many changes to ask for per request: 10 000, or with documents as many
+        as make about 5 MiB (from the database's average document size), capped by the
+        ``limit``."""
+        size = BATCH_SIZE
+        if self.options.get("include_docs"):
+            response = yield Send("get_database_information", self.db)
+            info: Any = response.get_result()
+            info = info if isinstance(info, dict) else {}
+            sizes = info.get("sizes")
+            external: Any = sizes.get("external") if isinstance(sizes, dict) else None
+            count: Any = info.get("doc_count")
+            if _positive(external) and _positive(count):
+                size = max(int(BATCH_BYTES / (external / count + ROW_OVERHEAD_BYTES)), 1)
+        if self.limit is not None:
+            size = min(size, self.limit)
+        return size
+
+    def request_limit(self, batch_size: int) -> int:
+        """The next request's ``limit``: never more than the ``limit`` still allows."""
+        if self.limit is None:
+            return batch_size
+        return min(batch_size, self.limit - self.produced)
+
+    def changes(self, limit: int) -> Flow[DetailedResponse]:
+        """The next request (``post_changes_as_stream``): its streamed response."""
+        params: dict[str, Any] = {**self.options, "since": self.since, "limit": limit}
+        if self.mode is _Mode.LISTEN:
+            params.update(feed="longpoll", timeout=LONGPOLL_TIMEOUT_MS)
+        else:
+            params["feed"] = "normal"
+        response: DetailedResponse = yield Send("post_changes_as_stream", **params)
+        return response
+
+    # -- after a request ---------------------------------------------------------
+
+    def retry_delay(self, error: BaseException) -> float | None:
+        """After a failed request: how long to wait before the next one, or None if
+        ``error`` ends the follower (not transient, or failing for longer than the
+        error tolerance)."""
+        failing_for = time.monotonic() - self._last_success
+        if not is_transient(error):
+            return None
+        if self.tolerance is not None and failing_for >= self.tolerance:
+            return None
+        delay = backoff_delay(self._retry)
+        self._retry += 1
+        log.warning(
+            "changes feed of %s: %s; retry %d in %.3f s (failing for %.1f s)",
+            self.db,
+            # The follower retries itself (the docs advise client retries off).
+            getattr(error, "summary", None) or error,
+            self._retry,
+            delay,
+            failing_for,
+        )
+        return delay
+
+    def ended(self, page: _Page | None) -> bool:
+        """After a successful request (``page`` None: the follower was stopped during
+        it): whether the follower is done."""
+        self._last_success = time.monotonic()
+        self._retry = 0
+        return page is None or (self.mode is _Mode.FINITE and page.last)
+
+    # -- checkpoints -------------------------------------------------------------
+
+    def mark(self, rows: int, last_row_seq: Seq | None, last_seq: Seq) -> None:
+        """Record the page for latest_sequence_from(): a row marker if it had rows (its
+        last row's seq, which may be null), then a marker for its ``last_seq``."""
+        with self._marks_lock:
+            if rows:
+                self.marks.append((True, last_row_seq))
+            self.marks.append((False, last_seq))
+            if len(self.marks) >= _SEQ_RETAINED + _SEQ_EVICTION:
+                del self.marks[:_SEQ_EVICTION]
+
+    def latest_sequence_from(self, checkpoint_seq: Seq) -> Seq:
+        """See ``ChangesFollower.latest_sequence_from``."""
+        if checkpoint_seq is None or checkpoint_seq == "":
+            raise ValueError("Provided sequence ID must be a non-empty string.")
+        with self._marks_lock:
+            marks = list(self.marks)
+        latest = checkpoint_seq
+        found = False
+        for is_row, seq in marks:
+            if not found:
+                found = seq == checkpoint_seq
+                continue
+            if is_row:
+                break
+            if seq is not None:
+                latest = seq
+        return latest
+
+
+class _PageReader:
+    """One response of the feed, read as its bytes arrive (``feed``, then ``end`` and
+    ``finish``): its rows checked (``_checked``) and counted against the ``limit``,
+    ``since`` moved past each, and gathered into chunks for the consumer. The driver
+    hands over what ``feed`` returns and, at the end, ``take()``: also when the page
+    breaks off, since ``since`` has moved past the rows read."""
+
+    __slots__ = (
+        "_chunk_chars",
+        "_core",
+        "_last_row_seq",
+        "_parser",
+        "_pieces",
+        "_response",
+        "_size",
+        "_started_at",
+        "at_limit",
+        "chunk",
+        "limit",
+        "rows",
+    )
+
+    def __init__(self, core: _FollowerCore, limit: int, response: Any) -> None:
+        self._core = core
+        self.limit = limit  # the request's
+        self._response = response  # for the error of a body that is not a feed
+        self._parser = _FeedParser()
+        self._pieces: list[bytes] = []
+        self._size = 0
+        self._started_at = core.since
+        self._last_row_seq: Seq | None = None
+        self._chunk_chars = 0
+        self.chunk: list[_Checked] = []
+        self.rows = 0
+        self.at_limit = False  # the follower's limit is reached: stop reading
+
+    def feed(self, data: bytes) -> list[_Checked] | None:
+        """Take the next bytes of the body; a chunk of rows to hand over now, if any."""
+        self._pieces.append(data)
+        self._size += len(data)
+        if self._size < _PARSE_BYTES:
+            return None
+        try:
+            rows = self._parser.feed(b"".join(self._pieces))
+        except _BadBody as exc:
+            raise self._bad_body(exc) from exc
+        self._pieces.clear()
+        self._size = 0
+        return self.take() if rows and self._take(rows) else None
+
+    def end(self) -> None:
+        """The body has ended: its last rows join the chunk (``take()``)."""
+        parser = self._parser
+        try:
+            rows = parser.feed(b"".join(self._pieces))
+            self._pieces.clear()
+            if rows:
+                self._take(rows)  # before close() may find the body cut short
+            if not self.at_limit:
+                rows = parser.close()
+                if rows:
+                    self._take(rows)
+        except _BadBody as exc:
+            raise self._bad_body(exc) from exc
+
+    def finish(self) -> _Page:
+        """What the page brought, once ``end()`` has read it whole (or the limit was
+        reached): ``since`` moves to its ``last_seq``, and its markers are recorded
+        before its last chunk is handed over, so that a checkpoint taken on its last row
+        can already be moved on by latest_sequence_from()."""
+        if self.at_limit:
+            return _Page(self.rows, self.limit, None, progressed=True)
+        core = self._core
+        fields = self._parser.fields
+        last_seq = fields.get("last_seq")
+        if isinstance(last_seq, str | int) and not isinstance(last_seq, bool):
+            core.since = last_seq
+        pending = fields.get("pending")
+        core.mark(self.rows, self._last_row_seq, core.since)
+        return _Page(
+            self.rows,
+            self.limit,
+            pending if isinstance(pending, int) and not isinstance(pending, bool) else None,
+            progressed=core.since != self._started_at,
+        )
+
+    def take(self) -> list[_Checked]:
+        """The rows read and not yet handed over (and none of them any more)."""
+        chunk, self.chunk = self.chunk, []
+        self._chunk_chars = self._parser.chars
+        return chunk
+
+    def _take(self, parsed: list[Any]) -> bool:
+        """Add the rows to the chunk; whether it is to be handed over now."""
+        core = self._core
+        limit = core.limit
+        if limit is not None:
+            parsed = parsed[: limit - core.produced]
+        converted: list[_Checked] = []
+        bad: ValueError | None = None
+        for row in parsed:
+            try:
+                converted.append(_checked(row))
+            except ValueError as exc:
+                bad = exc  # the rows before it are still delivered
+                break
+        if converted:
+            self.chunk += converted
+            self.rows += len(converted)
+            core.produced += len(converted)
+            self._last_row_seq = _seq_of(converted[-1])
+            for item in reversed(converted):
+                seq = _seq_of(item)
+                if seq is not None:
+                    # A row's seq is a valid `since`: if the connection breaks later in
+                    # this page, the retry resumes after this row.
+                    core.since = seq
+                    break
+        if bad is not None:
+            raise bad
+        at_limit = self.at_limit = limit is not None and core.produced >= limit
+        return (
+            at_limit
+            or len(self.chunk) >= _CHUNK_ROWS
+            or self._parser.chars - self._chunk_chars >= _CHUNK_CHARS
+        )
+
+    def _bad_body(self, exc: _BadBody) -> ApiException:
+        status = self._response.status_code
+        return ApiException(status, f"Error processing the HTTP response: {exc}", self._response)
+
+
+# -- the synchronous driver ---------------------------------------------------------------
+
+
 class ChangesFollower:
     """Follows the changes feed of one database, as the official SDK's follower does.
 
@@ -627,54 +951,15 @@ class ChangesFollower:
         error_tolerance: float | timedelta | None = FOREVER_MS,
         **params: Any,
     ) -> None:
-        known = _ALLOWED_OPTIONS.union(_REJECTED_OPTIONS, _REJECTED_EXTRA)
-        unknown = [name for name in params if name not in known]
-        if unknown:
-            raise TypeError(f"ChangesFollower got unexpected options: {', '.join(unknown)}")
-        invalid = [n for n in (*_REJECTED_OPTIONS, *_REJECTED_EXTRA) if params.get(n) is not None]
-        feed_filter = params.get("filter")
-        if feed_filter is not None and feed_filter != "_selector":
-            invalid.append(f"filter={feed_filter}")
-        if len(invalid) == 1:
-            raise ValueError(f"The option '{invalid[0]}' is invalid when using ChangesFollower.")
-        if invalid:
-            raise ValueError(
-                f"The options {', '.join(invalid)} are invalid when using ChangesFollower."
-            )
-        db = params.get("db")
-        if not db:
-            raise ValueError("The option db must be provided when using ChangesFollower.")
-        if not isinstance(db, str):
-            raise TypeError(f"db must be a string, not {type(db).__name__}")
-        validate_db_name(db)
-        limit = params.pop("limit", None)
-        if limit is not None:
-            if isinstance(limit, bool) or not isinstance(limit, int):
-                raise TypeError(f"limit must be an integer, not {type(limit).__name__}")
-            if limit < 0:
-                raise ValueError("Limit must not be negative.")
-        since = params.get("since")
-        if since is not None and (isinstance(since, bool) or not isinstance(since, str | int)):
-            raise TypeError(f"since must be a sequence string (or int), not {type(since)}")
-        self._tolerance = _to_seconds(error_tolerance)
-        _check_client_timeout(service)
-
+        self._core = _FollowerCore(service, error_tolerance, params, kind="ChangesFollower")
         self._service = service
-        self._db = db
-        self._limit: int | None = limit
-        self._options: dict[str, Any] = {k: v for k, v in params.items() if v is not None}
-        self._mode = _Mode.FINITE
-        self._since: Seq = "0"
-        self._produced = 0  # rows read for the consumer (producer thread only)
+        self._db = self._core.db
         self._lock = threading.Lock()
         self._started = False
         self._stop_event = threading.Event()
         self._handoff = _Handoff(_BUFFER_CHUNKS)
         self._thread: threading.Thread | None = None
         self._response: requests.Response | None = None
-        # Checkpoint markers, oldest first: (is_row, seq) per page, see _mark().
-        self._marks: list[tuple[bool, Seq | None]] = []
-        self._marks_lock = threading.Lock()
 
     def __repr__(self) -> str:
         state = "stopped" if self._stop_event.is_set() else "running" if self._started else "new"
@@ -716,21 +1001,7 @@ class ChangesFollower:
         Use it when storing a checkpoint after handling a row, so a restart does not
         re-read changes the filter skipped. Only the most recent pages are remembered.
         """
-        if checkpoint_seq is None or checkpoint_seq == "":
-            raise ValueError("Provided sequence ID must be a non-empty string.")
-        with self._marks_lock:
-            marks = list(self._marks)
-        latest = checkpoint_seq
-        found = False
-        for is_row, seq in marks:
-            if not found:
-                found = seq == checkpoint_seq
-                continue
-            if is_row:
-                break
-            if seq is not None:
-                latest = seq
-        return latest
+        return self._core.latest_sequence_from(checkpoint_seq)
 
     # -- the consumer side ---------------------------------------------------------
 
@@ -748,9 +1019,7 @@ class ChangesFollower:
             self._started = True
             if self._stop_event.is_set():
                 return iter([])  # stopped before it was started: nothing to follow
-            self._mode = mode
-            since = self._options.pop("since", None)
-            self._since = since if since is not None else ("now" if mode is _Mode.LISTEN else "0")
+            self._core.begin(mode)
             self._thread = threading.Thread(
                 target=self._run, name=f"ChangesFollower({self._db})", daemon=True
             )
@@ -799,173 +1068,58 @@ class ChangesFollower:
         return self._stop_event.wait(seconds)
 
     def _follow(self) -> None:
-        last_success = time.monotonic()
-        retry = 0
+        core = self._core
         batch_size: int | None = None
         while not self._stop_event.is_set():
-            remaining = None if self._limit is None else self._limit - self._produced
-            if remaining is not None and remaining <= 0:
+            if core.limit_reached:
                 return
             try:
                 if batch_size is None:
-                    batch_size = self._batch_size()
-                # Never ask for more than the limit still allows.
-                page = self._fetch(batch_size if remaining is None else min(batch_size, remaining))
+                    batch_size = run(core.batch_size(), self._service)
+                page = self._fetch(core.request_limit(batch_size))
             except Exception as error:
                 if self._stop_event.is_set():
                     return  # stop() aborted the request: not an error
-                failing_for = time.monotonic() - last_success
-                if not is_transient(error):
+                delay = core.retry_delay(error)
+                if delay is None:
                     raise
-                if self._tolerance is not None and failing_for >= self._tolerance:
-                    raise
-                delay = backoff_delay(retry)
-                retry += 1
-                log.warning(
-                    "changes feed of %s: %s; retry %d in %.3f s (failing for %.1f s)",
-                    self._db,
-                    # The follower retries itself (the docs advise client retries off).
-                    getattr(error, "summary", None) or error,
-                    retry,
-                    delay,
-                    failing_for,
-                )
                 if self._pause(delay):
                     return
                 continue
-            last_success = time.monotonic()
-            retry = 0
-            if page is None or (self._mode is _Mode.FINITE and page.last):
+            if core.ended(page):
                 return
-
-    def _batch_size(self) -> int:
-        size = BATCH_SIZE
-        if self._options.get("include_docs"):
-            # Aim at ~5 MiB responses from the database's average document size.
-            info: Any = self._service.get_database_information(self._db).get_result()
-            info = info if isinstance(info, dict) else {}
-            sizes = info.get("sizes")
-            external: Any = sizes.get("external") if isinstance(sizes, dict) else None
-            count: Any = info.get("doc_count")
-            if _positive(external) and _positive(count):
-                size = max(int(BATCH_BYTES / (external / count + ROW_OVERHEAD_BYTES)), 1)
-        if self._limit is not None:
-            size = min(size, self._limit)
-        return size
 
     def _fetch(self, limit: int) -> _Page | None:
         """One request: stream its rows to the consumer; None if stopped meanwhile."""
-        params: dict[str, Any] = {**self._options, "since": self._since, "limit": limit}
-        if self._mode is _Mode.LISTEN:
-            params.update(feed="longpoll", timeout=LONGPOLL_TIMEOUT_MS)
-        else:
-            params["feed"] = "normal"
-        started_at = self._since
-        response: requests.Response = self._service.post_changes_as_stream(**params).get_result()
+        response: requests.Response = run(self._core.changes(limit), self._service).get_result()
         self._response = response
-        parser = _FeedParser()
-        chunk: list[_Checked] = []
-        chunk_chars = parser.chars
-        rows = 0
-        last_row_seq: Seq | None = None
+        reader = _PageReader(self._core, limit, response)
+        stopped = self._stop_event.is_set
+        put = self._handoff.put
         try:
-            if self._stop_event.is_set():
+            if stopped():
                 return None  # stop() ran before it could see this response
-            try:
-                for parsed in self._body_rows(response, parser):
-                    if self._limit is not None:
-                        parsed = parsed[: self._limit - self._produced]
-                    converted: list[_Checked] = []
-                    bad: ValueError | None = None
-                    for row in parsed:
-                        try:
-                            converted.append(_checked(row))
-                        except ValueError as exc:
-                            bad = exc  # the rows before it are still delivered
-                            break
-                    if converted:
-                        chunk += converted
-                        rows += len(converted)
-                        self._produced += len(converted)
-                        last_row_seq = _seq_of(converted[-1])
-                        for item in reversed(converted):
-                            seq = _seq_of(item)
-                            if seq is not None:
-                                # A row's seq is a valid `since`: if the connection breaks
-                                # later in this page, the retry resumes after this row.
-                                self._since = seq
-                                break
-                    if bad is not None:
-                        raise bad
-                    limit_reached = self._limit is not None and self._produced >= self._limit
-                    if (
-                        limit_reached
-                        or len(chunk) >= _CHUNK_ROWS
-                        or parser.chars - chunk_chars >= _CHUNK_CHARS
-                    ):
-                        handed, chunk, chunk_chars = chunk, [], parser.chars
-                        if not self._handoff.put(handed):
-                            return None
-                    if limit_reached:
-                        return _Page(rows, limit, None, progressed=True)
-            except _BadBody as exc:
-                raise ApiException(
-                    response.status_code, f"Error processing the HTTP response: {exc}", response
-                ) from exc
-            if self._stop_event.is_set():
+            for data in response.iter_content(_READ_SIZE):
+                handed = reader.feed(data)
+                if handed is not None and not put(handed):
+                    return None
+                if reader.at_limit:
+                    return reader.finish()
+                if stopped():
+                    return None
+            reader.end()
+            if stopped():
                 return None
-            last_seq = parser.fields.get("last_seq")
-            if isinstance(last_seq, str | int) and not isinstance(last_seq, bool):
-                self._since = last_seq
-            pending = parser.fields.get("pending")
-            self._mark(rows, last_row_seq, self._since)
-            # The page's last chunk goes after its markers, so a checkpoint taken on its
-            # last row can already be moved on by latest_sequence_from().
-            handed, chunk = chunk, []
-            if handed and not self._handoff.put(handed):
+            page = reader.finish()
+            handed = reader.take()
+            if handed and not put(handed):
                 return None
-            return _Page(
-                rows,
-                limit,
-                pending if isinstance(pending, int) and not isinstance(pending, bool) else None,
-                progressed=self._since != started_at,
-            )
+            return page
         finally:
             self._response = None
             response.close()
-            if chunk and not self._stop_event.is_set():
+            broken_off = reader.take()
+            if broken_off and not stopped():
                 # The page broke off: the rows read so far are good, and `since` has
                 # moved past them, so they must still be delivered.
-                self._handoff.put(chunk)
-
-    def _body_rows(self, response: requests.Response, parser: _FeedParser) -> Iterator[list[Any]]:
-        """The rows of the body, a list at a time, parsed as it arrives."""
-        pieces: list[bytes] = []
-        size = 0
-        for data in response.iter_content(_READ_SIZE):
-            pieces.append(data)
-            size += len(data)
-            if size >= _PARSE_BYTES:
-                rows = parser.feed(b"".join(pieces))
-                pieces.clear()
-                size = 0
-                if rows:
-                    yield rows
-            if self._stop_event.is_set():
-                return
-        rows = parser.feed(b"".join(pieces))
-        if rows:
-            yield rows  # before close() may find the body cut short
-        rows = parser.close()
-        if rows:
-            yield rows
-
-    def _mark(self, rows: int, last_row_seq: Seq | None, last_seq: Seq) -> None:
-        """Record the page for latest_sequence_from(): a row marker if it had rows (its
-        last row's seq, which may be null), then a marker for its ``last_seq``."""
-        with self._marks_lock:
-            if rows:
-                self._marks.append((True, last_row_seq))
-            self._marks.append((False, last_seq))
-            if len(self._marks) >= _SEQ_RETAINED + _SEQ_EVICTION:
-                del self._marks[:_SEQ_EVICTION]
+                put(broken_off)

@@ -41,12 +41,12 @@ import enum
 import inspect
 from abc import abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from functools import partial
 from typing import TYPE_CHECKING, Any, Final, Generic, Literal, Protocol, TypeVar, overload
 
 import attrs
 
 from cloudant_odm.client._operations import CALL_OPTIONS
+from cloudant_odm.client.flows import Flow, Send, run
 from cloudant_odm.client.models import (
     AllDocsResult,
     DocsResultRow,
@@ -60,7 +60,6 @@ from cloudant_odm.client.models import (
 
 if TYPE_CHECKING:
     from cloudant_odm.client.service import CloudantV1
-    from cloudant_odm.client.transport import DetailedResponse
 
 __all__ = ["Pager", "PagerType", "Pagination"]
 
@@ -75,8 +74,6 @@ _SEARCH_FACETS: Final = ("counts", "group_field", "group_limit", "group_sort", "
 _ResultT = TypeVar("_ResultT")
 _RowT = TypeVar("_RowT")
 _RowT_co = TypeVar("_RowT_co", covariant=True)
-
-_Operation = Callable[..., "DetailedResponse"]
 
 
 class PagerType(enum.Enum):
@@ -122,17 +119,21 @@ class _BasePageIterator(Iterator[tuple[_RowT, ...]], Generic[_ResultT, _RowT]):
     (``_result_converter``, ``_items``) and where the page after a full one starts
     (``_get_next_page_options``).
 
-    A failed request changes nothing: ``next()`` asks for the same page again.
+    Each page is a flow (``_next_page``: its request, and what its answer means), which
+    ``next()`` sends with the synchronous client and ``cloudant_odm.aio``'s pages with
+    the async one. A failed request changes nothing: the next call asks for the same
+    page again.
     """
 
     def __init__(
         self,
-        client: CloudantV1,
-        operation: _Operation,
+        client: Any,
+        operation: str,
         page_opts: Iterable[str],
         opts: Mapping[str, Any],
     ) -> None:
         self._client = client
+        self._operation = operation  # the client's method, by name
         self._has_next = True
         self._page_size: int = self._page_size_from_opts_limit(opts)
         fixed = {k: v for k, v in opts.items() if v is not None}
@@ -143,7 +144,7 @@ class _BasePageIterator(Iterator[tuple[_RowT, ...]], Generic[_ResultT, _RowT]):
         for name in page_opts:
             if name in fixed:
                 self._next_page_opts[name] = fixed.pop(name)
-        self._next_request_function = partial(operation, **fixed)
+        self._fixed_opts = fixed
 
     def __iter__(self) -> _BasePageIterator[_ResultT, _RowT]:
         return self
@@ -151,11 +152,20 @@ class _BasePageIterator(Iterator[tuple[_RowT, ...]], Generic[_ResultT, _RowT]):
     def __next__(self) -> tuple[_RowT, ...]:
         if not self._has_next:
             raise StopIteration
-        return tuple(self._next_request())
+        return tuple(run(self._next_page(), self._client))
 
-    def _next_request(self) -> list[_RowT]:
-        response = self._next_request_function(**self._next_page_opts)
-        result = self._result_converter()(response.get_result())
+    def _next_page(self) -> Flow[list[_RowT]]:
+        """The next page: its request, then its rows."""
+        self._check_next()
+        response = yield Send(self._operation, **self._fixed_opts, **self._next_page_opts)
+        return self._take_page(response.get_result())
+
+    def _check_next(self) -> None:
+        """Raise if the next page can't be asked for."""
+
+    def _take_page(self, answer: Any) -> list[_RowT]:
+        """The rows of the answer to the page's request; where the next page starts."""
+        result = self._result_converter()(answer)
         items = self._items(result)
         if len(items) < self._page_size:
             self._has_next = False  # a short page is the last
@@ -199,16 +209,18 @@ class _KeyPageIterator(_BasePageIterator[_ResultT, _KeyedRowT]):
     """Pages of ``_all_docs``-like rows, asking for one row more than a page: that row
     (not returned) is where the next page starts, so a short answer is the last page."""
 
-    def __init__(self, client: CloudantV1, operation: _Operation, opts: Mapping[str, Any]) -> None:
+    def __init__(self, client: Any, operation: str, opts: Mapping[str, Any]) -> None:
         super().__init__(client, operation, ("skip", "start_key", "start_key_doc_id"), opts)
         # Why the next page can't be asked for; raised when it is.
         self._boundary_failure: str | None = None
 
-    def _next_request(self) -> list[_KeyedRowT]:
+    def _check_next(self) -> None:
         if self._boundary_failure is not None:
             raise RuntimeError(self._boundary_failure)
+
+    def _take_page(self, answer: Any) -> list[_KeyedRowT]:
         sent = self._next_page_opts
-        rows = super()._next_request()
+        rows = super()._take_page(answer)
         if self._has_next:
             if self._next_page_opts == sent:
                 # The answer ends where it starts: the page already read, which every
@@ -244,8 +256,8 @@ class _BookmarkPageIterator(_BasePageIterator[_ResultT, _RowT]):
 
     def __init__(
         self,
-        client: CloudantV1,
-        operation: _Operation,
+        client: Any,
+        operation: str,
         opts: Mapping[str, Any],
         extra_page_opts: Sequence[str] = (),
     ) -> None:
@@ -277,7 +289,7 @@ class _AllDocsPageIterator(_KeyPageIterator[AllDocsResult, DocsResultRow]):
 class _ViewPageIterator(_KeyPageIterator[ViewResult, ViewResultRow]):
     """A view, global or of a partition."""
 
-    def __init__(self, client: CloudantV1, operation: _Operation, opts: Mapping[str, Any]) -> None:
+    def __init__(self, client: Any, operation: str, opts: Mapping[str, Any]) -> None:
         super().__init__(client, operation, opts)
         level = opts.get("group_level")
         self._group_level = int(level) if level is not None and opts.get("descending") else None
@@ -321,7 +333,7 @@ class _ViewPageIterator(_KeyPageIterator[ViewResult, ViewResultRow]):
 class _FindPageIterator(_BookmarkPageIterator[FindResult, Document]):
     """``_find``, global or of a partition."""
 
-    def __init__(self, client: CloudantV1, operation: _Operation, opts: Mapping[str, Any]) -> None:
+    def __init__(self, client: Any, operation: str, opts: Mapping[str, Any]) -> None:
         # _find takes skip, which must apply to the first page only.
         super().__init__(client, operation, opts, extra_page_opts=("skip",))
 
@@ -353,9 +365,11 @@ class _PagerState(enum.Enum):
     CONSUMED = enum.auto()
 
 
-class _IteratorPager(Pager[_RowT]):
-    """A ``Pager`` over the page iterators ``iterable_func`` makes: ``get_next()`` walks
-    one of them, each ``get_all()`` a new one (so that a failed one can start over)."""
+class _PagerStates(Generic[_RowT]):
+    """What a pager over the page iterators ``iterable_func`` makes decides, without
+    I/O: ``get_next()`` walks one of them, each ``get_all()`` a new one (so that a
+    failed one can start over), and a pager is used one way, once. ``_IteratorPager``
+    and ``cloudant_odm.aio``'s pager send its pages."""
 
     _state_consumed_msg: Final = "This pager has been consumed, use a new Pager."
     _state_mixed_msg: Final = (
@@ -370,18 +384,21 @@ class _IteratorPager(Pager[_RowT]):
     def has_next(self) -> bool:
         return self._state is not _PagerState.CONSUMED and self._iterator._has_next
 
-    def get_next(self) -> tuple[_RowT, ...]:
+    def _next_page(self) -> Flow[tuple[_RowT, ...]]:
+        """``get_next()``'s page."""
         self._check_state(_PagerState.GET_NEXT)
-        page = next(self._iterator)
+        page = tuple((yield from self._iterator._next_page()))
         if not self._iterator._has_next:
             self._state = _PagerState.CONSUMED
         return page
 
-    def get_all(self) -> tuple[_RowT, ...]:
+    def _all_pages(self) -> _BasePageIterator[Any, _RowT]:
+        """``get_all()``'s pages: read them all, then call ``_consumed()``."""
         self._check_state(_PagerState.GET_ALL)
-        rows = [row for page in self._iterable_func() for row in page]
+        return self._iterable_func()
+
+    def _consumed(self) -> None:
         self._state = _PagerState.CONSUMED
-        return tuple(rows)
 
     def _check_state(self, wanted: _PagerState) -> None:
         if self._state is _PagerState.NEW:
@@ -392,9 +409,22 @@ class _IteratorPager(Pager[_RowT]):
             raise RuntimeError(self._state_mixed_msg)
 
 
+class _IteratorPager(_PagerStates[_RowT], Pager[_RowT]):
+    """The synchronous ``Pager``: each page a request of the synchronous client."""
+
+    def get_next(self) -> tuple[_RowT, ...]:
+        return run(self._next_page(), self._iterator._client)
+
+    def get_all(self) -> tuple[_RowT, ...]:
+        rows = [row for page in self._all_pages() for row in page]
+        self._consumed()
+        return tuple(rows)
+
+
 # -- the entry point ---------------------------------------------------------------------
 
-_PageIteratorFactory = Callable[["CloudantV1", Mapping[str, Any]], _BasePageIterator[Any, _RowT]]
+# Makes the page iterator of a client (synchronous or async) and options.
+_PageIteratorFactory = Callable[[Any, Mapping[str, Any]], _BasePageIterator[Any, _RowT]]
 _DocsPagerType = Literal[
     PagerType.POST_ALL_DOCS, PagerType.POST_DESIGN_DOCS, PagerType.POST_PARTITION_ALL_DOCS
 ]
@@ -469,14 +499,20 @@ class Pagination(Generic[_RowT]):
         1 to 200; ``key`` and ``keys`` for ``_all_docs``, ``_design_docs`` and views; the
         facet and group options of search.
         """
-        spec = _SPECS[type]
-        spec.check_option_names(client, kwargs)
-        _validate_limit(kwargs.get("limit"))
-        if spec.key_error is not None:
-            _refuse("key", kwargs, spec.key_error)
-        for name in spec.refused:
-            _refuse(name, kwargs)
-        return Pagination(client, spec.page_iterator, kwargs)
+        return Pagination(client, _checked_spec(client, type, kwargs).page_iterator, kwargs)
+
+
+def _checked_spec(client: Any, type: PagerType, opts: Mapping[str, Any]) -> _Spec:
+    """What pages ``type`` (with its checks made on ``opts``, as ``new_pagination``
+    says), for the synchronous or async ``client``."""
+    spec = _SPECS[type]
+    spec.check_option_names(client, opts)
+    _validate_limit(opts.get("limit"))
+    if spec.key_error is not None:
+        _refuse("key", opts, spec.key_error)
+    for name in spec.refused:
+        _refuse(name, opts)
+    return spec
 
 
 def _validate_limit(limit: object) -> None:
@@ -501,7 +537,7 @@ def _refuse(name: str, opts: Mapping[str, Any], why: str | None = None) -> None:
         raise ValueError(f"The option '{name}' is invalid when using pagination.{suffix}")
 
 
-_IteratorKind = Callable[["CloudantV1", _Operation, Mapping[str, Any]], _BasePageIterator[Any, Any]]
+_IteratorKind = Callable[[Any, str, Mapping[str, Any]], _BasePageIterator[Any, Any]]
 
 
 @attrs.frozen
@@ -514,13 +550,11 @@ class _Spec:
     #: Other options refused.
     refused: tuple[str, ...] = ()
 
-    def page_iterator(
-        self, client: CloudantV1, opts: Mapping[str, Any]
-    ) -> _BasePageIterator[Any, Any]:
-        # The method is looked up when the pages are asked for, on the client given.
-        return self.kind(client, getattr(client, self.operation), opts)
+    def page_iterator(self, client: Any, opts: Mapping[str, Any]) -> _BasePageIterator[Any, Any]:
+        # The method is looked up at each request, on the client given.
+        return self.kind(client, self.operation, opts)
 
-    def check_option_names(self, client: CloudantV1, opts: Mapping[str, Any]) -> None:
+    def check_option_names(self, client: Any, opts: Mapping[str, Any]) -> None:
         """A misspelt option is a TypeError now, not at the first page."""
         method = getattr(type(client), self.operation, None)
         if not inspect.isfunction(method):

@@ -6,7 +6,8 @@ documents, and deploy them without making queries wait for index builds.
   :class:`DesignOptions`.
 - :func:`generate` gives the canonical design documents and Mango indexes.
 - :func:`sync` deploys them (move-and-switch for changed design documents), and
-  :func:`rollback` restores the previous versions.
+  :func:`rollback` restores the previous versions (``cloudant_odm.aio.sync_design`` and
+  ``rollback_design`` are the same, awaited).
 
 See docs/deploying.md.
 """

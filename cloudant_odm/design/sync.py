@@ -22,6 +22,11 @@ Cloudant's "move and switch" (see docs/deploying.md):
 6. Clean up: older versions of changed Mango indexes are deleted, and with ``prune``
    whatever this library deployed and no longer declares; ``POST _view_cleanup``
    removes the index files nothing uses any more.
+
+Every step that makes requests is a flow (``client/flows.py``), and the waits between
+polls are its ``Sleep`` steps: :func:`sync` and :func:`rollback` run them with
+``CloudantV1``, ``cloudant_odm.aio.sync_design`` and ``rollback_design`` await the same
+flows with ``AsyncCloudantV1``.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ import attrs
 import requests
 
 from cloudant_odm.client import ApiException, CloudantV1, ConflictError, NotFoundError
+from cloudant_odm.client.flows import Flow, Send, Sleep, run
 from cloudant_odm.errors import (
     BuildTimeoutError,
     DeployConflictError,
@@ -96,8 +102,7 @@ _INDEX_KEYS = ("views", "indexes", "language", "options", "st_indexes", "nouveau
 _SUFFIXES = ("_NEW", "_OLD")
 _VIEW_CLEANUP_ERRORS = (ApiException, requests.RequestException)
 
-# Injected by tests.
-_sleep = time.sleep
+# Injected by tests (the waits between polls are flows' Sleep steps: flows.sleep).
 _monotonic = time.monotonic
 
 
@@ -293,33 +298,35 @@ class _Remote:
     state: dict[str, Any] | None
 
 
-def _read(client: CloudantV1, db: str) -> _Remote:
+def _read(db: str) -> Flow[_Remote]:
     try:
-        rows = client.post_all_docs(
-            db, start_key="_design/", end_key="_design0", include_docs=True
-        ).get_result()["rows"]
+        response = yield Send(
+            "post_all_docs", db, start_key="_design/", end_key="_design0", include_docs=True
+        )
     except NotFoundError as exc:
         raise DeployError(f"database {db!r} does not exist ({exc.message})") from exc
+    rows = response.get_result()["rows"]
     docs: dict[str, dict[str, Any]] = {}
     for row in rows:
         doc = row.get("doc")
         doc_id = row.get("id", "")
         if isinstance(doc, dict) and doc_id.startswith("_design/"):
             docs[doc_id[len("_design/") :]] = doc
-    found = client.get_indexes_information(db).get_result().get("indexes", [])
+    found = (yield Send("get_indexes_information", db)).get_result().get("indexes", [])
     indexes = {
         (str(i["ddoc"]).removeprefix("_design/"), str(i["name"])): i
         for i in found
         if isinstance(i, dict) and i.get("ddoc") and i.get("name")
     }
-    return _Remote(docs, indexes, _load_state(client, db))
+    return _Remote(docs, indexes, (yield from _load_state(db)))
 
 
-def _load_state(client: CloudantV1, db: str) -> dict[str, Any] | None:
+def _load_state(db: str) -> Flow[dict[str, Any] | None]:
     try:
-        doc = client.get_local_document(db, STATE_DOC).get_result()
+        response = yield Send("get_local_document", db, STATE_DOC)
     except NotFoundError:
         return None
+    doc = response.get_result()
     return doc if isinstance(doc, dict) else None
 
 
@@ -494,14 +501,12 @@ class _State:
 
     def __init__(
         self,
-        client: CloudantV1,
         db: str,
         *,
         lock_timeout: float,
         resume: bool,
         heartbeat: float,
     ) -> None:
-        self.client = client
         self.db = db
         self.lock_timeout = lock_timeout
         self.resume = resume
@@ -513,16 +518,17 @@ class _State:
         self.taken_over: dict[str, Any] | None = None
         self._last_beat = 0.0
 
-    def _put(self, body: dict[str, Any]) -> None:
+    def _put(self, body: dict[str, Any]) -> Flow[None]:
         document = {**body, "_id": f"_local/{STATE_DOC}"}
         if self.rev is not None:
             document["_rev"] = self.rev
-        result = self.client.put_local_document(self.db, STATE_DOC, document).get_result()
+        response = yield Send("put_local_document", self.db, STATE_DOC, document)
+        result = response.get_result()
         self.rev = result.get("rev") if isinstance(result, dict) else None
         self.doc = body
 
-    def acquire(self, ddocs: Sequence[str]) -> None:
-        current = _load_state(self.client, self.db)
+    def acquire(self, ddocs: Sequence[str]) -> Flow[None]:
+        current = yield from _load_state(self.db)
         self.rev = current.get("_rev") if current else None
         self.doc = _content(current) if current else {"format": STATE_FORMAT, "indexes": []}
         lock = self.doc.get("lock")
@@ -546,9 +552,9 @@ class _State:
             "step": "planning",
         }
         try:
-            self._put({**self.doc, "lock": record})
+            yield from self._put({**self.doc, "lock": record})
         except ConflictError as exc:
-            holder = _load_state(self.client, self.db) or {}
+            holder = (yield from _load_state(self.db)) or {}
             raise DeployLockedError(
                 f"another deploy to {self.db!r} took the lock just now", holder.get("lock")
             ) from exc
@@ -564,16 +570,16 @@ class _State:
             beat = beat.replace(tzinfo=timezone.utc)
         return (_utcnow() - beat).total_seconds()
 
-    def save(self, **changes: Any) -> None:
+    def save(self, **changes: Any) -> Flow[None]:
         """Write ``changes`` into the document (refreshing the heartbeat)."""
         body = {**self.doc, **changes}
         lock = body.get("lock")
         if self.held and isinstance(lock, Mapping):
             body["lock"] = {**lock, "heartbeat_at": _utcnow().isoformat(timespec="seconds")}
         try:
-            self._put(body)
+            yield from self._put(body)
         except ConflictError as exc:
-            current = _load_state(self.client, self.db) or {}
+            current = (yield from _load_state(self.db)) or {}
             holder = current.get("lock") or {}
             self.held = False
             raise DeployLockedError(
@@ -583,20 +589,20 @@ class _State:
             ) from exc
         self._last_beat = _monotonic()
 
-    def beat(self, step: str) -> None:
+    def beat(self, step: str) -> Flow[None]:
         if self.held and _monotonic() - self._last_beat >= self.heartbeat_every:
-            self.step(step)
+            yield from self.step(step)
 
-    def step(self, step: str) -> None:
+    def step(self, step: str) -> Flow[None]:
         lock = self.doc.get("lock")
         if self.held and isinstance(lock, Mapping):
-            self.save(lock={**lock, "step": step})
+            yield from self.save(lock={**lock, "step": step})
 
     @property
     def indexes(self) -> list[dict[str, Any]]:
         return _registry(self.doc)
 
-    def release(self, result: str, report: SyncReport | None) -> None:
+    def release(self, result: str, report: SyncReport | None) -> Flow[None]:
         if not self.held:
             return
         last: dict[str, Any] = {
@@ -611,7 +617,7 @@ class _State:
                 updated=report.updated,
                 removed=report.removed,
             )
-        self.save(lock=None, last_deploy=last)
+        yield from self.save(lock=None, last_deploy=last)
         self.held = False
 
 
@@ -654,9 +660,11 @@ class _Build:
 
 
 class _Deployer:
+    """The steps of a deploy (and of a rollback); each one that makes requests is a flow
+    (``client/flows.py``)."""
+
     def __init__(
         self,
-        client: CloudantV1,
         db: str,
         report: SyncReport,
         state: _State,
@@ -666,7 +674,6 @@ class _Deployer:
         timeout: float | None,
         poll_interval: float,
     ) -> None:
-        self.client = client
         self.db = db
         self.report = report
         self.state = state
@@ -685,28 +692,29 @@ class _Deployer:
 
     # -- requests -------------------------------------------------------------------
 
-    def put(self, name: str, content: Mapping[str, Any], rev: str | None) -> str | None:
+    def put(self, name: str, content: Mapping[str, Any], rev: str | None) -> Flow[str | None]:
         # _id always names the target: PouchDB Server stores a body's _id over the URL's.
         body = {**content, "_id": f"_design/{name}"}
         if rev is not None:
             body["_rev"] = rev
-        result = self.client.put_design_document(self.db, name, body).get_result()
+        result = (yield Send("put_design_document", self.db, name, body)).get_result()
         return result.get("rev") if isinstance(result, dict) else None
 
-    def rev_of(self, name: str) -> str | None:
+    def rev_of(self, name: str) -> Flow[str | None]:
         try:
-            doc = self.client.get_design_document(self.db, name).get_result()
+            response = yield Send("get_design_document", self.db, name)
         except NotFoundError:
             return None
+        doc = response.get_result()
         rev = doc.get("_rev") if isinstance(doc, dict) else None
         return str(rev) if rev else None
 
-    def delete(self, name: str, rev: str | None) -> None:
-        rev = rev or self.rev_of(name)
+    def delete(self, name: str, rev: str | None) -> Flow[None]:
+        rev = rev or (yield from self.rev_of(name))
         if rev is None:
             return
         try:
-            self.client.delete_design_document(self.db, name, rev=rev)
+            yield Send("delete_design_document", self.db, name, rev=rev)
         except NotFoundError:
             pass  # gone already: that is what we wanted
         except ConflictError:
@@ -715,26 +723,28 @@ class _Deployer:
             # harmless and the next sync sees it again.
             log.warning("_design/%s changed since it was read; not deleting it", name)
 
-    def info(self, ddoc: str) -> dict[str, Any] | None:
+    def info(self, ddoc: str) -> Flow[dict[str, Any] | None]:
         """``_info``'s ``view_index``, or None where the server does not report one
         (PouchDB Server answers ``"Not implemented."``)."""
         try:
-            result = self.client.get_design_document_information(self.db, ddoc).get_result()
+            response = yield Send("get_design_document_information", self.db, ddoc)
         except (ApiException, requests.RequestException):
             return None
+        result = response.get_result()
         view_index = result.get("view_index") if isinstance(result, dict) else None
         return view_index if isinstance(view_index, dict) else None
 
-    def active_tasks(self) -> list[dict[str, Any]] | None:
+    def active_tasks(self) -> Flow[list[dict[str, Any]] | None]:
         if not self._tasks_available:
             return None
         try:
-            result = self.client.get_active_tasks().get_result()
+            response = yield Send("get_active_tasks")
         except (ApiException, requests.RequestException) as exc:
             # Not an admin (403), or not offered: progress then has no numbers.
             log.info("no _active_tasks (%s); progress without counts", exc)
             self._tasks_available = False
             return None
+        result = response.get_result()
         return [t for t in result if isinstance(t, dict)] if isinstance(result, list) else None
 
     # -- build, wait, verify -----------------------------------------------------------
@@ -752,7 +762,7 @@ class _Deployer:
 
     # -- partitions -------------------------------------------------------------------
 
-    def partitioned(self, build: _Build) -> bool:
+    def partitioned(self, build: _Build) -> Flow[bool]:
         """Whether the build's indexes answer only per partition: as its design document
         says, else as the database's default (a partitioned database makes design
         documents partitioned unless they say otherwise)."""
@@ -760,14 +770,14 @@ class _Deployer:
             return build.partitioned
         if self._db_partitioned is None:
             try:
-                info = self.client.get_database_information(self.db).get_result()
+                info = (yield Send("get_database_information", self.db)).get_result()
             except (ApiException, requests.RequestException):
                 info = {}
             props = info.get("props") if isinstance(info, dict) else None
             self._db_partitioned = isinstance(props, dict) and props.get("partitioned") is True
         return self._db_partitioned
 
-    def partition_keys(self) -> list[str]:
+    def partition_keys(self) -> Flow[list[str]]:
         """Partition keys with one in each shard range of the database, so that querying
         each builds every shard's copy of a partitioned index (a partition query reads
         only its own shard). Found with ``/_shards``; without it, one key."""
@@ -775,14 +785,15 @@ class _Deployer:
             return self._partition_keys
         keys = [_VERIFY_PARTITION]
         try:
-            shards = self.client.get_shards_information(self.db).get_result()
+            shards = (yield Send("get_shards_information", self.db)).get_result()
             ranges = set(shards.get("shards") or {}) if isinstance(shards, dict) else set()
             found: dict[str, str] = {}
             for i in range(_PARTITION_PROBES):
                 if len(found) >= len(ranges):
                     break
                 key = f"{_VERIFY_PARTITION}-{i}"
-                where = self.client.get_document_shards_info(self.db, f"{key}:x").get_result()
+                response = yield Send("get_document_shards_info", self.db, f"{key}:x")
+                where = response.get_result()
                 shard = where.get("range") if isinstance(where, dict) else None
                 if isinstance(shard, str):
                     found.setdefault(shard, key)
@@ -793,7 +804,7 @@ class _Deployer:
         self._partition_keys = keys
         return keys
 
-    def trigger(self, build: _Build) -> None:
+    def trigger(self, build: _Build) -> Flow[None]:
         """Start the build without waiting for it: one view query with ``update=lazy``
         answers at once and starts the index update (every view of a design document
         shares one index). Search and Mango indexes are started by the first waiting
@@ -802,19 +813,25 @@ class _Deployer:
             return
         view = build.views[0]
         try:
-            if self.partitioned(build):
-                for key in self.partition_keys():
-                    self.client.post_partition_view(
-                        self.db, key, build.ddoc, view, limit=0, update="lazy"
+            if (yield from self.partitioned(build)):
+                for key in (yield from self.partition_keys()):
+                    yield Send(
+                        "post_partition_view",
+                        self.db,
+                        key,
+                        build.ddoc,
+                        view,
+                        limit=0,
+                        update="lazy",
                     )
             else:
-                self.client.post_view(self.db, build.ddoc, view, limit=0, update="lazy")
+                yield Send("post_view", self.db, build.ddoc, view, limit=0, update="lazy")
         except (ApiException, requests.RequestException) as exc:
             log.info("trigger query on %s: %s (the wait will start the build)", build.ddoc, exc)
 
     def busy(
         self, build: _Build, tasks: list[dict[str, Any]] | None
-    ) -> tuple[bool, int | None, int | None]:
+    ) -> Flow[tuple[bool, int | None, int | None]]:
         """Whether the server says the build runs, and its changes done / total."""
         running = False
         done: int | None = None
@@ -832,7 +849,7 @@ class _Deployer:
                 # One task per shard copy: add them up.
                 done = sum(_int(t.get("changes_done")) for t in mine)
                 total = sum(_int(t.get("total_changes")) for t in mine) or None
-        info = self.info(build.ddoc) if build.views or build.mango else None
+        info = (yield from self.info(build.ddoc)) if build.views or build.mango else None
         # Pending updates alone don't mean a build runs: on CouchDB they stay pending
         # until the background indexer gets to the database (a minute and more on a busy
         # server). With no build running, the verification query builds the index.
@@ -840,23 +857,23 @@ class _Deployer:
             running = True
         return running, done, total
 
-    def verify(self, build: _Build) -> bool:
+    def verify(self, build: _Build) -> Flow[bool]:
         """Real queries that wait for the index: True once all answer, False while they
         time out (the index is still building)."""
         keys: list[str | None] = [None]
-        if self.partitioned(build):
-            keys = [*self.partition_keys()]
+        if (yield from self.partitioned(build)):
+            keys = [*(yield from self.partition_keys())]
         try:
             for key in keys:
                 for view in build.views:
                     if key is None:
-                        self.client.post_view(self.db, build.ddoc, view, limit=1)
+                        yield Send("post_view", self.db, build.ddoc, view, limit=1)
                     else:
-                        self.client.post_partition_view(self.db, key, build.ddoc, view, limit=1)
+                        yield Send("post_partition_view", self.db, key, build.ddoc, view, limit=1)
                 for index in build.searches:
-                    self.verify_search(build.ddoc, index, key)
+                    yield from self.verify_search(build.ddoc, index, key)
                 if build.mango is not None:
-                    self.verify_mango(build.mango, key)
+                    yield from self.verify_mango(build.mango, key)
         except requests.Timeout as exc:
             log.info("%s: still building (%s)", build.target, exc)
             return False
@@ -871,13 +888,13 @@ class _Deployer:
             ) from exc
         return True
 
-    def verify_search(self, ddoc: str, index: str, partition: str | None) -> None:
+    def verify_search(self, ddoc: str, index: str, partition: str | None) -> Flow[None]:
         try:
             if partition is None:
-                self.client.post_search(self.db, ddoc, index, query="*:*", limit=1)
+                yield Send("post_search", self.db, ddoc, index, query="*:*", limit=1)
             else:
-                self.client.post_partition_search(
-                    self.db, partition, ddoc, index, query="*:*", limit=1
+                yield Send(
+                    "post_partition_search", self.db, partition, ddoc, index, query="*:*", limit=1
                 )
         except ApiException as exc:
             if exc.status_code in (400, 404, 501, 503) and not _search_error_in_index(exc):
@@ -890,7 +907,7 @@ class _Deployer:
                 return
             raise
 
-    def verify_mango(self, index: MangoIndex, partition: str | None) -> None:
+    def verify_mango(self, index: MangoIndex, partition: str | None) -> Flow[None]:
         fields = index.definition["index"].get("fields") or []
         names = [(f.get("name") if index.kind == "text" else next(iter(f))) for f in fields if f]
         selector: dict[str, Any] = {n: {"$exists": True} for n in names if isinstance(n, str)}
@@ -900,24 +917,24 @@ class _Deployer:
             "limit": 1,
         }
         if partition is None:
-            self.client.post_find(self.db, **query)
+            yield Send("post_find", self.db, **query)
         else:
-            self.client.post_partition_find(self.db, partition, **query)
+            yield Send("post_partition_find", self.db, partition, **query)
 
-    def wait(self, builds: Sequence[_Build]) -> None:
+    def wait(self, builds: Sequence[_Build]) -> Flow[None]:
         if not builds:
             return
         for build in builds:
-            self.trigger(build)
+            yield from self.trigger(build)
             self.emit(build.target, "building")
         pending = list(builds)
         deadline = None if self.timeout is None else _monotonic() + self.timeout
         while pending:
-            tasks = self.active_tasks()
+            tasks = yield from self.active_tasks()
             for build in list(pending):
-                running, done, total = self.busy(build, tasks)
+                running, done, total = yield from self.busy(build, tasks)
                 self.emit(build.target, "building", changes_done=done, total_changes=total)
-                if not running and self.verify(build):
+                if not running and (yield from self.verify(build)):
                     pending.remove(build)
                     self.emit(build.target, "built")
             if not pending:
@@ -929,12 +946,12 @@ class _Deployer:
                     "of theirs was switched. The build goes on on the server: run sync "
                     "again later and it picks the staged copies up"
                 )
-            self.state.beat(f"building {', '.join(b.ddoc for b in pending)}")
-            _sleep(self.poll_interval)
+            yield from self.state.beat(f"building {', '.join(b.ddoc for b in pending)}")
+            yield Sleep(self.poll_interval)
 
     # -- the steps ------------------------------------------------------------------
 
-    def run(self, plan: _Plan) -> None:
+    def run(self, plan: _Plan) -> Flow[None]:
         builds: list[_Build] = []
         switches: list[tuple[_DesignStep, str | None]] = []
         report = self.report
@@ -944,15 +961,15 @@ class _Deployer:
                 report.changes.append(DeployChange("design", doc.id, "unchanged"))
                 continue
             if step.method == "create":
-                self.state.step(f"creating {name}")
-                self.put(name, doc.content, None)
+                yield from self.state.step(f"creating {name}")
+                yield from self.put(name, doc.content, None)
                 self.emit(name, "create")
                 report.changes.append(DeployChange("design", doc.id, "create", "create", step.diff))
                 builds.append(self.build_for(name, name, doc))
             elif step.method == "in-place":
                 assert step.live is not None
-                self.state.step(f"updating {name} in place")
-                self.put(name, doc.content, step.live.get("_rev"))
+                yield from self.state.step(f"updating {name} in place")
+                yield from self.put(name, doc.content, step.live.get("_rev"))
                 self.emit(name, "update")
                 report.changes.append(
                     DeployChange("design", doc.id, "update", "in-place", step.diff)
@@ -960,7 +977,7 @@ class _Deployer:
                 if _index_part(step.live) != _index_part(doc.content):
                     builds.append(self.build_for(name, name, doc))
             else:
-                new_rev = self.stage(step)
+                new_rev = yield from self.stage(step)
                 switches.append((step, new_rev))
                 builds.append(self.build_for(name, f"{name}_NEW", doc))
 
@@ -970,8 +987,8 @@ class _Deployer:
             if index_step.action == "unchanged":
                 report.changes.append(DeployChange("index", index.id, "unchanged"))
                 continue
-            self.state.step(f"creating index {index.id}")
-            result = self.client.post_index(self.db, **index.definition).get_result()
+            yield from self.state.step(f"creating index {index.id}")
+            result = (yield Send("post_index", self.db, **index.definition)).get_result()
             if not isinstance(result, dict) or result.get("result") not in ("created", "exists"):
                 raise DeployError(f"creating Mango index {index.id}: unexpected answer {result!r}")
             self.emit(index.id, "create")
@@ -982,7 +999,7 @@ class _Deployer:
                 {"ddoc": index.ddoc, "name": index.name, "type": index.kind, "group": index.group}
             )
             # Recorded before the wait: a crash mid-build must not orphan it.
-            self.state.save(indexes=registry)
+            yield from self.state.save(indexes=registry)
             flag = index.definition.get("partitioned")
             builds.append(
                 _Build(
@@ -1000,38 +1017,44 @@ class _Deployer:
             registry += [
                 {"ddoc": i.ddoc, "name": i.name, "type": i.kind, "group": i.group} for i in missing
             ]
-            self.state.save(indexes=registry)
+            yield from self.state.save(indexes=registry)
 
-        self.wait(builds)
+        yield from self.wait(builds)
 
         for step, new_rev in switches:
-            self.switch(step, new_rev)
+            yield from self.switch(step, new_rev)
 
         for removal in plan.removals:
-            self.remove(removal)
+            yield from self.remove(removal)
         removed = {(r.ddoc, r.name) for r in plan.removals if r.kind == "index"}
         if removed:
             registry = [e for e in self.state.indexes if (e["ddoc"], e["name"]) not in removed]
-            self.state.save(indexes=registry)
+            yield from self.state.save(indexes=registry)
 
         report.changes = _ordered(report.changes)
         if any(c.action in ("update", "remove") for c in report.changes):
-            try:
-                self.client.post_view_cleanup(self.db)
-            except _VIEW_CLEANUP_ERRORS as exc:
-                report.warnings.append(f"POST /{self.db}/_view_cleanup failed: {exc}")
+            yield from self.clean_up_views()
         self.emit("", "done")
 
-    def stage(self, step: _DesignStep) -> str | None:
+    def clean_up_views(self) -> Flow[None]:
+        """``POST _view_cleanup``: the index files nothing uses any more are removed (a
+        failure is a warning: the deploy is done)."""
+        try:
+            yield Send("post_view_cleanup", self.db)
+        except _VIEW_CLEANUP_ERRORS as exc:
+            self.report.warnings.append(f"POST /{self.db}/_view_cleanup failed: {exc}")
+
+    def stage(self, step: _DesignStep) -> Flow[str | None]:
         """Keep a rollback copy of the live document as ``_OLD`` and upload the new one
         as ``_NEW`` (reused if a crashed deploy already staged exactly this)."""
         doc, name = step.doc, step.doc.name
         assert step.live is not None
-        self.state.step(f"staging {name}")
+        yield from self.state.step(f"staging {name}")
         old_rev = step.old.get("_rev") if step.old is not None else None
         if step.old is None or not _same(step.old, step.live):
             try:
-                self.client.copy_design_document(
+                yield Send(
+                    "copy_design_document",
                     self.db,
                     name,
                     f"{name}_OLD",
@@ -1047,19 +1070,20 @@ class _Deployer:
             new_rev = step.new.get("_rev")
             self.emit(name, "stage", message="reusing the staged copy")
         else:
-            new_rev = self.put(
+            new_rev = yield from self.put(
                 f"{name}_NEW", doc.content, step.new.get("_rev") if step.new else None
             )
             self.emit(name, "stage")
-        return str(new_rev) if new_rev else self.rev_of(f"{name}_NEW")
+        return str(new_rev) if new_rev else (yield from self.rev_of(f"{name}_NEW"))
 
-    def switch(self, step: _DesignStep, new_rev: str | None) -> None:
+    def switch(self, step: _DesignStep, new_rev: str | None) -> Flow[None]:
         doc, name = step.doc, step.doc.name
         assert step.live is not None
-        self.state.step(f"switching {name}")
-        before = (self.info(f"{name}_NEW") or {}).get("signature")
+        yield from self.state.step(f"switching {name}")
+        before = ((yield from self.info(f"{name}_NEW")) or {}).get("signature")
         try:
-            self.client.copy_design_document(
+            yield Send(
+                "copy_design_document",
                 self.db,
                 f"{name}_NEW",
                 name,
@@ -1072,28 +1096,28 @@ class _Deployer:
                 f"version; nothing was switched. _design/{name}_NEW is kept (sync again "
                 "to retry with it)"
             ) from exc
-        after = (self.info(name) or {}).get("signature")
+        after = ((yield from self.info(name)) or {}).get("signature")
         if before and after and before != after:
             self.report.warnings.append(
                 f"{doc.id}: index signature {before} before the switch, {after} after: "
                 "queries will wait for a rebuild"
             )
         self.emit(name, "switch")
-        self.delete(f"{name}_NEW", new_rev)
+        yield from self.delete(f"{name}_NEW", new_rev)
         if not self.keep_old:
-            self.delete(f"{name}_OLD", None)
+            yield from self.delete(f"{name}_OLD", None)
         signature = after or before
         self.report.changes.append(
             DeployChange("design", doc.id, "update", "move-and-switch", step.diff, signature)
         )
 
-    def remove(self, removal: _Removal) -> None:
-        self.state.step(f"removing {removal.id}")
+    def remove(self, removal: _Removal) -> Flow[None]:
+        yield from self.state.step(f"removing {removal.id}")
         if removal.kind == "design":
-            self.delete(removal.ddoc, removal.rev)
+            yield from self.delete(removal.ddoc, removal.rev)
         else:
             with contextlib.suppress(NotFoundError):
-                self.client.delete_index(self.db, removal.ddoc, removal.index_type, removal.name)
+                yield Send("delete_index", self.db, removal.ddoc, removal.index_type, removal.name)
         self.emit(removal.id, "remove", message=removal.reason)
         self.report.changes.append(
             DeployChange(removal.kind, removal.id, "remove", "delete", removal.diff)
@@ -1155,27 +1179,61 @@ def sync(
 
     Returns a :class:`SyncReport`; raises :class:`DeployError` (and its subclasses) when
     the deploy can't be completed, and ``DesignDefinitionError`` for bad declarations.
+    ``cloudant_odm.aio.sync_design`` does the same with an ``AsyncCloudantV1``, awaited.
     """
+    flow = sync_flow(
+        db,
+        models,
+        strategy=strategy,
+        dry_run=dry_run,
+        prune=prune,
+        progress=progress,
+        keep_old=keep_old,
+        resume=resume,
+        timeout=timeout,
+        poll_interval=poll_interval,
+        lock_timeout=lock_timeout,
+    )
+    return run(flow, client)
+
+
+def sync_flow(
+    db: str,
+    models: Models | Generated,
+    *,
+    strategy: Strategy,
+    dry_run: bool,
+    prune: bool,
+    progress: ProgressCallback | None,
+    keep_old: bool,
+    resume: bool,
+    timeout: float | None,
+    poll_interval: float,
+    lock_timeout: float,
+) -> Flow[SyncReport]:
+    """The work of :func:`sync` as a flow (``client/flows.py``), which ``sync`` runs
+    with ``CloudantV1`` and ``cloudant_odm.aio.sync_design`` awaits with
+    ``AsyncCloudantV1``. The arguments are checked, and the models' design documents
+    generated, before its first request."""
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, not {strategy!r}")
     generated = models if isinstance(models, Generated) else generate(models)
     report = SyncReport(db, dry_run=dry_run)
-    plan = _plan(generated, _read(client, db), strategy, prune)
+    plan = _plan(generated, (yield from _read(db)), strategy, prune)
     report.warnings.extend(plan.notes)
     if dry_run or not plan.changed:
         report.changes = plan.changes()
         return report
 
     state = _State(
-        client, db, lock_timeout=lock_timeout, resume=resume, heartbeat=min(30.0, lock_timeout / 3)
+        db, lock_timeout=lock_timeout, resume=resume, heartbeat=min(30.0, lock_timeout / 3)
     )
-    state.acquire([d.name for d in generated.design_documents])
+    yield from state.acquire([d.name for d in generated.design_documents])
     report.resumed_from = state.taken_over
     try:
         # Plan again under the lock: another deploy may have finished in between.
-        plan = _plan(generated, _read(client, db), strategy, prune)
+        plan = _plan(generated, (yield from _read(db)), strategy, prune)
         deployer = _Deployer(
-            client,
             db,
             report,
             state,
@@ -1184,19 +1242,21 @@ def sync(
             timeout=timeout,
             poll_interval=poll_interval,
         )
-        deployer.run(plan)
+        yield from deployer.run(plan)
     except BaseException as exc:
-        _release_after_failure(state, exc)
+        # (A cancellation too: the drivers throw it in, so the lock is released while
+        # requests can still be made.)
+        yield from _release_after_failure(state, exc)
         raise
-    state.release("ok", report)
+    yield from state.release("ok", report)
     return report
 
 
-def _release_after_failure(state: _State, exc: BaseException) -> None:
+def _release_after_failure(state: _State, exc: BaseException) -> Flow[None]:
     if isinstance(exc, DeployLockedError):
         return  # not ours any more
     try:
-        state.release(f"failed: {type(exc).__name__}: {exc}", None)
+        yield from state.release(f"failed: {type(exc).__name__}: {exc}", None)
     except Exception:  # the original error matters more
         log.exception("could not release the deploy lock of %s", state.db)
 
@@ -1217,13 +1277,27 @@ def rollback(
     when they differ, then ``_OLD`` and any ``_NEW`` are deleted. ``force=True`` takes
     over the lock of a deploy that is still marked as running (use it for a crashed
     one). Mango index versions are not rolled back: an older definition is recreated
-    by syncing the older declarations.
+    by syncing the older declarations. ``cloudant_odm.aio.rollback_design`` does the
+    same with an ``AsyncCloudantV1``, awaited.
     """
+    flow = rollback_flow(db, ddocs, force=force, progress=progress, lock_timeout=lock_timeout)
+    return run(flow, client)
+
+
+def rollback_flow(
+    db: str,
+    ddocs: Sequence[str] | None,
+    *,
+    force: bool,
+    progress: ProgressCallback | None,
+    lock_timeout: float,
+) -> Flow[SyncReport]:
+    """The work of :func:`rollback` as a flow (see :func:`sync_flow`)."""
     report = SyncReport(db)
-    state = _State(client, db, lock_timeout=lock_timeout, resume=force, heartbeat=30.0)
-    remote = _read(client, db)
+    state = _State(db, lock_timeout=lock_timeout, resume=force, heartbeat=30.0)
+    remote = yield from _read(db)
     names = [n.removeprefix("_design/") for n in ddocs] if ddocs is not None else None
-    state.acquire(names or [])
+    yield from state.acquire(names or [])
     report.resumed_from = state.taken_over
     try:
         if names is None and state.taken_over:
@@ -1231,7 +1305,6 @@ def rollback(
         if not names:
             names = sorted(_base_name(n) for n in remote.design_docs if n.endswith("_OLD"))
         deployer = _Deployer(
-            client,
             db,
             report,
             state,
@@ -1241,28 +1314,26 @@ def rollback(
             poll_interval=1.0,
         )
         for name in names:
-            _rollback_one(deployer, remote, name)
+            yield from _rollback_one(deployer, remote, name)
         if report.changed:
-            try:
-                client.post_view_cleanup(db)
-            except _VIEW_CLEANUP_ERRORS as exc:
-                report.warnings.append(f"POST /{db}/_view_cleanup failed: {exc}")
+            yield from deployer.clean_up_views()
         deployer.emit("", "done")
     except BaseException as exc:
-        _release_after_failure(state, exc)
+        yield from _release_after_failure(state, exc)
         raise
-    state.release("rolled back", report)
+    yield from state.release("rolled back", report)
     return report
 
 
-def _rollback_one(deployer: _Deployer, remote: _Remote, name: str) -> None:
+def _rollback_one(deployer: _Deployer, remote: _Remote, name: str) -> Flow[None]:
     docs = remote.design_docs
     live, old, new = docs.get(name), docs.get(f"{name}_OLD"), docs.get(f"{name}_NEW")
     report = deployer.report
     if old is None:
         report.warnings.append(f"_design/{name}: no _OLD copy to roll back to")
     elif live is None or not _same(live, old):
-        deployer.client.copy_design_document(
+        yield Send(
+            "copy_design_document",
             deployer.db,
             f"{name}_OLD",
             name,
@@ -1276,7 +1347,7 @@ def _rollback_one(deployer: _Deployer, remote: _Remote, name: str) -> None:
         report.changes.append(DeployChange("design", f"_design/{name}", "unchanged"))
     for suffix, doc in (("_NEW", new), ("_OLD", old)):
         if doc is not None:
-            deployer.delete(f"{name}{suffix}", doc.get("_rev"))
+            yield from deployer.delete(f"{name}{suffix}", doc.get("_rev"))
             deployer.emit(f"{name}{suffix}", "remove")
             report.changes.append(
                 DeployChange("design", f"_design/{name}{suffix}", "remove", "delete")

@@ -186,8 +186,12 @@ async def test_an_async_callback_is_refused_and_changes_nothing(
 
     session = AsyncSession(aclient, db=db_name)
     change: Callable[[Customer], object] = rename
-    with pytest.raises(TypeError, match="returned an awaitable"):
+    with pytest.raises(TypeError, match="pass a plain function"):  # before any request
         await session.update(Customer, "c-1", change)
+    assert list(session) == []
+    # A plain function that returns a coroutine is caught when it is called.
+    with pytest.raises(TypeError, match="returned an awaitable"):
+        await session.update(Customer, "c-1", lambda customer: rename(customer))
     assert client.get_document(db_name, "c-1").get_result()["name"] == "A"
     assert session.dirty == []
 

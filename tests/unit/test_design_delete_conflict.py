@@ -8,6 +8,7 @@ import pytest
 import responses
 
 from cloudant_odm.client import CloudantV1, NoAuthAuthenticator
+from cloudant_odm.client.flows import run
 from cloudant_odm.design.sync import _Deployer
 
 URL = "http://couch.test"
@@ -22,9 +23,9 @@ def test_a_delete_that_conflicts_leaves_the_document(caplog: pytest.LogCaptureFi
         status=409,
         json={"error": "conflict", "reason": "Document update conflict."},
     )
-    deployer = _Deployer.__new__(_Deployer)  # only its client and db are used here
-    deployer.client, deployer.db = client, "db"
+    deployer = _Deployer.__new__(_Deployer)  # only its db is used here
+    deployer.db = "db"
     with caplog.at_level(logging.WARNING, logger="cloudant_odm.design"):
-        deployer.delete("legacy", "1-planned")
+        run(deployer.delete("legacy", "1-planned"), client)
     assert [c.request.method for c in responses.calls] == ["DELETE"]  # no second delete
     assert "changed since it was read" in caplog.text

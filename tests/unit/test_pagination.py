@@ -10,14 +10,32 @@ from __future__ import annotations
 
 import gzip
 import json
-import math
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import pytest
 import requests
 import responses
+from _paging import (
+    DB,
+    DOCS_PAGERS,
+    ENDPOINTS,
+    FIND_PAGERS,
+    JSON,
+    KEY_PAGERS,
+    PAGE,
+    SEARCH_PAGERS,
+    URL,
+    VIEW_PAGERS,
+    PagingEndpoint,
+    bookmark,
+    dataset,
+    doc_id,
+    expected_requests,
+    row_id,
+    view_row,
+)
 
 from cloudant_odm.client import (
     ApiException,
@@ -32,47 +50,6 @@ from cloudant_odm.client import (
     TooManyRequestsError,
     ViewResultRow,
 )
-
-URL = "http://couch.test"
-DB = "db"
-PAGE = 10
-JSON = {"Content-Type": "application/json"}
-KEY_PAGERS = (
-    PagerType.POST_ALL_DOCS,
-    PagerType.POST_DESIGN_DOCS,
-    PagerType.POST_PARTITION_ALL_DOCS,
-    PagerType.POST_VIEW,
-    PagerType.POST_PARTITION_VIEW,
-)
-DOCS_PAGERS = KEY_PAGERS[:3]
-VIEW_PAGERS = KEY_PAGERS[3:]
-FIND_PAGERS = (PagerType.POST_FIND, PagerType.POST_PARTITION_FIND)
-SEARCH_PAGERS = (PagerType.POST_SEARCH, PagerType.POST_PARTITION_SEARCH)
-
-# Per pager type: the path it posts to and the options that name what it queries.
-ENDPOINTS: dict[PagerType, tuple[str, dict[str, Any]]] = {
-    PagerType.POST_ALL_DOCS: ("/db/_all_docs", {}),
-    PagerType.POST_DESIGN_DOCS: ("/db/_design_docs", {}),
-    PagerType.POST_PARTITION_ALL_DOCS: ("/db/_partition/p1/_all_docs", {"partition_key": "p1"}),
-    PagerType.POST_VIEW: ("/db/_design/app/_view/by_n", {"ddoc": "app", "view": "by_n"}),
-    PagerType.POST_PARTITION_VIEW: (
-        "/db/_partition/p1/_design/app/_view/by_n",
-        {"partition_key": "p1", "ddoc": "app", "view": "by_n"},
-    ),
-    PagerType.POST_FIND: ("/db/_find", {"selector": {"n": {"$gte": 0}}}),
-    PagerType.POST_PARTITION_FIND: (
-        "/db/_partition/p1/_find",
-        {"partition_key": "p1", "selector": {"n": {"$gte": 0}}},
-    ),
-    PagerType.POST_SEARCH: (
-        "/db/_design/app/_search/idx",
-        {"ddoc": "app", "index": "idx", "query": "*:*"},
-    ),
-    PagerType.POST_PARTITION_SEARCH: (
-        "/db/_partition/p1/_design/app/_search/idx",
-        {"partition_key": "p1", "ddoc": "app", "index": "idx", "query": "*:*"},
-    ),
-}
 
 
 def each_pager(types: Iterable[PagerType]) -> pytest.MarkDecorator:
@@ -101,100 +78,21 @@ def sent(request: requests.PreparedRequest) -> dict[str, Any]:
     return found
 
 
-def doc_id(n: int, pager_type: PagerType) -> str:
-    if pager_type is PagerType.POST_DESIGN_DOCS:
-        return f"_design/d{n:03d}"
-    if pager_type in (PagerType.POST_PARTITION_ALL_DOCS, PagerType.POST_PARTITION_FIND):
-        return f"p1:d{n:03d}"
-    return f"d{n:03d}"
-
-
-def view_row(key: Any, row_id: str, value: Any = 1) -> dict[str, Any]:
-    return {"id": row_id, "key": key, "value": value}
-
-
-def dataset(pager_type: PagerType, total: int) -> list[dict[str, Any]]:
-    """What the endpoint holds, in its order: rows, or documents for _find."""
-    ids = [doc_id(n, pager_type) for n in range(total)]
-    if pager_type in DOCS_PAGERS:
-        return [{"id": i, "key": i, "value": {"rev": f"1-{n:032x}"}} for n, i in enumerate(ids)]
-    if pager_type in VIEW_PAGERS:
-        return [view_row(n, i) for n, i in enumerate(ids)]
-    if pager_type in FIND_PAGERS:
-        return [{"_id": i, "_rev": f"1-{n:032x}", "n": n} for n, i in enumerate(ids)]
-    return [{"id": i, "order": [1.0, n], "fields": {"n": n}} for n, i in enumerate(ids)]
-
-
-def _bookmark(position: int) -> str:
-    return f"g1AAAAB{position:04d}"
-
-
-class Endpoint:
-    """A CouchDB endpoint over ``items``, recording the request bodies it gets."""
+class Endpoint(PagingEndpoint):
+    """The paging endpoint behind ``responses``."""
 
     def __init__(self, pager_type: PagerType, items: list[dict[str, Any]]) -> None:
-        self.pager_type = pager_type
-        self.items = items
-        self.bodies: list[dict[str, Any]] = []
-        self.faults: dict[int, int] = {}  # request number (from 1) -> status answered
-        self.ignores_doc_id = False  # as PouchDB Server's views do
+        super().__init__(pager_type, items)
         path, _ = ENDPOINTS[pager_type]
         responses.add_callback(responses.POST, URL + path, callback=self)
 
     def __call__(self, request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:
-        body = sent(request)
-        self.bodies.append(body)
-        status = self.faults.pop(len(self.bodies), None)
-        if status is not None:
-            return status, {}, json.dumps({"error": "too_many_requests", "reason": "slow down"})
-        return 200, JSON, json.dumps(self.answer(body))
-
-    def answer(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        if self.pager_type in KEY_PAGERS:
-            start = self.key_start(body) + body.get("skip", 0)
-            rows = self.items[start : start + body["limit"]]
-            return {"total_rows": len(self.items), "offset": start, "rows": rows}
-        bookmark = body.get("bookmark")
-        start = 0 if bookmark is None else int(bookmark[-4:])
-        found = self.items[start + body.get("skip", 0) :][: body["limit"]]
-        # CouchDB gives a bookmark with every answer, also after the last match.
-        end = _bookmark(start + body.get("skip", 0) + len(found))
-        if self.pager_type in FIND_PAGERS:
-            return {"docs": found, "bookmark": end}
-        return {"total_rows": len(self.items), "bookmark": end, "rows": found}
-
-    def key_start(self, body: Mapping[str, Any]) -> int:
-        """The index of the first row at or after start_key (and start_key_doc_id)."""
-        if "start_key" not in body:
-            return 0
-        doc_id = "" if self.ignores_doc_id else body.get("start_key_doc_id", "")
-        wanted = (body["start_key"], doc_id)
-        for index, row in enumerate(self.items):
-            if (row["key"], row["id"]) >= wanted:
-                return index
-        return len(self.items)
-
-    def ids(self) -> list[str]:
-        return [row.get("id", row.get("_id")) for row in self.items]
-
-
-def row_id(row: Any) -> str:
-    """The document id of a row of any pager (a Document's is ``id`` too)."""
-    found: str = row.id
-    return found
+        return self.reply(sent(request))
 
 
 def pagination(client: CloudantV1, pager_type: PagerType, **opts: Any) -> Pagination[Any]:
     _, names = ENDPOINTS[pager_type]
     return Pagination.new_pagination(client, pager_type, db=DB, **names, **opts)
-
-
-def expected_requests(pager_type: PagerType, total: int, size: int) -> int:
-    if pager_type in KEY_PAGERS:
-        # The extra row shows whether another page follows: no request for an empty one.
-        return max(1, math.ceil(total / size))
-    # A full page may be the last: only the (empty or short) page after it shows that.
-    return total // size + 1
 
 
 # -- every pager type ---------------------------------------------------------------------
@@ -318,7 +216,7 @@ def test_bookmark_pages_follow_the_previous_bookmark(
 ) -> None:
     endpoint = Endpoint(pager_type, dataset(pager_type, 2 * PAGE))
     list(pagination(client, pager_type, limit=PAGE).pages())
-    assert [b.get("bookmark") for b in endpoint.bodies] == [None, _bookmark(10), _bookmark(20)]
+    assert [b.get("bookmark") for b in endpoint.bodies] == [None, bookmark(10), bookmark(20)]
     assert {b["limit"] for b in endpoint.bodies} == {PAGE}
 
 

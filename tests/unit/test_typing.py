@@ -147,6 +147,13 @@ def test_mypy_sees_the_async_session_awaited(tmp_path: Path) -> None:
     _check(TYPING_DIR / "aio_session_types.py", tmp_path)
 
 
+def test_mypy_sees_the_async_followers_and_pagination(tmp_path: Path) -> None:
+    """AsyncChangesFollower and follow() are async iterators of typed changes; the
+    overloads of AsyncPagination.new_pagination give its rows' type."""
+    pytest.importorskip("httpx", reason="the async extra is not installed")
+    _check(TYPING_DIR / "aio_follow_types.py", tmp_path)
+
+
 def test_the_package_itself_is_strict_clean() -> None:
     """mypy --strict over cloudant_odm (as configured in pyproject.toml, plugin included)."""
     out, err, status = mypy_api.run(
