@@ -24,9 +24,12 @@ from typing import TYPE_CHECKING, Any, Concatenate, Literal, ParamSpec, TypeVar,
 
 import attrs
 
+from cloudant_odm.aio._checks import check_plain_callback
 from cloudant_odm.aio._flows import arun
+from cloudant_odm.aio.changes import AsyncDocumentChanges, follow
 from cloudant_odm.aio.session import AsyncSession
 from cloudant_odm.client.flows import Flow
+from cloudant_odm.client.follower import FOREVER_MS
 from cloudant_odm.models import Document
 from cloudant_odm.query.base import BaseQuerySet
 from cloudant_odm.query.drivers import Drivers, register_drivers
@@ -36,6 +39,9 @@ from cloudant_odm.query.views import BaseViewQuery, ViewRow
 from cloudant_odm.session import BaseSession
 
 if TYPE_CHECKING:
+    from datetime import timedelta
+
+    from cloudant_odm.changes import Checkpoint
     from cloudant_odm.query.expressions import Expression
 
 __all__ = ["AsyncQuerySet", "AsyncSearchResults", "AsyncViewQuery"]
@@ -81,6 +87,33 @@ class AsyncQuerySet(BaseQuerySet[D], AsyncDriver):
     (``Order.objects.using(session)``). Build it as a :class:`QuerySet` (the same
     methods, not awaited); read it with ``async for``, ``await all()``, ``await
     first()``, ``await get(...)``, ``await count()``, ``await page(...)``, ..."""
+
+    # -- following changes ------------------------------------------------------------
+
+    def changes(
+        self,
+        *,
+        since: str | int | None = None,
+        include_docs: bool = True,
+        one_off: bool = False,
+        checkpoint: Checkpoint | None = None,
+        error_tolerance: float | timedelta | None = FOREVER_MS,
+        limit: int | None = None,
+    ) -> AsyncDocumentChanges[D]:
+        """``QuerySet.changes``: the typed changes of the documents this query matches,
+        filtered on the server (``async for change in ...``); see
+        :func:`cloudant_odm.aio.follow`."""
+        return follow(
+            self.session,
+            [self.model],
+            since=since,
+            include_docs=include_docs,
+            selector=self._changes_selector(),
+            one_off=one_off,
+            checkpoint=checkpoint,
+            error_tolerance=error_tolerance,
+            limit=limit,
+        )
 
     # -- reading --------------------------------------------------------------------
 
@@ -158,7 +191,9 @@ class AsyncQuerySet(BaseQuerySet[D], AsyncDriver):
         **values: Any,
     ) -> int:
         """``QuerySet.update``: set ``values`` (and/or apply ``change(doc)``, a plain
-        function) on every matching document and write them, retrying conflicts."""
+        function: an ``async def`` one raises TypeError before any request) on every
+        matching document and write them, retrying conflicts."""
+        check_plain_callback(change, "AsyncQuerySet.update(change)")
         return await self._run(self._update_flow, change, max_retries, values)
 
     async def delete(self, *, max_retries: int = 10) -> int:

@@ -1,7 +1,7 @@
 """Async query sets, views and search against the real server (local PouchDB Server, or
 CLOUDANT_URL): the same queries through QuerySet and AsyncQuerySet (ViewQuery and
-AsyncViewQuery, ...) give the same results and leave the same documents, and async
-iteration keeps one page in memory."""
+AsyncViewQuery, ..., a query's changes feed) give the same results and leave the same
+documents, and async iteration keeps one page in memory."""
 
 from __future__ import annotations
 
@@ -138,6 +138,8 @@ async def queries(s: Session | AsyncSession) -> list[Any]:
             await settled(wrong())
         except (DoesNotExist, IndexRequiredError) as error:
             seen.append(type(error).__name__)
+    feed = sales.filter(item="jam", total__gte=Decimal(10)).changes(one_off=True)
+    seen.append(sorted((c.id, c.deleted, norm(c.doc)) for c in await collect(feed)))
     seen.append(await settled(sales.filter(item="tea").update(total=Decimal("1.50"))))
     seen.append(await settled(sales.filter(Sale.n >= 20).delete()))
     rows = Sale.by_item.query(s, reduce=False, page_size=4)
@@ -176,6 +178,9 @@ async def test_the_same_queries_give_the_same_results_sync_and_async(
     assert [sale["n"] for sale in seen_sync[1]] == list(range(10, 23))
     assert [sale["_id"] for sale in seen_sync[2]] == [f"x{n:02d}" for n in range(23)]
     assert "DoesNotExist" in seen_sync
+    feed = seen_sync[seen_sync.index("IndexRequiredError") + 1]
+    jam = [(doc_id, doc["n"]) for doc_id, _, doc in feed]
+    assert jam == [("x11", 11), ("x14", 14), ("x17", 17), ("x20", 20)]
     assert "IndexRequiredError" in seen_sync
     assert stored(client, async_db) == stored(client, sync_db)
     assert len(stored(client, sync_db)) == 2 + 20  # x20, x21, x22 deleted
