@@ -641,8 +641,16 @@ async def test_concurrent_callers_share_one_token_fetch_and_the_loop_runs_meanwh
         assert len(fetched) == 3
 
 
+@pytest.mark.parametrize(
+    "failure",
+    [
+        httpx.Response(500, json={"error": "down"}),
+        httpx.ConnectError("connection refused"),  # httpx's own error: a renewal's too
+    ],
+    ids=["500", "connect-error"],
+)
 async def test_a_failed_renewal_ahead_of_expiry_keeps_the_token(
-    mock: respx.MockRouter, caplog: pytest.LogCaptureFixture
+    mock: respx.MockRouter, caplog: pytest.LogCaptureFixture, failure: Any
 ) -> None:
     iam = mock.post(f"{IAM}/identity/token")
     iam.mock(return_value=_iam_reply("first"))
@@ -653,7 +661,10 @@ async def test_a_failed_renewal_ahead_of_expiry_keeps_the_token(
         first = authenticator.token_manager.token
         assert first is not None
         authenticator.token_manager.refresh_time = 0
-        iam.mock(return_value=httpx.Response(500, json={"error": "down"}))
+        if isinstance(failure, httpx.Response):
+            iam.mock(return_value=failure)
+        else:
+            iam.mock(side_effect=failure)
         assert (await client.get_document("db", "doc")).get_result() == {"ok": True}
         kept = authenticator.token_manager.token
         assert kept is not None
