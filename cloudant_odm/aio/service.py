@@ -9,20 +9,17 @@ synchronous client's own (``ServiceSettings``).
 
 from __future__ import annotations
 
-from types import TracebackType
-
 import httpx
-from typing_extensions import Self
 
 from cloudant_odm.aio._methods import AsyncOperations
-from cloudant_odm.aio._transport import AsyncTransport
+from cloudant_odm.aio._transport import AsyncClosing, AsyncTransport
 from cloudant_odm.client.auth import Authenticator
 from cloudant_odm.client.service import ServiceSettings
 
 __all__ = ["AsyncCloudantV1"]
 
 
-class AsyncCloudantV1(AsyncOperations, ServiceSettings[AsyncTransport]):
+class AsyncCloudantV1(AsyncOperations, ServiceSettings[AsyncTransport], AsyncClosing):
     """The Cloudant / CouchDB endpoint client for asyncio: ``CloudantV1``'s operations,
     parameters, results (``DetailedResponse``) and errors, each one awaited.
 
@@ -47,14 +44,3 @@ class AsyncCloudantV1(AsyncOperations, ServiceSettings[AsyncTransport]):
         await self._transport.aclose()
 
     aclose = close
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.close()

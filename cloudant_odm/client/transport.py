@@ -27,10 +27,10 @@ import threading
 import time
 import warnings
 import zlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from types import MappingProxyType, TracebackType
-from typing import IO, TYPE_CHECKING, Any, NoReturn
+from typing import IO, TYPE_CHECKING, Any, NamedTuple, NoReturn, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
@@ -60,11 +60,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DetailedResponse",
+    "Outgoing",
     "Transport",
     "TransportSettings",
     "compress",
     "request_sending",
     "result_of",
+    "send_request",
     "user_agent",
 ]
 
@@ -295,6 +297,40 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+class Outgoing(NamedTuple):
+    """A request as a transport sends it (``TransportSettings.prepare``): the client's
+    settings applied, in terms neither HTTP library's."""
+
+    #: The service URL and the path (the query is the library's to encode).
+    url: str
+    headers: dict[str, str]
+    body: bytes | IO[bytes] | Iterable[bytes] | None
+    #: The call's options over the client's: ``timeout`` (always there), ``verify``, ...
+    options: dict[str, Any]
+    #: The response is returned unread.
+    stream: bool
+    #: The body can be read only once (a stream): it is never sent again.
+    once: bool
+
+
+_Sent = TypeVar("_Sent")
+
+
+def send_request(send: Callable[..., _Sent], request: Request) -> _Sent:
+    """A transport's ``send`` (requests' or, returning a coroutine, httpx's) called with
+    an operation's request (``Op.request``)."""
+    options = {**request.options, "stream": True} if request.stream else request.options
+    return send(
+        request.method,
+        request.path,
+        params=request.params,
+        headers=request.headers,
+        body=request.body,
+        options=options,
+        compress=request.compress,
+    )
+
+
 class TransportSettings:
     """What a client's transport is configured with, and what it does to every request
     before sending it (default headers, gzip, timeouts), without sending anything: the
@@ -418,6 +454,11 @@ class TransportSettings:
     def retry(self) -> Retry | None:
         return self._retry
 
+    def connection_config(self) -> dict[str, Any]:
+        """The HTTP settings in effect: ``http_config`` over the defaults (the timeouts,
+        the client's TLS verification)."""
+        return {"timeout": DEFAULT_TIMEOUT, "verify": self.verify, **self.http_config}
+
     def _attach(self) -> None:
         """Pass the URL and HTTP settings on to whatever depends on them."""
 
@@ -428,13 +469,14 @@ class TransportSettings:
 
     def prepare(
         self,
+        path: str,
         headers: Mapping[str, str] | None,
         body: bytes | IO[bytes] | Iterable[bytes] | None,
         options: Mapping[str, Any] | None,
         compress: bool,
-    ) -> tuple[dict[str, str], bytes | IO[bytes] | Iterable[bytes] | None, dict[str, Any]]:
-        """A request's headers with the client's defaults, its body gzipped if it should
-        be, and its transport options over the client's (``timeout``, ``verify``, ...)."""
+    ) -> Outgoing:
+        """A request to ``path`` with the client's URL and default headers, its body
+        gzipped if it should be, and its transport options over the client's."""
         if not self.service_url:
             raise ValueError("No service URL: call set_service_url() or use new_instance()")
         all_headers = {**headers} if headers else {}
@@ -443,10 +485,11 @@ class TransportSettings:
         if body is not None and gzip_body:
             body = _gzip(body)
             all_headers["Content-Encoding"] = "gzip"
-        kwargs: dict[str, Any] = {"timeout": DEFAULT_TIMEOUT, "verify": self.verify}
-        kwargs.update(self.http_config)
+        kwargs = self.connection_config()
         kwargs.update(options or {})  # a per-call option wins over the client's default
-        return all_headers, body, kwargs
+        stream = bool(kwargs.pop("stream", False))
+        url = self.service_url + path
+        return Outgoing(url, all_headers, body, kwargs, stream, is_stream(body))
 
 
 class Transport(TransportSettings):
@@ -488,24 +531,13 @@ class Transport(TransportSettings):
         self._once_adapter.max_retries = self._once_retry or _no_retry()
 
     def _attach(self) -> None:
-        config = dict(self.http_config)
-        config.setdefault("verify", self.verify)
-        self.authenticator.attach(self.session, self.service_url, config)
+        self.authenticator.attach(self.session, self.service_url, self.connection_config())
 
     # -- sending ------------------------------------------------------------------
 
     def call(self, request: Request) -> DetailedResponse:
         """Send an operation's request (``Op.request``) and decode its response."""
-        options = {**request.options, "stream": True} if request.stream else request.options
-        response = self.send(
-            request.method,
-            request.path,
-            params=request.params,
-            headers=request.headers,
-            body=request.body,
-            options=options,
-            compress=request.compress,
-        )
+        response = send_request(self.send, request)
         result = decode_result(response, stream=request.stream)
         return DetailedResponse(result, response.headers, response.status_code)
 
@@ -522,18 +554,16 @@ class Transport(TransportSettings):
     ) -> requests.Response:
         """Send one request to ``service_url + path`` and return the response if it is
         2xx; otherwise raise the typed ``ApiException``."""
-        all_headers, body, kwargs = self.prepare(headers, body, options, compress)
-        stream = bool(kwargs.pop("stream", False))
+        out = self.prepare(path, headers, body, options, compress)
         request = requests.Request(
-            method, self.service_url + path, params=params, headers=all_headers, data=body
+            method, out.url, params=params, headers=out.headers, data=out.body
         )
-        once = is_stream(body)
-        response = self._send_complete(request, stream, kwargs, once=once)
+        response = self._send_complete(request, out.stream, out.options, once=out.once)
         if response.status_code == 401 and self.authenticator.on_unauthorized(response):
             response.close()
-            if once:
+            if out.once:
                 raise error_from_response(response)  # can't replay a consumed stream
-            response = self._send_complete(request, stream, kwargs)
+            response = self._send_complete(request, out.stream, out.options)
         if not 200 <= response.status_code < 300:  # 304 too, as the SDK
             try:
                 raise error_from_response(response)
@@ -615,7 +645,7 @@ class Transport(TransportSettings):
             kwargs.get("verify"),
             kwargs.get("cert"),
         )
-        timeout = kwargs.get("timeout", DEFAULT_TIMEOUT)
+        timeout = kwargs["timeout"]
         if once:
             # A body readable only once goes through the adapter that never resends it.
             response = self._once_adapter.send(
