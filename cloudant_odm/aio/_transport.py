@@ -206,13 +206,15 @@ class AsyncTransport(TransportSettings):
                 f"{method} {path}: AsyncCloudantV1 takes {sorted(per_client)} for the "
                 "client (set_http_config or set_http_client), not per call"
             )
-        out = self.prepare(path, headers, body, options, compress)
+        url, all_headers, body, kwargs, stream, once = self.prepare(
+            path, headers, body, options, compress
+        )
         # Text header values go out as Latin-1, as http.client (under requests) sends them.
-        http_headers = httpx.Headers(out.headers, encoding="latin-1")
-        # The query encoded as requests encodes it, so both clients send the same one.
-        url = f"{out.url}?{urlencode(params)}" if params else out.url
-        timeout = out.options["timeout"]
-        attempt = _Attempt(self, method, url, http_headers, out.body, timeout, out.once)
+        http_headers = httpx.Headers(all_headers, encoding="latin-1")
+        if params:
+            # Encoded as requests encodes them, so both clients send the same query.
+            url += "?" + urlencode(params)
+        attempt = _Attempt(self, method, url, http_headers, body, kwargs["timeout"], once)
         # At most a pool's worth of requests go to httpx at once: its pool looks through
         # every waiting request and connection whenever one frees, which costs more than
         # the request itself once hundreds wait (benchmarks/concurrent_gets.py, 100 in
@@ -220,13 +222,13 @@ class AsyncTransport(TransportSettings):
         if self._turns is None:
             self._turns = asyncio.Semaphore(POOL_SIZE)
         async with self._turns:
-            response = await attempt.complete(out.stream)
+            response = await attempt.complete(stream)
             if response.status_code == 401 and await self.credentials.on_unauthorized(response):
-                if out.once:  # can't replay a consumed stream
+                if once:  # can't replay a consumed stream
                     await read_error_body(response)
                     raise error_from_response(response)
                 await response.aclose()
-                response = await attempt.complete(out.stream)
+                response = await attempt.complete(stream)
             if not 200 <= response.status_code < 300:  # 304 too, as the SDK
                 await read_error_body(response)
                 raise error_from_response(response)

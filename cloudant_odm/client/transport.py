@@ -30,7 +30,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from types import MappingProxyType, TracebackType
-from typing import IO, TYPE_CHECKING, Any, NamedTuple, NoReturn, TypeVar
+from typing import IO, TYPE_CHECKING, Any, NoReturn, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
@@ -60,7 +60,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DetailedResponse",
-    "Outgoing",
     "Transport",
     "TransportSettings",
     "compress",
@@ -297,22 +296,14 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-class Outgoing(NamedTuple):
-    """A request as a transport sends it (``TransportSettings.prepare``): the client's
-    settings applied, in terms neither HTTP library's."""
-
-    #: The service URL and the path (the query is the library's to encode).
-    url: str
-    headers: dict[str, str]
-    body: bytes | IO[bytes] | Iterable[bytes] | None
-    #: The call's options over the client's: ``timeout`` (always there), ``verify``, ...
-    options: dict[str, Any]
-    #: The response is returned unread.
-    stream: bool
-    #: The body can be read only once (a stream): it is never sent again.
-    once: bool
-
-
+#: What ``TransportSettings.prepare`` makes of a request: ``(url, headers, body, options,
+#: stream, once)``: the service URL and the path (the query is the HTTP library's to
+#: encode), the headers, the body, the transport options (``timeout`` always among them),
+#: whether the response is returned unread, whether the body can be read only once (a
+#: stream: it is never sent again). A plain tuple: it is made for every request.
+Prepared = tuple[
+    str, dict[str, str], bytes | IO[bytes] | Iterable[bytes] | None, dict[str, Any], bool, bool
+]
 _Sent = TypeVar("_Sent")
 
 
@@ -474,9 +465,10 @@ class TransportSettings:
         body: bytes | IO[bytes] | Iterable[bytes] | None,
         options: Mapping[str, Any] | None,
         compress: bool,
-    ) -> Outgoing:
-        """A request to ``path`` with the client's URL and default headers, its body
-        gzipped if it should be, and its transport options over the client's."""
+    ) -> Prepared:
+        """A request to ``path`` as either library is to send it (``Prepared``): the
+        client's URL and default headers, the body gzipped if it should be, the call's
+        transport options over the client's."""
         if not self.service_url:
             raise ValueError("No service URL: call set_service_url() or use new_instance()")
         all_headers = {**headers} if headers else {}
@@ -488,8 +480,7 @@ class TransportSettings:
         kwargs = self.connection_config()
         kwargs.update(options or {})  # a per-call option wins over the client's default
         stream = bool(kwargs.pop("stream", False))
-        url = self.service_url + path
-        return Outgoing(url, all_headers, body, kwargs, stream, is_stream(body))
+        return self.service_url + path, all_headers, body, kwargs, stream, is_stream(body)
 
 
 class Transport(TransportSettings):
@@ -538,7 +529,11 @@ class Transport(TransportSettings):
     def call(self, request: Request) -> DetailedResponse:
         """Send an operation's request (``Op.request``) and decode its response."""
         response = send_request(self.send, request)
-        result = decode_result(response, stream=request.stream)
+        if request.stream:
+            return DetailedResponse(response, response.headers, response.status_code)
+        result = result_of(
+            request.method, response.status_code, response.headers, response.content, response
+        )
         return DetailedResponse(result, response.headers, response.status_code)
 
     def send(
@@ -554,16 +549,16 @@ class Transport(TransportSettings):
     ) -> requests.Response:
         """Send one request to ``service_url + path`` and return the response if it is
         2xx; otherwise raise the typed ``ApiException``."""
-        out = self.prepare(path, headers, body, options, compress)
-        request = requests.Request(
-            method, out.url, params=params, headers=out.headers, data=out.body
+        url, all_headers, body, kwargs, stream, once = self.prepare(
+            path, headers, body, options, compress
         )
-        response = self._send_complete(request, out.stream, out.options, once=out.once)
+        request = requests.Request(method, url, params=params, headers=all_headers, data=body)
+        response = self._send_complete(request, stream, kwargs, once=once)
         if response.status_code == 401 and self.authenticator.on_unauthorized(response):
             response.close()
-            if out.once:
+            if once:
                 raise error_from_response(response)  # can't replay a consumed stream
-            response = self._send_complete(request, out.stream, out.options)
+            response = self._send_complete(request, stream, kwargs)
         if not 200 <= response.status_code < 300:  # 304 too, as the SDK
             try:
                 raise error_from_response(response)
@@ -684,14 +679,6 @@ def _attempts_of(response: requests.Response) -> int:
     retries = getattr(response.raw, "retries", None)
     history = getattr(retries, "history", None)
     return len(history) + 1 if isinstance(history, tuple) else 1
-
-
-def decode_result(response: requests.Response, *, stream: bool) -> Any:
-    """The ``result`` of a DetailedResponse, as the SDK defines it."""
-    if stream:
-        return response
-    method = response.request.method if response.request is not None else None
-    return result_of(method, response.status_code, response.headers, response.content, response)
 
 
 def result_of(
