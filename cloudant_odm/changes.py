@@ -22,7 +22,7 @@ from cloudant_odm.client import (
     ConflictError,
     NotFoundError,
 )
-from cloudant_odm.client.flows import Flow, Send, run
+from cloudant_odm.client.flows import Flow, Send, Sleep, run
 from cloudant_odm.client.follower import FOREVER_MS, is_transient
 from cloudant_odm.models import Document, DocumentTypeError, from_json
 from cloudant_odm.models.registry import type_selector
@@ -142,6 +142,17 @@ class LocalDocumentFlows:
         """The error once every attempt has conflicted."""
         return ConflictError(409, f"{self.what} is being written by another consumer")
 
+    def saving(self, body: dict[str, Any]) -> Flow[None]:
+        """Write ``body``: every attempt, with its pause, until one does not conflict;
+        then ``contended()`` is raised."""
+        for attempt in range(self.attempts):
+            pause = self.pause_before(attempt)
+            if pause:
+                yield Sleep(pause)
+            if (yield from self.writing(body, attempt)):
+                return
+        raise self.contended()
+
 
 class LocalDocument(LocalDocumentFlows):
     """A ``_local`` document read and written with the synchronous ``client`` (see
@@ -156,13 +167,7 @@ class LocalDocument(LocalDocumentFlows):
         return run(self.reading(), self.client)
 
     def save(self, body: dict[str, Any]) -> None:
-        for attempt in range(self.attempts):
-            pause = self.pause_before(attempt)
-            if pause:
-                time.sleep(pause)
-            if run(self.writing(body, attempt), self.client):
-                return
-        raise self.contended()
+        run(self.saving(body), self.client)
 
 
 _D = TypeVar("_D", bound=LocalDocumentFlows)

@@ -30,8 +30,9 @@ from typing import Any
 
 import attrs
 
-from cloudant_odm.client import CloudantV1, ConflictError, NotFoundError
-from cloudant_odm.client.flows import Flow, Send, Sleep, run
+from cloudant_odm.changes import LocalDocumentFlows
+from cloudant_odm.client import CloudantV1, ConflictError
+from cloudant_odm.client.flows import Flow, Send, run
 from cloudant_odm.errors import BulkWriteError, DocumentValidationError, naming_not_found
 from cloudant_odm.models import Document, to_json
 from cloudant_odm.models.registry import registry
@@ -60,8 +61,6 @@ DEFAULT_BATCH_SIZE = 500
 _COUNT_PAGE = 5000
 #: Failures kept in a checkpoint (the count is always kept).
 _STORED_FAILURES = 100
-#: Writes of a checkpoint that conflicted before giving up (another run writes it too).
-_CHECKPOINT_ATTEMPTS = 5
 
 
 @attrs.frozen
@@ -311,50 +310,6 @@ def _deployed_indexes(db: str) -> Flow[set[tuple[str, str]]]:
     return {(str(i.get("ddoc") or "").removeprefix("_design/"), str(i.get("name"))) for i in found}
 
 
-class _Checkpoint:
-    """A run's ``_local`` checkpoint document, read and written with its ``_rev``.
-
-    A write that conflicts (another run of the same class wrote it) reads the current
-    revision and goes again; on a cluster the read may still see an older revision for
-    a moment, so a few times, waiting a little longer each time, then ``ConflictError``.
-    (``changes.LocalDocument`` does the same for the changes feed's checkpoints with the
-    synchronous client only; this one is a flow, sent by either client.)"""
-
-    def __init__(self, db: str, doc_id: str, what: str) -> None:
-        self.db = db
-        self.doc_id = doc_id
-        self.what = what
-        self.rev: str | None = None
-
-    def load(self) -> Flow[dict[str, Any] | None]:
-        """The document, or None if there is none."""
-        try:
-            response = yield Send("get_local_document", self.db, self.doc_id)
-        except NotFoundError:
-            self.rev = None
-            return None
-        doc: dict[str, Any] = response.get_result()
-        self.rev = doc.get("_rev")
-        return doc
-
-    def save(self, body: dict[str, Any]) -> Flow[None]:
-        for attempt in range(_CHECKPOINT_ATTEMPTS):
-            if self.rev is not None:
-                body["_rev"] = self.rev
-            else:
-                body.pop("_rev", None)
-            try:
-                response = yield Send("put_local_document", self.db, self.doc_id, body)
-            except ConflictError:
-                if attempt:
-                    yield Sleep(0.05 * 2**attempt)
-                yield from self.load()
-                continue
-            self.rev = response.get_result().get("rev", self.rev)
-            return
-        raise ConflictError(409, f"{self.what} is being written by another consumer")
-
-
 class _Run:
     """The migration of one class's documents: its requests are flows."""
 
@@ -391,7 +346,7 @@ class _Run:
             schema_version=version,
             checkpoint=CHECKPOINT_PREFIX + self.options.doc_type,
         )
-        self.store = _Checkpoint(
+        self.store = LocalDocumentFlows(
             db, self.result.checkpoint, f"checkpoint _local/{self.result.checkpoint}"
         )
 
@@ -414,7 +369,7 @@ class _Run:
     def start(self, *, restart: bool, count: bool) -> Flow[None]:
         """Resume from the checkpoint of a stopped run (unless ``restart`` or a dry
         run), and count what is left when asked."""
-        stored = None if self.dry_run or restart else (yield from self.store.load())
+        stored = None if self.dry_run or restart else (yield from self.store.reading())
         if stored is not None and self._resumable(stored):
             self.last_id = str(stored["last_id"])
             counts = stored.get("counts") or {}
@@ -607,7 +562,7 @@ class _Run:
     def _save(self, *, finished: bool) -> Flow[None]:
         r = self.result
         options = self.options
-        yield from self.store.save(
+        yield from self.store.saving(
             {
                 "model": r.model,
                 "doc_type": options.doc_type,

@@ -1,19 +1,18 @@
 """The async client's side of the authenticators: the same ``Authenticator`` objects as
 the synchronous client's, their tokens fetched without blocking the event loop.
 
-Token managers describe their exchanges as flows (``auth.Flow``: the requests to make,
-without sending them) and keep the token and the decisions (valid? due for renewal?
-renewed since this 401?); here the flows' requests go out with ``httpx``, and an
-``asyncio.Lock`` per manager makes concurrent tasks share one fetch: when the token has
-expired they all wait for it, when it is only due for renewal one task renews it and the
-others go on with the current one, as threads do with the synchronous client.
+Token managers describe their exchanges, and when to make them, as flows (``auth.Flow``:
+the requests to make, without sending them) and keep the token and the decisions (valid?
+due for renewal? renewed since this 401?); here the flows' requests go out with
+``httpx``, and their ``Exclusive`` parts run under an ``asyncio.Lock`` per manager, so
+concurrent tasks share one fetch: when the token has expired they all wait for it, when
+it is only due for renewal one task renews it and the others go on with the current
+one, as threads do with the synchronous client.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
-import time
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
@@ -26,22 +25,19 @@ from cloudant_odm.client.auth import (
     TOKEN_RESPONSE_LIMIT,
     Authenticator,
     CouchDbSessionAuthenticator,
-    CouchDbSessionTokenManager,
+    Exclusive,
     Flow,
     HttpCall,
     Reply,
-    Token,
     TokenManager,
     TokenOf,
     sent_session_cookie,
 )
 from cloudant_odm.client.auth import _TokenAuthenticator as TokenAuthenticator
 from cloudant_odm.client.common import get_user_agent
-from cloudant_odm.client.errors import error_from_response, redact_url
+from cloudant_odm.client.errors import error_from_response
 
 __all__ = ["AsyncCredentials"]
-
-logger = logging.getLogger("cloudant_odm.client.auth")
 
 _T = TypeVar("_T")
 #: A failed renewal ahead of expiry keeps the current token; so does httpx's failure.
@@ -102,56 +98,47 @@ class AsyncCredentials:
             return False
         manager = self.authenticator.token_manager
         failed = sent_session_cookie(response.request.headers.get("Cookie"))
-        async with self._lock(manager):
-            if not manager.renewed_since(failed):
-                manager.invalidate()
-                manager.set_token(await self.fetch(manager))
+        await self.run(manager, manager.relogin_flow(failed))
         return True
 
     # -- tokens -------------------------------------------------------------------
 
     async def get_token(self, manager: TokenManager) -> str:
-        """``manager.get_token()`` without blocking: the same decisions, an
-        ``asyncio.Lock`` instead of a thread lock."""
-        lock = self._lock(manager)
-        token = manager.token
-        now = time.time()
-        if manager._valid(token, now):
-            if manager.refresh_due(token, now) and not lock.locked():
-                async with lock:
-                    if manager.token is token:  # not renewed by another task meanwhile
-                        try:
-                            manager.set_token(await self.fetch(manager))
-                        except _REFRESH_ERRORS as exc:
-                            manager.refresh_failed(token, now, exc)
-                token = manager.token or token
+        """``manager.get_token()`` without blocking: the same flow, an ``asyncio.Lock``
+        instead of a thread lock."""
+        token = manager.ready_token()
+        if token is not None:
             return token.value
-        async with lock:
-            token = manager.token
-            if manager._valid(token, time.time()):  # another task fetched while we waited
-                return token.value
-            token = await self.fetch(manager)
-            manager.set_token(token)
-            return token.value
-
-    async def fetch(self, manager: TokenManager) -> Token:
-        """A new token for ``manager``, its flow's requests sent with httpx."""
-        return await self.run(manager, manager.token_flow())
+        return await self.run(manager, manager.get_token_flow(_REFRESH_ERRORS))
 
     async def run(self, manager: TokenManager, flow: Flow[_T]) -> _T:
+        """Drive ``flow`` (``TokenManager.run``, awaited): its requests sent with httpx,
+        its ``Exclusive`` parts under ``manager``'s ``asyncio.Lock``."""
         reply: Any = None
+        error: Exception | None = None
         while True:
             try:
-                step = flow.send(reply)
+                step = flow.send(reply) if error is None else flow.throw(error)
             except StopIteration as done:
                 return done.value  # type: ignore[no-any-return]
-            if isinstance(step, TokenOf):
-                reply = await self.get_token(step.manager)
-            else:
-                reply = await self._send(manager, step)
+            try:
+                reply, error = await self._answer(manager, step), None
+            except Exception as exc:  # thrown into the flow, which decides what it means
+                reply, error = None, exc
+
+    async def _answer(self, manager: TokenManager, step: HttpCall | TokenOf | Exclusive) -> Any:
+        if isinstance(step, TokenOf):
+            return await self.get_token(step.manager)
+        if isinstance(step, Exclusive):
+            lock = self._lock(manager)
+            if not step.wait and lock.locked():
+                return None  # another task is renewing the token
+            async with lock:
+                return await self.run(manager, step.flow)
+        return await self._send(manager, step)
 
     async def _send(self, manager: TokenManager, call: HttpCall) -> Reply:
-        options = {"timeout": manager._timeout(), **call.options}
+        options = manager.call_options(call)
         client = self._client_for(options.get("verify", True), options.get("proxies"))
         auth = options.get("auth")
         request = client.build_request(
@@ -171,10 +158,7 @@ class AsyncCredentials:
             stream=True,
         )
         if not 200 <= response.status_code < 300:
-            if isinstance(manager, CouchDbSessionTokenManager):
-                logger.debug(
-                    "Login to %s failed with status %s", redact_url(call.url), response.status_code
-                )
+            manager.refused(call, response.status_code)
             await read_error_body(response)
             raise error_from_response(response)
         content = await read_capped(response, TOKEN_RESPONSE_LIMIT)

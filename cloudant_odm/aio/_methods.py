@@ -2,8 +2,8 @@
 """The typed methods of ``AsyncCloudantV1``'s operations, one per catalogue entry.
 
 Each passes its arguments, in the catalogue's order, to the operation's request
-builder, ``Op.request`` (``client/_operations.py``), and the request, awaited, to the
-client's transport.
+builder, ``Op.request`` or ``Compound.request`` (``client/_operations.py``), and the
+request, awaited, to the client's transport.
 """
 
 from collections.abc import Mapping, Sequence
@@ -2149,34 +2149,41 @@ class AsyncOperations:
         """``GET /_up``."""
         return await self._transport.call(_c.get_up_information.request(kwargs))
 
-    async def _copy(
+    async def copy_document(
         self,
         db: str,
         doc_id: str,
-        destination: str | bytes,
+        destination: str,
         *,
         rev: str | None = None,
-        batch: WriteBatch | str | None = None,
+        destination_rev: str | None = None,
+        batch: str | None = None,
         **kwargs: Unpack[RequestOptions],
     ) -> DetailedResponse:
-        """``COPY /{db}/{doc_id}``."""
+        """``COPY /{db}/{doc_id}``: copy a document (the revision ``rev``, else the
+        current one) to ``destination``; overwriting an existing destination needs its
+        current revision as ``destination_rev``."""
         return await self._transport.call(
-            _c._copy.request(kwargs, db, doc_id, destination, rev, batch)
+            _c.copy_document.request(kwargs, db, doc_id, destination, rev, destination_rev, batch)
         )
 
-    async def _copy_design(
+    async def copy_design_document(
         self,
         db: str,
         ddoc: str,
-        destination: str | bytes,
+        destination: str,
         *,
         rev: str | None = None,
-        batch: WriteBatch | str | None = None,
+        destination_rev: str | None = None,
+        batch: str | None = None,
         **kwargs: Unpack[RequestOptions],
     ) -> DetailedResponse:
-        """``COPY /{db}/_design/{ddoc}``."""
+        """``COPY /{db}/_design/{ddoc}`` to the design document ``destination`` (with or
+        without ``_design/``); the index files are kept, so the copy needs no rebuild."""
         return await self._transport.call(
-            _c._copy_design.request(kwargs, db, ddoc, destination, rev, batch)
+            _c.copy_design_document.request(
+                kwargs, db, ddoc, destination, rev, destination_rev, batch
+            )
         )
 
     async def post_purge(
@@ -2213,31 +2220,26 @@ class AsyncOperations:
         """``POST /{db}/_view_cleanup``."""
         return await self._transport.call(_c.post_view_cleanup.request(kwargs, db))
 
-    async def _compact_db(
+    async def post_compact(
         self,
         db: str,
+        *,
+        ddoc: str | None = None,
         **kwargs: Unpack[RequestOptions],
     ) -> DetailedResponse:
-        """``POST /{db}/_compact``."""
-        return await self._transport.call(_c._compact_db.request(kwargs, db))
+        """``POST /{db}/_compact``, or ``/{db}/_compact/{ddoc}`` for a design document's
+        view indexes."""
+        return await self._transport.call(_c.post_compact.request(kwargs, db, ddoc))
 
-    async def _compact_views(
+    async def post_session(
         self,
-        db: str,
-        ddoc: str,
-        **kwargs: Unpack[RequestOptions],
-    ) -> DetailedResponse:
-        """``POST /{db}/_compact/{ddoc}``."""
-        return await self._transport.call(_c._compact_views.request(kwargs, db, ddoc))
-
-    async def _post_session(
-        self,
-        name: str,
+        username: str,
         password: str,
         **kwargs: Unpack[RequestOptions],
     ) -> DetailedResponse:
-        """``POST /_session``."""
-        return await self._transport.call(_c._post_session.request(kwargs, name, password))
+        """``POST /_session``: log in; the ``AuthSession`` cookie is in the result's
+        ``Set-Cookie`` header (the client itself does not keep it)."""
+        return await self._transport.call(_c.post_session.request(kwargs, username, password))
 
     async def delete_session(
         self,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterable, Mapping
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any, NoReturn
@@ -30,13 +31,12 @@ from cloudant_odm.aio._http import (
 from cloudant_odm.client.auth import Authenticator
 from cloudant_odm.client.errors import error_from_response, redact_url
 from cloudant_odm.client.transport import (
-    DEFAULT_TIMEOUT,
     TOO_LARGE_ADVICE,
     DetailedResponse,
     RetryPolicy,
     TransportSettings,
-    is_stream,
     result_of,
+    send_request,
     user_agent,
 )
 
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 
     from cloudant_odm.client._operations import Request
 
-__all__ = ["AsyncStream", "AsyncTransport"]
+__all__ = ["AsyncClosing", "AsyncStream", "AsyncTransport"]
 
 log = logging.getLogger("cloudant_odm.client")
 
@@ -56,7 +56,27 @@ _PER_CLIENT = frozenset({"verify", "cert", "proxies"})
 _BODY_ERRORS = (httpx.RemoteProtocolError, httpx.ReadError, httpx.DecodingError)
 
 
-class AsyncStream:
+class AsyncClosing(ABC):
+    """``async with`` for what is closed by ``await aclose()``."""
+
+    __slots__ = ()
+
+    @abstractmethod
+    async def aclose(self) -> None: ...
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+class AsyncStream(AsyncClosing):
     """A streamed result (``*_as_stream``, or ``stream=True``): the response's body,
     unread. Iterate it (``async for chunk in stream``: bytes, gzip decoded) and close it,
     or use it as ``async with``; ``response`` is the ``httpx.Response``."""
@@ -94,17 +114,6 @@ class AsyncStream:
     def headers(self) -> httpx.Headers:
         return self.response.headers
 
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"
         return f"<AsyncStream [{self.response.status_code}] {state}>"
@@ -126,9 +135,7 @@ class AsyncTransport(TransportSettings):
     # -- configuration ------------------------------------------------------------
 
     def _attach(self) -> None:
-        config = dict(self.http_config)
-        config.setdefault("verify", self.verify)
-        self.credentials.configure(self.service_url, config)
+        self.credentials.configure(self.service_url, self.connection_config())
         if self._client is not None and self._client is not self._given_client:
             self._retired.append(self._client)  # closed with the transport
         self._client = self._given_client
@@ -149,9 +156,9 @@ class AsyncTransport(TransportSettings):
         """The ``httpx.AsyncClient`` requests go through."""
         client = self._client
         if client is None:
-            config = self.http_config
+            config = self.connection_config()
             client = self._client = new_client(
-                verify=config.get("verify", self.verify),
+                verify=config["verify"],
                 cert=config.get("cert"),
                 proxies=config.get("proxies"),
                 headers={"User-Agent": user_agent(), "Accept-Encoding": ACCEPT_ENCODING},
@@ -171,16 +178,7 @@ class AsyncTransport(TransportSettings):
 
     async def call(self, request: Request) -> DetailedResponse:
         """Send an operation's request (``Op.request``) and decode its response."""
-        response = await self.send(
-            request.method,
-            request.path,
-            params=request.params,
-            headers=request.headers,
-            body=request.body,
-            options=request.options,
-            compress=request.compress,
-            stream=request.stream,
-        )
+        response = await send_request(self.send, request)
         if request.stream:
             return DetailedResponse(AsyncStream(response), response.headers, response.status_code)
         result = result_of(
@@ -198,26 +196,25 @@ class AsyncTransport(TransportSettings):
         body: bytes | IO[bytes] | Iterable[bytes] | None = None,
         options: Mapping[str, Any] | None = None,
         compress: bool = True,
-        stream: bool = False,
     ) -> httpx.Response:
         """Send one request to ``service_url + path`` and return the response (read,
-        unless ``stream``) if it is 2xx; otherwise raise the typed ``ApiException``."""
+        unless ``options`` say ``stream``) if it is 2xx; otherwise raise the typed
+        ``ApiException``."""
         per_client = _PER_CLIENT & set(options or ())
         if per_client:
             raise ValueError(
                 f"{method} {path}: AsyncCloudantV1 takes {sorted(per_client)} for the "
                 "client (set_http_config or set_http_client), not per call"
             )
-        all_headers, body, kwargs = self.prepare(headers, body, options, compress)
+        url, all_headers, body, kwargs, stream, once = self.prepare(
+            path, headers, body, options, compress
+        )
         # Text header values go out as Latin-1, as http.client (under requests) sends them.
         http_headers = httpx.Headers(all_headers, encoding="latin-1")
-        url = self.service_url + path
         if params:
             # Encoded as requests encodes them, so both clients send the same query.
             url += "?" + urlencode(params)
-        once = is_stream(body)
-        timeout = kwargs.get("timeout", DEFAULT_TIMEOUT)
-        attempt = _Attempt(self, method, url, http_headers, body, timeout, once)
+        attempt = _Attempt(self, method, url, http_headers, body, kwargs["timeout"], once)
         # At most a pool's worth of requests go to httpx at once: its pool looks through
         # every waiting request and connection whenever one frees, which costs more than
         # the request itself once hundreds wait (benchmarks/concurrent_gets.py, 100 in

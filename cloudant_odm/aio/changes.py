@@ -9,7 +9,6 @@ how a row becomes a typed change. This module sends and waits.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Mapping, Sequence
 from datetime import timedelta
 from types import TracebackType
@@ -60,13 +59,7 @@ class AsyncLocalDocument(LocalDocumentFlows):
         return await arun(self.reading(), self.client)
 
     async def save(self, body: dict[str, Any]) -> None:
-        for attempt in range(self.attempts):
-            pause = self.pause_before(attempt)
-            if pause:
-                await asyncio.sleep(pause)
-            if await arun(self.writing(body, attempt), self.client):
-                return
-        raise self.contended()
+        await arun(self.saving(body), self.client)
 
 
 class AsyncDocumentChanges(AsyncIterator[DocumentChange[T]], Generic[T]):

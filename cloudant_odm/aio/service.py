@@ -9,22 +9,17 @@ synchronous client's own (``ServiceSettings``).
 
 from __future__ import annotations
 
-from types import TracebackType
-
 import httpx
-from typing_extensions import Self, Unpack
 
 from cloudant_odm.aio._methods import AsyncOperations
-from cloudant_odm.aio._transport import AsyncTransport
-from cloudant_odm.client._operations import RequestOptions
+from cloudant_odm.aio._transport import AsyncClosing, AsyncTransport
 from cloudant_odm.client.auth import Authenticator
-from cloudant_odm.client.service import ServiceSettings, copy_destination, design_id
-from cloudant_odm.client.transport import DetailedResponse
+from cloudant_odm.client.service import ServiceSettings
 
 __all__ = ["AsyncCloudantV1"]
 
 
-class AsyncCloudantV1(AsyncOperations, ServiceSettings[AsyncTransport]):
+class AsyncCloudantV1(AsyncOperations, ServiceSettings[AsyncTransport], AsyncClosing):
     """The Cloudant / CouchDB endpoint client for asyncio: ``CloudantV1``'s operations,
     parameters, results (``DetailedResponse``) and errors, each one awaited.
 
@@ -49,61 +44,3 @@ class AsyncCloudantV1(AsyncOperations, ServiceSettings[AsyncTransport]):
         await self._transport.aclose()
 
     aclose = close
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.close()
-
-    # -- beyond the SDK: operations that need more than a declaration --------------
-
-    async def copy_document(
-        self,
-        db: str,
-        doc_id: str,
-        destination: str,
-        *,
-        rev: str | None = None,
-        destination_rev: str | None = None,
-        batch: str | None = None,
-        **kwargs: Unpack[RequestOptions],
-    ) -> DetailedResponse:
-        """``COPY /{db}/{doc_id}``, as ``CloudantV1.copy_document``."""
-        destination_header = copy_destination(destination, destination_rev)
-        return await self._copy(db, doc_id, destination_header, rev=rev, batch=batch, **kwargs)
-
-    async def copy_design_document(
-        self,
-        db: str,
-        ddoc: str,
-        destination: str,
-        *,
-        rev: str | None = None,
-        destination_rev: str | None = None,
-        batch: str | None = None,
-        **kwargs: Unpack[RequestOptions],
-    ) -> DetailedResponse:
-        """``COPY /{db}/_design/{ddoc}``, as ``CloudantV1.copy_design_document``."""
-        destination_header = copy_destination(design_id(destination), destination_rev)
-        return await self._copy_design(db, ddoc, destination_header, rev=rev, batch=batch, **kwargs)
-
-    async def post_compact(
-        self, db: str, *, ddoc: str | None = None, **kwargs: Unpack[RequestOptions]
-    ) -> DetailedResponse:
-        """``POST /{db}/_compact`` or ``/{db}/_compact/{ddoc}``, as
-        ``CloudantV1.post_compact``."""
-        if ddoc is None:
-            return await self._compact_db(db, **kwargs)
-        return await self._compact_views(db, ddoc, **kwargs)
-
-    async def post_session(
-        self, username: str, password: str, **kwargs: Unpack[RequestOptions]
-    ) -> DetailedResponse:
-        """``POST /_session``, as ``CloudantV1.post_session``."""
-        return await self._post_session(username, password, **kwargs)

@@ -3,14 +3,25 @@ and order, and the types of their parameters.
 
 This is the one source of truth for the operations: ``_operations.Op`` builds and sends
 their requests, and ``python -m cloudant_odm.client._generate`` writes their typed methods
-into ``_methods.py`` (the mixin ``CloudantV1`` inherits) from ``OPERATIONS`` and
-``PARAMETER_TYPES``. After changing either, run it again: a unit test fails until then.
-Names starting with ``_`` are private methods that hand-written ones in ``service.py`` use.
+into ``_methods.py`` (the mixin ``CloudantV1`` inherits) and ``aio/_methods.py`` from
+``OPERATIONS`` and ``PARAMETER_TYPES``. After changing either, run it again: a unit test
+fails until then. An operation that needs more than a declaration is a ``Compound``: a
+function of its parameters returning the ``Op`` to send and its arguments (those ``Op``s
+are named with a leading ``_``: they are no methods of their own).
 """
 
 from __future__ import annotations
 
-from cloudant_odm.client._operations import Op, collect_operations
+from typing import Any
+
+from cloudant_odm.client._operations import (
+    Compound,
+    Op,
+    Routed,
+    collect_operations,
+    copy_destination,
+    design_id,
+)
 
 _DOC_READ = (
     "attachments",
@@ -352,19 +363,73 @@ _copy = Op(
     headers=("destination",),
     query=("rev", "batch"),
 )
+
+
+@Compound
+def copy_document(
+    db: Any,
+    doc_id: Any,
+    destination: Any,
+    rev: Any = None,
+    destination_rev: Any = None,
+    batch: Any = None,
+) -> Routed:
+    """``COPY /{db}/{doc_id}``: copy a document (the revision ``rev``, else the
+    current one) to ``destination``; overwriting an existing destination needs its
+    current revision as ``destination_rev``."""
+    return _copy, (db, doc_id, copy_destination(destination, destination_rev), rev, batch)
+
+
 _copy_design = Op(
     "COPY /{db}/_design/{ddoc}",
     required=("destination",),
     headers=("destination",),
     query=("rev", "batch"),
 )
+
+
+@Compound
+def copy_design_document(
+    db: Any,
+    ddoc: Any,
+    destination: Any,
+    rev: Any = None,
+    destination_rev: Any = None,
+    batch: Any = None,
+) -> Routed:
+    """``COPY /{db}/_design/{ddoc}`` to the design document ``destination`` (with or
+    without ``_design/``); the index files are kept, so the copy needs no rebuild."""
+    destination_header = copy_destination(design_id(destination), destination_rev)
+    return _copy_design, (db, ddoc, destination_header, rev, batch)
+
+
 post_purge = Op("POST /{db}/_purge", raw="document_revisions")
 get_revs_limit = Op("GET /{db}/_revs_limit")
 put_revs_limit = Op("PUT /{db}/_revs_limit", raw="revs_limit")
 post_view_cleanup = Op("POST /{db}/_view_cleanup", content_type="application/json")
 _compact_db = Op("POST /{db}/_compact", content_type="application/json")
 _compact_views = Op("POST /{db}/_compact/{ddoc}", content_type="application/json")
+
+
+@Compound
+def post_compact(db: Any, ddoc: Any = None) -> Routed:
+    """``POST /{db}/_compact``, or ``/{db}/_compact/{ddoc}`` for a design document's
+    view indexes."""
+    if ddoc is None:
+        return _compact_db, (db,)
+    return _compact_views, (db, ddoc)
+
+
 _post_session = Op("POST /_session", body=("name", "password"), required=("name", "password"))
+
+
+@Compound
+def post_session(username: Any, password: Any) -> Routed:
+    """``POST /_session``: log in; the ``AuthSession`` cookie is in the result's
+    ``Set-Cookie`` header (the client itself does not keep it)."""
+    return _post_session, (username, password)
+
+
 delete_session = Op("DELETE /_session")
 
 OPERATIONS = collect_operations(globals())
@@ -398,7 +463,8 @@ PARAMETER_TYPES: dict[str, str] = {
     # headers
     "accept": "DocumentContentType | str",
     "content_type": "DocumentContentType | str",
-    "destination": "str | bytes",
+    "destination": "str",
+    "destination_rev": "str",
     "if_match": "str",
     "if_none_match": "str",
     "last_event_id": "str",
@@ -487,12 +553,14 @@ PARAMETER_TYPES: dict[str, str] = {
     "q": "int",
     "states": "Sequence[ReplicationState | str]",
     "types": "Sequence[str]",
+    "username": "str",
 }
 
 # Where a name means another type in some operations (a variant, ``post_view_as_stream``,
 # follows its operation, ``post_view``).
 _VIEW_KEYS = {"key": "object", "start_key": "object", "end_key": "object", "keys": "list[Any]"}
 _SEARCH_SORT = {"sort": "list[str]"}
+_COPY = {"batch": "str"}
 TYPE_OVERRIDES: dict[str, dict[str, str]] = {
     "post_view": _VIEW_KEYS,
     "post_partition_view": _VIEW_KEYS,
@@ -502,4 +570,6 @@ TYPE_OVERRIDES: dict[str, dict[str, str]] = {
     "post_view_queries": {"queries": "Sequence[ViewQuery | dict[str, Any]]"},
     "post_design_docs_queries": {"accept": "DesignDocsAccept | str"},
     "put_attachment": {"content_type": "str"},
+    "copy_document": _COPY,
+    "copy_design_document": _COPY,
 }

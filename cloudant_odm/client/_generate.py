@@ -7,9 +7,9 @@
 Each method has the operation's real signature (required parameters positionally, the
 others keyword-only, ``**kwargs`` typed as ``RequestOptions``), with the types of
 ``PARAMETER_TYPES`` / ``TYPE_OVERRIDES``, and one line of body: it passes its arguments,
-in ``Op.parameters`` order, to ``Op.request`` and the request to the client's transport
-(``self._transport.call(...)``, awaited in the async file). The two files differ only in
-that. The output is already ruff-formatted.
+in ``parameters`` order, to the operation's ``request`` (an ``Op``'s or a ``Compound``'s)
+and the request to the client's transport (``self._transport.call(...)``, awaited in the
+async file). The two files differ only in that. The output is already ruff-formatted.
 """
 
 from __future__ import annotations
@@ -22,7 +22,12 @@ from pathlib import Path
 from typing import NamedTuple
 
 from cloudant_odm.client import _catalogue, enums, models
-from cloudant_odm.client._operations import FeedRequestOptions, Op, RequestOptions
+from cloudant_odm.client._operations import (
+    Compound,
+    FeedRequestOptions,
+    Operation,
+    RequestOptions,
+)
 
 __all__ = ["ASYNC", "COMMAND", "FLAVOURS", "SYNC", "Flavour", "main", "parameter_type", "render"]
 
@@ -71,7 +76,7 @@ _NAME = re.compile(r"[A-Za-z_]\w*")
 _VARIANT = re.compile(r"_as_(stream|mixed|related)$")
 
 
-def parameter_type(op: Op, name: str) -> str:
+def parameter_type(op: Operation, name: str) -> str:
     """The type of ``op``'s parameter ``name``: its operation's override, else the
     catalogue's type for the name. A name without a type is an error, not ``Any``."""
     family = _VARIANT.sub("", op.name)
@@ -86,7 +91,7 @@ def parameter_type(op: Op, name: str) -> str:
         ) from None
 
 
-def _options_type(op: Op) -> str:
+def _options_type(op: Operation) -> str:
     """The ``**kwargs`` TypedDict: ``RequestOptions`` unless a parameter takes one of its
     names (``timeout`` of the feeds), which then belongs to the parameter."""
     shared = set(op.parameters) & set(RequestOptions.__annotations__)
@@ -97,7 +102,12 @@ def _options_type(op: Op) -> str:
     raise LookupError(f"{op.name}: parameters {sorted(shared)} clash with RequestOptions")
 
 
-def _docstring(op: Op, flavour: Flavour) -> list[str]:
+def _docstring(op: Operation, flavour: Flavour) -> list[str]:
+    if isinstance(op, Compound):  # its route's own docstring
+        first, *rest = op.doc.splitlines()
+        lines = [f'        """{first}', *(f"        {line}" if line else "" for line in rest)]
+        lines[-1] += '"""'
+        return lines
     lines = [f"``{op.method} {op.path}``."]
     if op.accept not in (None, "application/json"):
         lines.append(f"Sent with ``Accept: {op.accept}``.")
@@ -112,7 +122,7 @@ def _docstring(op: Op, flavour: Flavour) -> list[str]:
 _CLOSE = ("            )", "        )")
 
 
-def _call(op: Op, flavour: Flavour) -> list[str]:
+def _call(op: Operation, flavour: Flavour) -> list[str]:
     """``return [await ]self._transport.call(_c.<name>.request(kwargs, <parameters>))``,
     wrapped as ruff would."""
     args = ", ".join(("kwargs", *op.parameters))
@@ -132,7 +142,7 @@ def _call(op: Op, flavour: Flavour) -> list[str]:
     ]
 
 
-def _method(op: Op, flavour: Flavour) -> list[str]:
+def _method(op: Operation, flavour: Flavour) -> list[str]:
     define = "async def" if flavour.is_async else "def"
     lines = [f"    {define} {op.name}(", "        self,"]
     for name in op.required:
@@ -211,8 +221,8 @@ def render(flavour: Flavour = SYNC) -> str:
         f'"""The typed methods of ``{flavour.client}``\'s operations, one per catalogue entry.',
         "",
         "Each passes its arguments, in the catalogue's order, to the operation's request",
-        f"builder, ``Op.request`` (``client/_operations.py``), and the request{awaited} to the",
-        "client's transport.",
+        "builder, ``Op.request`` or ``Compound.request`` (``client/_operations.py``), and the",
+        f"request{awaited} to the client's transport.",
         '"""',
         "",
         *_imports(annotations, options, flavour),

@@ -2,8 +2,8 @@
 """The typed methods of ``CloudantV1``'s operations, one per catalogue entry.
 
 Each passes its arguments, in the catalogue's order, to the operation's request
-builder, ``Op.request`` (``client/_operations.py``), and the request to the
-client's transport.
+builder, ``Op.request`` or ``Compound.request`` (``client/_operations.py``), and the
+request to the client's transport.
 """
 
 from collections.abc import Mapping, Sequence
@@ -2134,32 +2134,41 @@ class Operations:
         """``GET /_up``."""
         return self._transport.call(_c.get_up_information.request(kwargs))
 
-    def _copy(
+    def copy_document(
         self,
         db: str,
         doc_id: str,
-        destination: str | bytes,
+        destination: str,
         *,
         rev: str | None = None,
-        batch: WriteBatch | str | None = None,
+        destination_rev: str | None = None,
+        batch: str | None = None,
         **kwargs: Unpack[RequestOptions],
     ) -> DetailedResponse:
-        """``COPY /{db}/{doc_id}``."""
-        return self._transport.call(_c._copy.request(kwargs, db, doc_id, destination, rev, batch))
+        """``COPY /{db}/{doc_id}``: copy a document (the revision ``rev``, else the
+        current one) to ``destination``; overwriting an existing destination needs its
+        current revision as ``destination_rev``."""
+        return self._transport.call(
+            _c.copy_document.request(kwargs, db, doc_id, destination, rev, destination_rev, batch)
+        )
 
-    def _copy_design(
+    def copy_design_document(
         self,
         db: str,
         ddoc: str,
-        destination: str | bytes,
+        destination: str,
         *,
         rev: str | None = None,
-        batch: WriteBatch | str | None = None,
+        destination_rev: str | None = None,
+        batch: str | None = None,
         **kwargs: Unpack[RequestOptions],
     ) -> DetailedResponse:
-        """``COPY /{db}/_design/{ddoc}``."""
+        """``COPY /{db}/_design/{ddoc}`` to the design document ``destination`` (with or
+        without ``_design/``); the index files are kept, so the copy needs no rebuild."""
         return self._transport.call(
-            _c._copy_design.request(kwargs, db, ddoc, destination, rev, batch)
+            _c.copy_design_document.request(
+                kwargs, db, ddoc, destination, rev, destination_rev, batch
+            )
         )
 
     def post_purge(
@@ -2196,31 +2205,26 @@ class Operations:
         """``POST /{db}/_view_cleanup``."""
         return self._transport.call(_c.post_view_cleanup.request(kwargs, db))
 
-    def _compact_db(
+    def post_compact(
         self,
         db: str,
+        *,
+        ddoc: str | None = None,
         **kwargs: Unpack[RequestOptions],
     ) -> DetailedResponse:
-        """``POST /{db}/_compact``."""
-        return self._transport.call(_c._compact_db.request(kwargs, db))
+        """``POST /{db}/_compact``, or ``/{db}/_compact/{ddoc}`` for a design document's
+        view indexes."""
+        return self._transport.call(_c.post_compact.request(kwargs, db, ddoc))
 
-    def _compact_views(
+    def post_session(
         self,
-        db: str,
-        ddoc: str,
-        **kwargs: Unpack[RequestOptions],
-    ) -> DetailedResponse:
-        """``POST /{db}/_compact/{ddoc}``."""
-        return self._transport.call(_c._compact_views.request(kwargs, db, ddoc))
-
-    def _post_session(
-        self,
-        name: str,
+        username: str,
         password: str,
         **kwargs: Unpack[RequestOptions],
     ) -> DetailedResponse:
-        """``POST /_session``."""
-        return self._transport.call(_c._post_session.request(kwargs, name, password))
+        """``POST /_session``: log in; the ``AuthSession`` cookie is in the result's
+        ``Set-Cookie`` header (the client itself does not keep it)."""
+        return self._transport.call(_c.post_session.request(kwargs, username, password))
 
     def delete_session(
         self,

@@ -8,15 +8,18 @@ as keywords, in that order. ``_generate.py`` writes that typed method into ``_me
 (and its ``async`` twin into ``aio/_methods.py``); it passes its arguments to
 ``Op.request``, which validates and encodes them into a ``Request`` without any I/O, and
 hands that to the client's transport: ``transport.call(request)`` sends it with
-``requests``, or, awaited, with ``httpx``.
+``requests``, or, awaited, with ``httpx``. An operation that needs more than one
+declaration (``copy_document``, ``post_compact``) is a ``Compound``: a function of its
+parameters that picks the declared ``Op`` to send and that Op's arguments.
 """
 
 from __future__ import annotations
 
 import copy
+import inspect
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from enum import Enum
 from typing import IO, Any, NamedTuple, TypedDict
 from urllib.parse import quote
@@ -27,11 +30,16 @@ from cloudant_odm.client.transport import REQUEST_OPTIONS
 
 __all__ = [
     "CALL_OPTIONS",
+    "Compound",
     "FeedRequestOptions",
     "Op",
+    "Operation",
     "Request",
     "RequestOptions",
+    "Routed",
     "collect_operations",
+    "copy_destination",
+    "design_id",
     "encode_json",
     "validate_db_name",
     "validate_doc_id",
@@ -53,13 +61,16 @@ _SYSTEM_DBS = frozenset({"_users", "_replicator", "_global_changes"})
 _ID_PREFIXES = ("_design/", "_local/")
 
 
-def collect_operations(namespace: Mapping[str, object]) -> dict[str, Op]:
-    """The ``Op``s of a module's namespace, in declaration order, each given its name."""
-    ops: dict[str, Op] = {}
+def collect_operations(namespace: Mapping[str, object]) -> dict[str, Operation]:
+    """The operations of a module's namespace, in declaration order: every ``Op`` and
+    ``Compound`` is given its name, and all but the private ``Op``s (``_copy``, which
+    only a ``Compound`` sends) are the clients' methods."""
+    ops: dict[str, Operation] = {}
     for name, value in namespace.items():
-        if isinstance(value, Op):
+        if isinstance(value, Op | Compound):
             value.name = name
-            ops[name] = value
+            if not name.startswith("_"):
+                ops[name] = value
     return ops
 
 
@@ -367,3 +378,62 @@ class Op:
                 f"{sorted(clash)}"
             )
         return {str(k): _query_value(v) for k, v in given.items() if v is not None}
+
+
+#: What a ``Compound``'s route returns: the declared ``Op`` to send, and its arguments in
+#: that Op's ``parameters`` order.
+Routed = tuple[Op, tuple[Any, ...]]
+
+
+class Compound:
+    """An operation that needs more than one declaration (a header computed from its
+    arguments, a path chosen by them): ``route``, a function of its parameters, picks
+    the declared ``Op`` to send and that Op's arguments. ``route``'s signature is the
+    method's (parameters without a default are required and positional, the others
+    keyword-only and None by default) and its docstring is the method's; the types are
+    the catalogue's, as for an ``Op``."""
+
+    def __init__(self, route: Callable[..., Routed]) -> None:
+        params = list(inspect.signature(route).parameters.values())
+        if any(p.kind is not p.POSITIONAL_OR_KEYWORD for p in params) or any(
+            p.default not in (p.empty, None) for p in params
+        ):
+            raise TypeError(f"{route.__name__}: route parameters are plain, defaulting to None")
+        self.parameters = tuple(p.name for p in params)
+        self.required = tuple(p.name for p in params if p.default is p.empty)
+        self.optional = self.parameters[len(self.required) :]
+        self.doc = inspect.getdoc(route) or ""
+        self._route = route
+        self.name = route.__name__
+
+    def request(self, options: Mapping[str, Any], *args: Any) -> Request:
+        """The request of the ``Op`` that ``route`` picks for ``args`` (the values of
+        ``parameters`` in that order); ``options`` as for ``Op.request``."""
+        op, op_args = self._route(*args)
+        return op.request(options, *op_args)
+
+
+#: An operation of the catalogue: a declared endpoint, or one made of them.
+Operation = Op | Compound
+
+
+def design_id(name: str) -> str:
+    """A design document's id, with or without its ``_design/`` given."""
+    return name if name.startswith("_design/") else f"_design/{name}"
+
+
+def copy_destination(doc_id: str, rev: str | None) -> bytes:
+    """The ``Destination`` header of a COPY. CouchDB reads the id from it literally (no
+    percent-decoding) and splits off ``?rev=`` at the first ``?``, so an id holding ``?``
+    or a control character can't be named there."""
+    if not doc_id:
+        raise ValueError("destination must be provided")
+    if "?" in doc_id or any(ord(c) < 32 or ord(c) == 127 for c in doc_id):
+        raise ValueError(
+            f"COPY destination {doc_id!r} contains '?' or a control character, which the "
+            "Destination header cannot carry"
+        )
+    if doc_id.startswith("_") and not doc_id.startswith(("_design/", "_local/")):
+        raise ValueError(f"COPY destination {doc_id!r} starts with '_', which CouchDB reserves")
+    value = doc_id if rev is None else f"{doc_id}?rev={rev}"
+    return value.encode()

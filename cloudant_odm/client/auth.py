@@ -7,10 +7,12 @@ authenticator needs more than ``authenticate``.
 
 Token-based authenticators (IAM, container, VPC) share ``TokenManager``: it caches one
 token, renews it at 80 % of its lifetime and lets only one thread fetch at a time.
-A manager describes how it gets a token as a flow (``Flow``: a generator of the
-``HttpCall``s to make, sent their ``Reply``s) and does no I/O itself: ``fetch_token``
-sends the flow's requests with ``requests``, and ``cloudant_odm.aio`` sends them with
-httpx, so both clients share every exchange and every decision about the token.
+A manager describes how it gets a token, and when it needs one, as flows (``Flow``: a
+generator of the ``HttpCall``s to make, sent their ``Reply``s, and of the ``Exclusive``
+parts that one caller at a time runs) and does no I/O itself: ``TokenManager.run`` sends
+the flows' requests with ``requests`` under a thread lock, and ``cloudant_odm.aio``
+sends them with httpx under an ``asyncio.Lock``, so both clients share every exchange
+and every decision about the token.
 No authenticator ever shows a secret in its ``repr`` or in a log line.
 """
 
@@ -251,11 +253,21 @@ class Reply(NamedTuple):
         return body
 
 
+class Exclusive(NamedTuple):
+    """What a flow yields to run ``flow`` holding its manager's fetch lock, so that one
+    caller at a time fetches: it is sent ``flow``'s result; with ``wait`` false, it is
+    sent None at once if another caller holds the lock (and is renewing the token)."""
+
+    flow: Flow[Any]
+    wait: bool
+
+
 _T = TypeVar("_T")
 #: The steps to get a token (or part of one): a generator that yields an ``HttpCall``
-#: and is sent its ``Reply``, or yields a ``TokenOf`` and is sent that token, and
-#: returns the result. It does no I/O itself, so one flow serves both clients.
-Flow = Generator["HttpCall | TokenOf", Any, _T]
+#: and is sent its ``Reply``, yields a ``TokenOf`` and is sent that token, or yields an
+#: ``Exclusive`` and is sent its result; an error of a step is thrown in where it
+#: yielded. It returns the result. It does no I/O itself, so one flow serves both clients.
+Flow = Generator["HttpCall | TokenOf | Exclusive", Any, _T]
 
 #: What a failed renewal ahead of expiry may raise (the token then stays in use).
 REFRESH_ERRORS: tuple[type[BaseException], ...] = (
@@ -264,14 +276,6 @@ REFRESH_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
     ValueError,
 )
-
-
-def _reply(response: requests.Response) -> Reply:
-    """The ``Reply`` of a token or login response, or the typed error for a non-2xx."""
-    if not 200 <= response.status_code < 300:
-        raise error_from_response(response)
-    content = read_capped(response, TOKEN_RESPONSE_LIMIT)
-    return Reply(response.status_code, content, _set_cookie_headers(response), response)
 
 
 class Token(NamedTuple):
@@ -317,47 +321,107 @@ class TokenManager(ABC):
         """Get a new token from its source (one HTTP exchange or more)."""
         return self.run(self.token_flow())
 
+    def get_token(self) -> str:
+        token = self.ready_token()
+        return token.value if token is not None else self.run(self.get_token_flow())
+
+    def ready_token(self) -> Token | None:
+        """The cached token if it is to be sent as it is (valid, not due for renewal),
+        as it is on almost every call: then ``get_token_flow`` has nothing to do, and
+        the drivers need not run it."""
+        token = self._token
+        now = time.time()
+        return token if self._valid(token, now) and not self.refresh_due(token, now) else None
+
+    def get_token_flow(
+        self, refresh_errors: tuple[type[BaseException], ...] = REFRESH_ERRORS
+    ) -> Flow[str]:
+        """The token to send, as a flow (``get_token`` drives it with ``requests``, the
+        async client with httpx): the cached one while it is valid. Past its refresh
+        time, one caller renews it while the others go on with it (a failed renewal,
+        one of ``refresh_errors``, keeps it); once it has expired, every caller waits
+        for the one fetch."""
+        token = self._token
+        now = time.time()
+        if not self._valid(token, now):
+            fetched: Token = yield Exclusive(self._fetch_flow(), wait=True)
+            return fetched.value
+        if self.refresh_due(token, now):
+            yield Exclusive(self._renew_flow(token, now, refresh_errors), wait=False)
+            token = self._token or token
+        return token.value
+
+    def _fetch_flow(self) -> Flow[Token]:
+        """A new token (under the fetch lock), unless another caller fetched one while
+        this one waited for the lock."""
+        token = self._token
+        if self._valid(token, time.time()):
+            return token
+        token = yield from self.token_flow()
+        self._token = token
+        return token
+
+    def _renew_flow(
+        self, token: Token, now: float, refresh_errors: tuple[type[BaseException], ...]
+    ) -> Flow[None]:
+        """Renew ``token`` ahead of expiry (under the fetch lock), unless another caller
+        renewed it meanwhile."""
+        if self._token is not token:
+            return
+        try:
+            self._token = yield from self.token_flow()
+        except refresh_errors as exc:
+            self.refresh_failed(token, now, exc)
+
     def run(self, flow: Flow[_T]) -> _T:
-        """Drive ``flow`` to its end here and now: its requests sent with ``requests``."""
+        """Drive ``flow`` to its end here and now: its requests sent with ``requests``,
+        its ``Exclusive`` parts under this manager's thread lock."""
         reply: Any = None
+        error: Exception | None = None
         while True:
             try:
-                step = flow.send(reply)
+                step = flow.send(reply) if error is None else flow.throw(error)
             except StopIteration as done:
                 return done.value  # type: ignore[no-any-return]
-            reply = step.manager.get_token() if isinstance(step, TokenOf) else self.send(step)
+            try:
+                reply, error = self._answer(step), None
+            except Exception as exc:  # thrown into the flow, which decides what it means
+                reply, error = None, exc
+
+    def _answer(self, step: HttpCall | TokenOf | Exclusive) -> Any:
+        if isinstance(step, TokenOf):
+            return step.manager.get_token()
+        if isinstance(step, Exclusive):
+            if not self._fetch_lock.acquire(blocking=step.wait):
+                return None  # another thread is renewing the token
+            try:
+                return self.run(step.flow)
+            finally:
+                self._fetch_lock.release()
+        return self.send(step)
 
     def send(self, call: HttpCall) -> Reply:
         """Send one of this manager's own requests (a token exchange) with ``requests``."""
-        options = {"timeout": self._timeout(), **call.options}
         # No redirects: the API key would be re-sent (in the body) to wherever they point.
         response = requests.request(
-            call.method, call.url, allow_redirects=False, stream=True, **options
+            call.method, call.url, allow_redirects=False, stream=True, **self.call_options(call)
         )
-        return _reply(response)
+        return self.reply(call, response)
 
-    def get_token(self) -> str:
-        token = self._token
-        now = time.time()
-        if self._valid(token, now):
-            if self.refresh_due(token, now) and self._fetch_lock.acquire(blocking=False):
-                try:
-                    if self._token is token:  # not renewed by another thread meanwhile
-                        try:
-                            self._token = self.fetch_token()
-                        except REFRESH_ERRORS as exc:
-                            self.refresh_failed(token, now, exc)
-                finally:
-                    self._fetch_lock.release()
-                token = self._token or token
-            return token.value
-        with self._fetch_lock:
-            token = self._token
-            if self._valid(token, time.time()):  # another thread fetched while we waited
-                return token.value
-            token = self.fetch_token()
-            self._token = token
-            return token.value
+    def call_options(self, call: HttpCall) -> dict[str, Any]:
+        """``call``'s options, with this manager's timeout unless they name one."""
+        return {"timeout": self._timeout(), **call.options}
+
+    def reply(self, call: HttpCall, response: requests.Response) -> Reply:
+        """The ``Reply`` of a token or login response, or the typed error for a non-2xx."""
+        if not 200 <= response.status_code < 300:
+            self.refused(call, response.status_code)
+            raise error_from_response(response)
+        content = read_capped(response, TOKEN_RESPONSE_LIMIT)
+        return Reply(response.status_code, content, _set_cookie_headers(response), response)
+
+    def refused(self, call: HttpCall, status: int) -> None:  # noqa: B027
+        """``call`` was answered with the non-2xx ``status`` (its error is raised next)."""
 
     @staticmethod
     def refresh_due(token: Token, now: float) -> bool:
@@ -1205,11 +1269,10 @@ class CouchDbSessionTokenManager(TokenManager):
             allow_redirects=False,
             stream=True,
         )
-        if not 200 <= response.status_code < 300:
-            logger.debug(
-                "Login to %s failed with status %s", redact_url(call.url), response.status_code
-            )
-        return _reply(response)
+        return self.reply(call, response)
+
+    def refused(self, call: HttpCall, status: int) -> None:
+        logger.debug("Login to %s failed with status %s", redact_url(call.url), status)
 
     def renewed_since(self, failed_cookie: str | None) -> bool:
         """Another caller logged in again after ``failed_cookie`` was refused."""
@@ -1222,11 +1285,18 @@ class CouchDbSessionTokenManager(TokenManager):
 
     def relogin(self, failed_cookie: str | None) -> None:
         """Log in again after a 401, unless another thread already did."""
-        with self._fetch_lock:
-            if self.renewed_since(failed_cookie):
-                return
-            self._token = None
-            self._token = self.fetch_token()
+        self.run(self.relogin_flow(failed_cookie))
+
+    def relogin_flow(self, failed_cookie: str | None) -> Flow[None]:
+        """``relogin``, as a flow: every caller whose ``failed_cookie`` was refused waits
+        for the one login."""
+        yield Exclusive(self._relogin_flow(failed_cookie), wait=True)
+
+    def _relogin_flow(self, failed_cookie: str | None) -> Flow[None]:
+        if self.renewed_since(failed_cookie):
+            return
+        self._token = None
+        self._token = yield from self.token_flow()
 
     def cookies_received(self, set_cookies: list[str]) -> None:
         """Keep the fresh cookie a response sets (CouchDB sends one once a tenth of the

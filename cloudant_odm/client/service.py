@@ -1,9 +1,9 @@
 """``CloudantV1``: every endpoint of the official SDK, plus the ones it lacks.
 
 The operations are declared in ``_catalogue.py`` (one ``Op`` per endpoint, with its
-parameters' types) and inherited from ``_methods.Operations``, generated from it. This
-module adds configuration methods (``ServiceSettings``, which the async client shares)
-and the few endpoints that need more than a declaration (COPY, compaction, session).
+parameters' types, or a ``Compound`` of them) and inherited from
+``_methods.Operations``, generated from it. This module adds the configuration methods
+(``ServiceSettings``, which the async client shares).
 """
 
 from __future__ import annotations
@@ -12,15 +12,16 @@ from abc import ABC, abstractmethod
 from typing import Any, Generic, TypeVar
 
 import requests
-from typing_extensions import Self, Unpack
+from typing_extensions import Self
 
 from cloudant_odm.client._methods import Operations
-from cloudant_odm.client._operations import RequestOptions
+from cloudant_odm.client._operations import copy_destination, design_id
 from cloudant_odm.client.auth import Authenticator
 from cloudant_odm.client.config import get_authenticator_from_environment, service_config
 from cloudant_odm.client.errors import redact_url
-from cloudant_odm.client.transport import DetailedResponse, Transport, TransportSettings
+from cloudant_odm.client.transport import Transport, TransportSettings
 
+# copy_destination and design_id are _operations' (named here as before).
 __all__ = ["CloudantV1", "ServiceSettings", "copy_destination", "design_id"]
 
 
@@ -165,88 +166,3 @@ class CloudantV1(Operations, ServiceSettings[Transport]):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    # -- beyond the SDK: operations that need more than a declaration --------------
-
-    def copy_document(
-        self,
-        db: str,
-        doc_id: str,
-        destination: str,
-        *,
-        rev: str | None = None,
-        destination_rev: str | None = None,
-        batch: str | None = None,
-        **kwargs: Unpack[RequestOptions],
-    ) -> DetailedResponse:
-        """``COPY /{db}/{doc_id}``: copy a document (the revision ``rev``, else the
-        current one) to ``destination``; overwriting an existing destination needs its
-        current revision as ``destination_rev``."""
-        return self._copy(
-            db,
-            doc_id,
-            copy_destination(destination, destination_rev),
-            rev=rev,
-            batch=batch,
-            **kwargs,
-        )
-
-    def copy_design_document(
-        self,
-        db: str,
-        ddoc: str,
-        destination: str,
-        *,
-        rev: str | None = None,
-        destination_rev: str | None = None,
-        batch: str | None = None,
-        **kwargs: Unpack[RequestOptions],
-    ) -> DetailedResponse:
-        """``COPY /{db}/_design/{ddoc}`` to the design document ``destination`` (with or
-        without ``_design/``); the index files are kept, so the copy needs no rebuild."""
-        return self._copy_design(
-            db,
-            ddoc,
-            copy_destination(design_id(destination), destination_rev),
-            rev=rev,
-            batch=batch,
-            **kwargs,
-        )
-
-    def post_compact(
-        self, db: str, *, ddoc: str | None = None, **kwargs: Unpack[RequestOptions]
-    ) -> DetailedResponse:
-        """``POST /{db}/_compact``, or ``/{db}/_compact/{ddoc}`` for a design document's
-        view indexes."""
-        if ddoc is None:
-            return self._compact_db(db, **kwargs)
-        return self._compact_views(db, ddoc, **kwargs)
-
-    def post_session(
-        self, username: str, password: str, **kwargs: Unpack[RequestOptions]
-    ) -> DetailedResponse:
-        """``POST /_session``: log in; the ``AuthSession`` cookie is in the result's
-        ``Set-Cookie`` header (the client itself does not keep it)."""
-        return self._post_session(username, password, **kwargs)
-
-
-def design_id(name: str) -> str:
-    """A design document's id, with or without its ``_design/`` given."""
-    return name if name.startswith("_design/") else f"_design/{name}"
-
-
-def copy_destination(doc_id: str, rev: str | None) -> bytes:
-    """The ``Destination`` header of a COPY. CouchDB reads the id from it literally (no
-    percent-decoding) and splits off ``?rev=`` at the first ``?``, so an id holding ``?``
-    or a control character can't be named there."""
-    if not doc_id:
-        raise ValueError("destination must be provided")
-    if "?" in doc_id or any(ord(c) < 32 or ord(c) == 127 for c in doc_id):
-        raise ValueError(
-            f"COPY destination {doc_id!r} contains '?' or a control character, which the "
-            "Destination header cannot carry"
-        )
-    if doc_id.startswith("_") and not doc_id.startswith(("_design/", "_local/")):
-        raise ValueError(f"COPY destination {doc_id!r} starts with '_', which CouchDB reserves")
-    value = doc_id if rev is None else f"{doc_id}?rev={rev}"
-    return value.encode()

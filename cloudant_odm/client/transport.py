@@ -27,10 +27,10 @@ import threading
 import time
 import warnings
 import zlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from types import MappingProxyType, TracebackType
-from typing import IO, TYPE_CHECKING, Any, NoReturn
+from typing import IO, TYPE_CHECKING, Any, NoReturn, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
@@ -65,6 +65,7 @@ __all__ = [
     "compress",
     "request_sending",
     "result_of",
+    "send_request",
     "user_agent",
 ]
 
@@ -295,6 +296,32 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+#: What ``TransportSettings.prepare`` makes of a request: ``(url, headers, body, options,
+#: stream, once)``: the service URL and the path (the query is the HTTP library's to
+#: encode), the headers, the body, the transport options (``timeout`` always among them),
+#: whether the response is returned unread, whether the body can be read only once (a
+#: stream: it is never sent again). A plain tuple: it is made for every request.
+Prepared = tuple[
+    str, dict[str, str], bytes | IO[bytes] | Iterable[bytes] | None, dict[str, Any], bool, bool
+]
+_Sent = TypeVar("_Sent")
+
+
+def send_request(send: Callable[..., _Sent], request: Request) -> _Sent:
+    """A transport's ``send`` (requests' or, returning a coroutine, httpx's) called with
+    an operation's request (``Op.request``)."""
+    options = {**request.options, "stream": True} if request.stream else request.options
+    return send(
+        request.method,
+        request.path,
+        params=request.params,
+        headers=request.headers,
+        body=request.body,
+        options=options,
+        compress=request.compress,
+    )
+
+
 class TransportSettings:
     """What a client's transport is configured with, and what it does to every request
     before sending it (default headers, gzip, timeouts), without sending anything: the
@@ -418,6 +445,11 @@ class TransportSettings:
     def retry(self) -> Retry | None:
         return self._retry
 
+    def connection_config(self) -> dict[str, Any]:
+        """The HTTP settings in effect: ``http_config`` over the defaults (the timeouts,
+        the client's TLS verification)."""
+        return {"timeout": DEFAULT_TIMEOUT, "verify": self.verify, **self.http_config}
+
     def _attach(self) -> None:
         """Pass the URL and HTTP settings on to whatever depends on them."""
 
@@ -428,13 +460,15 @@ class TransportSettings:
 
     def prepare(
         self,
+        path: str,
         headers: Mapping[str, str] | None,
         body: bytes | IO[bytes] | Iterable[bytes] | None,
         options: Mapping[str, Any] | None,
         compress: bool,
-    ) -> tuple[dict[str, str], bytes | IO[bytes] | Iterable[bytes] | None, dict[str, Any]]:
-        """A request's headers with the client's defaults, its body gzipped if it should
-        be, and its transport options over the client's (``timeout``, ``verify``, ...)."""
+    ) -> Prepared:
+        """A request to ``path`` as either library is to send it (``Prepared``): the
+        client's URL and default headers, the body gzipped if it should be, the call's
+        transport options over the client's."""
         if not self.service_url:
             raise ValueError("No service URL: call set_service_url() or use new_instance()")
         all_headers = {**headers} if headers else {}
@@ -443,10 +477,10 @@ class TransportSettings:
         if body is not None and gzip_body:
             body = _gzip(body)
             all_headers["Content-Encoding"] = "gzip"
-        kwargs: dict[str, Any] = {"timeout": DEFAULT_TIMEOUT, "verify": self.verify}
-        kwargs.update(self.http_config)
+        kwargs = self.connection_config()
         kwargs.update(options or {})  # a per-call option wins over the client's default
-        return all_headers, body, kwargs
+        stream = bool(kwargs.pop("stream", False))
+        return self.service_url + path, all_headers, body, kwargs, stream, is_stream(body)
 
 
 class Transport(TransportSettings):
@@ -488,25 +522,18 @@ class Transport(TransportSettings):
         self._once_adapter.max_retries = self._once_retry or _no_retry()
 
     def _attach(self) -> None:
-        config = dict(self.http_config)
-        config.setdefault("verify", self.verify)
-        self.authenticator.attach(self.session, self.service_url, config)
+        self.authenticator.attach(self.session, self.service_url, self.connection_config())
 
     # -- sending ------------------------------------------------------------------
 
     def call(self, request: Request) -> DetailedResponse:
         """Send an operation's request (``Op.request``) and decode its response."""
-        options = {**request.options, "stream": True} if request.stream else request.options
-        response = self.send(
-            request.method,
-            request.path,
-            params=request.params,
-            headers=request.headers,
-            body=request.body,
-            options=options,
-            compress=request.compress,
+        response = send_request(self.send, request)
+        if request.stream:
+            return DetailedResponse(response, response.headers, response.status_code)
+        result = result_of(
+            request.method, response.status_code, response.headers, response.content, response
         )
-        result = decode_result(response, stream=request.stream)
         return DetailedResponse(result, response.headers, response.status_code)
 
     def send(
@@ -522,12 +549,10 @@ class Transport(TransportSettings):
     ) -> requests.Response:
         """Send one request to ``service_url + path`` and return the response if it is
         2xx; otherwise raise the typed ``ApiException``."""
-        all_headers, body, kwargs = self.prepare(headers, body, options, compress)
-        stream = bool(kwargs.pop("stream", False))
-        request = requests.Request(
-            method, self.service_url + path, params=params, headers=all_headers, data=body
+        url, all_headers, body, kwargs, stream, once = self.prepare(
+            path, headers, body, options, compress
         )
-        once = is_stream(body)
+        request = requests.Request(method, url, params=params, headers=all_headers, data=body)
         response = self._send_complete(request, stream, kwargs, once=once)
         if response.status_code == 401 and self.authenticator.on_unauthorized(response):
             response.close()
@@ -615,7 +640,7 @@ class Transport(TransportSettings):
             kwargs.get("verify"),
             kwargs.get("cert"),
         )
-        timeout = kwargs.get("timeout", DEFAULT_TIMEOUT)
+        timeout = kwargs["timeout"]
         if once:
             # A body readable only once goes through the adapter that never resends it.
             response = self._once_adapter.send(
@@ -654,14 +679,6 @@ def _attempts_of(response: requests.Response) -> int:
     retries = getattr(response.raw, "retries", None)
     history = getattr(retries, "history", None)
     return len(history) + 1 if isinstance(history, tuple) else 1
-
-
-def decode_result(response: requests.Response, *, stream: bool) -> Any:
-    """The ``result`` of a DetailedResponse, as the SDK defines it."""
-    if stream:
-        return response
-    method = response.request.method if response.request is not None else None
-    return result_of(method, response.status_code, response.headers, response.content, response)
 
 
 def result_of(

@@ -19,6 +19,7 @@ from cloudant_odm.client import (
     ConflictError,
     CouchDbSessionAuthenticator,
     Document,
+    NoAuthAuthenticator,
     NotFoundError,
     UnauthorizedError,
 )
@@ -128,3 +129,31 @@ async def test_session_cookie_auth(
         wrong.set_service_url(server_config.url)
         with pytest.raises(UnauthorizedError):
             await wrong.get_document(db_name, "by-cookie")
+
+
+async def test_copy_compact_and_log_in(
+    aclient: AsyncCloudantV1, server_config: ServerConfig, db_name: str, login: tuple[str, str]
+) -> None:
+    """The operations made of more than one declaration (the catalogue's Compounds)."""
+    await aclient.put_document(db_name, "src", {"v": 1})
+    await aclient.copy_document(db_name, "src", "dst/with slash")
+    copied = (await aclient.get_document(db_name, "dst/with slash")).get_result()
+    assert copied["v"] == 1
+    with pytest.raises(ConflictError):  # overwriting needs the destination's revision
+        await aclient.copy_document(db_name, "src", "dst/with slash")
+    await aclient.copy_document(db_name, "src", "dst/with slash", destination_rev=copied["_rev"])
+    assert (await aclient.get_document(db_name, "dst/with slash")).get_result()["_rev"][:2] == "2-"
+
+    ddoc = {"views": {"all": {"map": "function (doc) { emit(doc._id, null); }"}}}
+    await aclient.put_design_document(db_name, "app", ddoc)
+    await aclient.copy_design_document(db_name, "app", "app_copy")
+    copy = (await aclient.get_design_document(db_name, "app_copy")).get_result()
+    assert copy["views"] == ddoc["views"]
+
+    assert (await aclient.post_compact(db_name)).get_result()["ok"] is True
+    name, password = login
+    async with AsyncCloudantV1(NoAuthAuthenticator()) as anonymous:
+        anonymous.set_service_url(server_config.url)
+        session = await anonymous.post_session(name, password)
+    assert session.get_result()["ok"] is True
+    assert "AuthSession=" in session.get_headers()["Set-Cookie"]

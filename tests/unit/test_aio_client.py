@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 import typing
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -99,7 +99,6 @@ _SAMPLES: dict[str, Any] = {
     "dict[str, Any]": {"k": "v", "n": [1, 2.5]},
     "dict[str, list[str]]": {"d": ["1-a"]},
     "bytes | IO[bytes]": b"\x00binary",
-    "str | bytes": "dest-id",
     "Mapping[str, Any]": {"custom": "x y", "n": 3},
     "Sequence[str]": ["events"],
     "int | None": 3,
@@ -156,9 +155,18 @@ CALLS = [
 ]
 
 
-def _shape(method: str, url: str, headers: Any, body: bytes | None) -> dict[str, Any]:
+def _text(value: str | bytes) -> str:
+    """A header's name or value as the text of the bytes that go out (Latin-1)."""
+    return value.decode("latin-1") if isinstance(value, bytes) else value
+
+
+def _shape(
+    method: str, url: str, headers: Iterable[tuple[Any, Any]], body: bytes | None
+) -> dict[str, Any]:
+    """What a request means, from its header pairs as they go out (bytes or text)."""
     parts = urlsplit(url)
-    lowered = {k.lower(): v for k, v in headers.items() if k.lower() not in FRAMING}
+    pairs = [(_text(k).lower(), _text(v)) for k, v in headers]
+    lowered = {k: v for k, v in pairs if k not in FRAMING}
     if body and lowered.get("content-encoding") == "gzip":
         body = gzip.decompress(body)
     return {
@@ -175,13 +183,16 @@ async def test_the_async_client_sends_what_the_sync_client_sends(
     mock: respx.MockRouter, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> None:
     op = _catalogue.OPERATIONS[name]
-    reply: dict[str, Any] = {} if op.method == "HEAD" else {"json": {"ok": True}}
+    # The method the request goes out with (a Compound's is its routed Op's).
+    keywords = op.parameters[len(op.required) :]
+    method = op.request({}, *args, *(kwargs.get(n) for n in keywords)).method
+    reply: dict[str, Any] = {} if method == "HEAD" else {"json": {"ok": True}}
     authenticator = BasicAuthenticator("alice", "secret")
     with responses.RequestsMock() as rsps:
-        rsps.add(op.method, re.compile(".*"), **reply)
+        rsps.add(method, re.compile(".*"), **reply)
         getattr(sync_client(authenticator), name)(*args, **kwargs)
         sent = rsps.calls[0].request
-    want = _shape(sent.method or "", sent.url or "", sent.headers, sent.body)
+    want = _shape(sent.method or "", sent.url or "", sent.headers.items(), sent.body)
 
     route = mock.route().mock(return_value=httpx.Response(200, **reply))
     async with async_client(authenticator) as client:
@@ -189,7 +200,8 @@ async def test_the_async_client_sends_what_the_sync_client_sends(
         if isinstance(result, AsyncStream):
             await result.aclose()
     request = route.calls.last.request
-    assert _shape(request.method, str(request.url), request.headers, request.content) == want
+    got = _shape(request.method, str(request.url), request.headers.raw, request.content)
+    assert got == want
     # The per-call timeout (12.5 s) reaches httpx.
     if "timeout" not in op.parameters:
         assert request.extensions["timeout"]["read"] == 12.5
@@ -251,6 +263,22 @@ def test_every_public_sync_method_has_an_async_counterpart_with_its_parameters()
             assert not inspect.iscoroutinefunction(aio[name]), name
             assert sync_sig.return_annotation == aio_sig.return_annotation, name
     assert compared > len(_catalogue.OPERATIONS) // 2
+
+
+@pytest.mark.parametrize("cls", [CloudantV1, AsyncCloudantV1])
+def test_every_operation_is_the_catalogues(cls: type) -> None:
+    """Each client's operations (its methods returning a ``DetailedResponse``) are the
+    catalogue's generated ones, none written by hand beside them: so the request test
+    above covers every operation of both clients."""
+    operations = {
+        name
+        for name, member in _public(cls).items()
+        if callable(member)
+        and _name(inspect.signature(member).return_annotation) == "DetailedResponse"
+    }
+    assert operations == set(_catalogue.OPERATIONS)
+    generated = cls.__mro__[1]  # _methods.Operations / AsyncOperations
+    assert all(getattr(cls, name) is generated.__dict__[name] for name in operations)
 
 
 def test_the_async_operations_resolve_to_the_sync_types() -> None:
@@ -613,8 +641,16 @@ async def test_concurrent_callers_share_one_token_fetch_and_the_loop_runs_meanwh
         assert len(fetched) == 3
 
 
+@pytest.mark.parametrize(
+    "failure",
+    [
+        httpx.Response(500, json={"error": "down"}),
+        httpx.ConnectError("connection refused"),  # httpx's own error: a renewal's too
+    ],
+    ids=["500", "connect-error"],
+)
 async def test_a_failed_renewal_ahead_of_expiry_keeps_the_token(
-    mock: respx.MockRouter, caplog: pytest.LogCaptureFixture
+    mock: respx.MockRouter, caplog: pytest.LogCaptureFixture, failure: Any
 ) -> None:
     iam = mock.post(f"{IAM}/identity/token")
     iam.mock(return_value=_iam_reply("first"))
@@ -625,7 +661,10 @@ async def test_a_failed_renewal_ahead_of_expiry_keeps_the_token(
         first = authenticator.token_manager.token
         assert first is not None
         authenticator.token_manager.refresh_time = 0
-        iam.mock(return_value=httpx.Response(500, json={"error": "down"}))
+        if isinstance(failure, httpx.Response):
+            iam.mock(return_value=failure)
+        else:
+            iam.mock(side_effect=failure)
         assert (await client.get_document("db", "doc")).get_result() == {"ok": True}
         kept = authenticator.token_manager.token
         assert kept is not None

@@ -182,7 +182,7 @@ async def test_a_checkpoint_read_that_lags_behind_its_write_is_retried(
     async def sleep(seconds: float) -> None:
         slept.append(seconds)
 
-    monkeypatch.setattr("cloudant_odm.aio.changes.asyncio.sleep", sleep)
+    monkeypatch.setattr("cloudant_odm.aio._flows.asyncio.sleep", sleep)
     mock.get(LOCAL).mock(
         side_effect=[
             httpx.Response(200, json={"_id": "_local/x", "_rev": "0-1", "seq": "0-seq"}),
@@ -211,7 +211,7 @@ async def test_a_checkpoint_written_by_another_consumer_ends_the_loop(
     async def sleep(seconds: float) -> None:
         pass
 
-    monkeypatch.setattr("cloudant_odm.aio.changes.asyncio.sleep", sleep)
+    monkeypatch.setattr("cloudant_odm.aio._flows.asyncio.sleep", sleep)
     mock.get(LOCAL).respond(200, json={"_id": "_local/x", "_rev": "0-1", "seq": "0-seq"})
     mock.post(CHANGES).respond(200, json=feed(rows(2), "2-seq"))
     mock.put(LOCAL).respond(409, json=CONFLICT)

@@ -113,7 +113,7 @@ def test_a_checkpoint_read_that_lags_behind_its_write_is_retried(
 ) -> None:
     # On a cluster a _local document read right after a write may come from a copy that
     # hasn't got it yet: the stale rev conflicts once more before the right one is read.
-    monkeypatch.setattr("cloudant_odm.changes.time.sleep", lambda seconds: None)
+    monkeypatch.setattr("cloudant_odm.client.flows.sleep", lambda seconds: None)
     responses.get(LOCAL, json={"_id": "_local/x", "_rev": "0-1", "seq": "0-seq"})  # stale
     responses.get(LOCAL, json={"_id": "_local/x", "_rev": "0-1", "seq": "0-seq"})  # stale
     responses.get(LOCAL, json={"_id": "_local/x", "_rev": "0-2", "seq": "0-seq"})
