@@ -24,7 +24,7 @@ from cloudant_odm.client import (
     NoAuthAuthenticator,
 )
 from cloudant_odm.errors import SessionError
-from cloudant_odm.session import Session
+from cloudant_odm.session import BaseSession, Session
 
 __all__ = ["connect", "current_session", "disconnect", "use_session"]
 
@@ -116,6 +116,12 @@ def use_session(session: Session) -> Iterator[Session]:
         Order.objects.filter(status="new").all()    # uses s
     """
     if not isinstance(session, Session):
+        if isinstance(session, BaseSession):  # an AsyncSession: queries can't use it unasked
+            raise TypeError(
+                f"use_session() takes a Session, got {type(session).__name__}: the current "
+                "session is synchronous; give an AsyncSession to each query with "
+                ".using(session) (Order.objects.using(session).filter(...))"
+            )
         raise TypeError(f"use_session() takes a Session, got {type(session).__name__}")
     token = _current.set(session)
     try:

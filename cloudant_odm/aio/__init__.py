@@ -26,6 +26,7 @@ from cloudant_odm.aio.design import rollback_design, sync_design
 from cloudant_odm.aio.follower import AsyncChangesFollower
 from cloudant_odm.aio.migrations import migrate
 from cloudant_odm.aio.pagination import AsyncPager, AsyncPagination
+from cloudant_odm.aio.queries import AsyncQuerySet, AsyncSearchResults, AsyncViewQuery
 from cloudant_odm.aio.service import AsyncCloudantV1
 from cloudant_odm.aio.session import AsyncSession
 
@@ -35,8 +36,11 @@ __all__ = [
     "AsyncDocumentChanges",
     "AsyncPager",
     "AsyncPagination",
+    "AsyncQuerySet",
+    "AsyncSearchResults",
     "AsyncSession",
     "AsyncStream",
+    "AsyncViewQuery",
     "follow",
     "migrate",
     "rollback_design",

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
+from cloudant_odm.client.flows import Flow, Send, run
 from cloudant_odm.errors import naming_not_found
 from cloudant_odm.models import Document, from_json
 from cloudant_odm.models.conversion import partial_from_json
@@ -16,7 +17,7 @@ from cloudant_odm.models.document import NOT_LOADED, PARTIAL
 from cloudant_odm.models.errors import DocumentTypeError
 from cloudant_odm.models.registry import registry
 from cloudant_odm.models.versions import needs_upgrade
-from cloudant_odm.session import ObjectState, Session
+from cloudant_odm.session import BaseSession, ObjectState, Session
 
 __all__ = [
     "NOT_LOADED",
@@ -24,6 +25,7 @@ __all__ = [
     "load",
     "load_partial",
     "load_partials",
+    "load_partials_flow",
     "loaded_fields",
     "version_keys",
 ]
@@ -42,7 +44,7 @@ def loaded_fields(obj: Document) -> frozenset[str] | None:
     return found
 
 
-def known(session: Session, db: str, doc_id: str) -> Document | None:
+def known(session: BaseSession[Any], db: str, doc_id: str) -> Document | None:
     """The session's object for an id, without a request (None if it holds none, or
     holds it deleted)."""
     obj = session.held(db, doc_id)
@@ -51,7 +53,7 @@ def known(session: Session, db: str, doc_id: str) -> Document | None:
     return obj
 
 
-def unwritten(session: Session, db: str, ids: Iterable[str]) -> list[str]:
+def unwritten(session: BaseSession[Any], db: str, ids: Iterable[str]) -> list[str]:
     """The ids among ``ids`` whose object in the session has changes not yet written
     (new, changed or marked for deletion)."""
     found = []
@@ -70,7 +72,9 @@ def is_of(model: type[Document], data: Mapping[str, Any], doc_types: frozenset[s
     return data.get(model._options.type_field) in doc_types
 
 
-def load(model: type[D], session: Session, db: str, data: Mapping[str, Any], track: bool) -> D:
+def load(
+    model: type[D], session: BaseSession[Any], db: str, data: Mapping[str, Any], track: bool
+) -> D:
     """A whole document: the identity map's object when ``track``, else a detached one."""
     if track:
         return session.load_json(model, db, data if data.__class__ is dict else dict(data))
@@ -83,6 +87,30 @@ def load_partial(model: type[D], data: Mapping[str, Any], names: Iterable[str]) 
     return partial_from_json(data, model, names)
 
 
+def load_partials_flow(
+    model: type[D],
+    session: BaseSession[Any],
+    db: str,
+    docs: Sequence[Mapping[str, Any]],
+    names: Iterable[str],
+) -> Flow[list[D]]:
+    """Partial objects of a page, as a flow. A document stored at an older schema
+    version is read whole first (one ``_all_docs`` request for the page's such
+    documents): its steps need the whole JSON, and the fields asked for may exist only
+    after them."""
+    wanted = list(names)
+    older = [str(d.get("_id")) for d in docs if _needs_upgrade(model, d)] if docs else []
+    if older:
+        with naming_not_found(db):
+            result = yield Send("post_all_docs", db, keys=older, include_docs=True)
+        whole = {r["id"]: r["doc"] for r in result.get_result()["rows"] if r.get("doc")}
+        # A document deleted since the page was read is not in the page any more: its
+        # partial JSON can't be upgraded, and it no longer exists.
+        gone = {i for i in older if i not in whole}
+        docs = [whole.get(str(d.get("_id")), d) for d in docs if str(d.get("_id")) not in gone]
+    return [partial_from_json(d, model, wanted) for d in docs]
+
+
 def load_partials(
     model: type[D],
     session: Session,
@@ -90,20 +118,8 @@ def load_partials(
     docs: Sequence[Mapping[str, Any]],
     names: Iterable[str],
 ) -> list[D]:
-    """Partial objects of a page. A document stored at an older schema version is read
-    whole first (one ``_all_docs`` request for the page's such documents): its steps
-    need the whole JSON, and the fields asked for may exist only after them."""
-    wanted = list(names)
-    older = [str(d.get("_id")) for d in docs if _needs_upgrade(model, d)] if docs else []
-    if older:
-        with naming_not_found(db):
-            result = session.client.post_all_docs(db, keys=older, include_docs=True)
-        whole = {r["id"]: r["doc"] for r in result.get_result()["rows"] if r.get("doc")}
-        # A document deleted since the page was read is not in the page any more: its
-        # partial JSON can't be upgraded, and it no longer exists.
-        gone = {i for i in older if i not in whole}
-        docs = [whole.get(str(d.get("_id")), d) for d in docs if str(d.get("_id")) not in gone]
-    return [partial_from_json(d, model, wanted) for d in docs]
+    """:func:`load_partials_flow` run with ``session``'s client."""
+    return run(load_partials_flow(model, session, db, docs, names), session.client)
 
 
 def version_keys(model: type[Document]) -> list[str]:

@@ -12,10 +12,13 @@ from cloudant_odm.query.queryset import QuerySet
 if TYPE_CHECKING:
     from datetime import timedelta
 
+    from cloudant_odm.aio.queries import AsyncQuerySet
+    from cloudant_odm.aio.session import AsyncSession
     from cloudant_odm.changes import Checkpoint, DocumentChange
+    from cloudant_odm.query.base import BaseQuerySet
     from cloudant_odm.query.expressions import Expression, Field, SortKey
     from cloudant_odm.query.paging import Page
-    from cloudant_odm.session import Session
+    from cloudant_odm.session import BaseSession, Session
 
 __all__ = ["Manager"]
 
@@ -24,7 +27,11 @@ D = TypeVar("D", bound=Document)
 
 class Manager(Generic[D]):
     """Starts queries over ``model``'s documents (and its subclasses'): every method
-    is the same-named :class:`QuerySet` method on a query with no filter yet."""
+    is the same-named :class:`QuerySet` method on a query with no filter yet.
+
+    Without ``using(session)`` a query runs in the current session (``connect()``,
+    ``use_session()``), which is a synchronous ``Session``; async code passes its
+    ``AsyncSession`` with ``using()``, which gives an ``AsyncQuerySet``."""
 
     __slots__ = ("model",)
 
@@ -40,8 +47,14 @@ class Manager(Generic[D]):
 
     # -- building -----------------------------------------------------------------
 
-    def using(self, session: Session) -> QuerySet[D]:
-        return self.query().using(session)
+    @overload
+    def using(self, session: Session) -> QuerySet[D]: ...
+    @overload
+    def using(self, session: AsyncSession) -> AsyncQuerySet[D]: ...
+    def using(self, session: BaseSession[Any]) -> BaseQuerySet[D]:
+        """A query set running in ``session``: a QuerySet for a ``Session``, an
+        ``AsyncQuerySet`` (awaited reads) for a ``cloudant_odm.aio.AsyncSession``."""
+        return self.query()._rebind(session)
 
     def filter(self, *expressions: Expression, **lookups: Any) -> QuerySet[D]:
         return self.query().filter(*expressions, **lookups)

@@ -16,9 +16,18 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
+from cloudant_odm.client.flows import Flow, run
 from cloudant_odm.query.errors import InvalidCursorError
 
-__all__ = ["DEFAULT_PAGE_SIZE", "KeysetState", "Page", "decode_cursor", "encode_cursor"]
+__all__ = [
+    "DEFAULT_PAGE_SIZE",
+    "KeysetState",
+    "Page",
+    "decode_cursor",
+    "encode_cursor",
+    "keyset_page",
+    "keyset_pages",
+]
 
 T = TypeVar("T")
 
@@ -122,22 +131,24 @@ class KeysetState:
             raise InvalidCursorError("a damaged page cursor") from None
 
 
-def keyset_pages(
-    fetch: Callable[[dict[str, Any]], list[dict[str, Any]]],
+def keyset_page(
+    fetch: Callable[[dict[str, Any]], Flow[list[dict[str, Any]]]],
     params: Mapping[str, Any],
     state: KeysetState,
     *,
     page_size: int,
     limit: int | None,
     by_doc_id: bool,
-) -> Iterator[list[dict[str, Any]]]:
-    """Yield pages of rows, moving ``state`` along (read it for the next cursor).
+) -> Flow[list[dict[str, Any]] | None]:
+    """The next page of rows, as a flow (``client/flows.py``), moving ``state`` along
+    (read it for the next cursor); None when there are no more.
 
-    Each request asks for one row more than the page: that row's key (and doc id) is
-    where the next page starts, so no page is ever found with ``skip``. ``by_doc_id``
-    is for views, whose keys repeat: ``start_key_doc_id`` tells rows with one key apart.
-    When the server ignores it (its first row is not the one asked for), the rows already
-    returned with the boundary key are skipped instead.
+    ``fetch(request)`` is the flow of one request, giving its rows. Each request asks
+    for one row more than the page: that row's key (and doc id) is where the next page
+    starts, so no page is ever found with ``skip``. ``by_doc_id`` is for views, whose
+    keys repeat: ``start_key_doc_id`` tells rows with one key apart. When the server
+    ignores it (its first row is not the one asked for), the rows already returned with
+    the boundary key are skipped instead.
     """
     if page_size < 1:
         raise ValueError("page_size must be at least 1")
@@ -145,7 +156,7 @@ def keyset_pages(
         want = page_size if limit is None else min(page_size, limit - state.returned)
         if want <= 0:
             state.done = True
-            return
+            return None
         request = dict(params)
         request["limit"] = want + 1
         if state.started:
@@ -154,7 +165,7 @@ def keyset_pages(
                 request["start_key_doc_id"] = state.start_doc_id
             elif state.run:
                 request["skip"] = state.run
-        rows = fetch(request)
+        rows = yield from fetch(request)
         if (
             by_doc_id
             and state.started
@@ -186,4 +197,31 @@ def keyset_pages(
             same = by_doc_id and run_key is not _NO_KEY and state.start_key == run_key
             state.run = run if same else 0
         if page:
-            yield page
+            return page
+    return None
+
+
+def keyset_pages(
+    fetch: Callable[[dict[str, Any]], list[dict[str, Any]]],
+    params: Mapping[str, Any],
+    state: KeysetState,
+    *,
+    page_size: int,
+    limit: int | None,
+    by_doc_id: bool,
+) -> Iterator[list[dict[str, Any]]]:
+    """:func:`keyset_page` after :func:`keyset_page`, each request made by the plain
+    function ``fetch``."""
+
+    def fetched(request: dict[str, Any]) -> Flow[list[dict[str, Any]]]:
+        return fetch(request)
+        yield  # a flow that sends nothing itself
+
+    while True:
+        flow = keyset_page(
+            fetched, params, state, page_size=page_size, limit=limit, by_doc_id=by_doc_id
+        )
+        page = run(flow, None)
+        if page is None:
+            return
+        yield page

@@ -2,31 +2,49 @@
 
 ``search_index`` is what ``SearchIndex.search`` (``cloudant_odm.design``) calls. One call
 is one request; the result carries the bookmark of the next page
-(:meth:`SearchResults.next_page`, :meth:`SearchResults.iter_hits`).
+(:meth:`SearchResults.next_page`, :meth:`SearchResults.iter_hits`). With an
+``AsyncSession`` the call is awaited, and gives ``cloudant_odm.aio.AsyncSearchResults``;
+the request and the reading of its answer are the same flow.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from collections.abc import Awaitable, Coroutine, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, overload
 
 import attrs
 
+from cloudant_odm.client.flows import Flow, Send, run
 from cloudant_odm.context import current_session
 from cloudant_odm.errors import naming_not_found
 from cloudant_odm.models import Document
+from cloudant_odm.query.drivers import drivers_for
 from cloudant_odm.query.errors import QueryError
 from cloudant_odm.query.expressions import model_doc_types
 from cloudant_odm.query.loading import is_of, load
 from cloudant_odm.query.views import retry_on_design_update
+from cloudant_odm.session import BaseSession
 
 if TYPE_CHECKING:
+    from typing_extensions import Self
+
+    from cloudant_odm.aio.queries import AsyncSearchResults
+    from cloudant_odm.aio.session import AsyncSession
     from cloudant_odm.session import Session
 
-__all__ = ["SearchGroup", "SearchHit", "SearchResults", "SearchSource", "search_index"]
+__all__ = [
+    "BaseSearchResults",
+    "SearchGroup",
+    "SearchHit",
+    "SearchResults",
+    "SearchSource",
+    "search_index",
+    "search_parameters",
+]
 
 D = TypeVar("D", bound=Document)
 D_co = TypeVar("D_co", bound=Document, covariant=True)
+R = TypeVar("R", bound="BaseSearchResults[Any]")
 
 # Parameters Cloudant does not take on partitioned search queries.
 _GLOBAL_ONLY = ("counts", "drilldown", "ranges", "group_field", "group_limit", "group_sort")
@@ -66,8 +84,9 @@ class SearchGroup(Generic[D]):
 
 
 @attrs.frozen(eq=False)
-class SearchResults(Generic[D]):
-    """One page of search results.
+class BaseSearchResults(Generic[D]):
+    """One page of search results: what :class:`SearchResults` and
+    ``AsyncSearchResults`` share.
 
     ``total_rows`` counts every match; ``hits`` are this page's (or ``groups`` with
     ``group_field``); ``counts`` and ``ranges`` are the facet counts
@@ -92,14 +111,26 @@ class SearchResults(Generic[D]):
         """This page's documents (``include_docs=True``)."""
         return [hit.doc for hit in self.hits if hit.doc is not None]
 
-    def next_page(self) -> SearchResults[D] | None:
+    def _next_page_flow(self) -> Flow[Self | None]:
         """The next page (same query, this page's bookmark), or None after the last."""
         if self._query is None or not self.bookmark or not self.hits:
             return None
         limit = self._query.params.get("limit")
         if len(self.hits) < (limit if isinstance(limit, int) else 25):
             return None  # a short page is the last one
-        return self._query.run(self.bookmark)
+        found = yield from self._query.flow(self.bookmark, type(self))
+        return found
+
+
+class SearchResults(BaseSearchResults[D]):
+    """One page of search results; :meth:`next_page` and :meth:`iter_hits` read on."""
+
+    def next_page(self) -> SearchResults[D] | None:
+        """The next page (same query, this page's bookmark), or None after the last."""
+        query = self._query
+        if query is None:
+            return None
+        return run(self._next_page_flow(), query.session_or_current().client)
 
     def iter_hits(self) -> Iterator[SearchHit[D]]:
         """Every hit from this page on, following bookmarks (a request per page)."""
@@ -109,9 +140,33 @@ class SearchResults(Generic[D]):
             page = page.next_page()
 
 
+@overload
 def search_index(
-    index: SearchSource[D],
-    session: Session | None,
+    index: SearchSource[D], session: Session | None, query: str, **params: Any
+) -> SearchResults[D]: ...
+@overload
+def search_index(
+    index: SearchSource[D], session: AsyncSession, query: str, **params: Any
+) -> Coroutine[Any, Any, AsyncSearchResults[D]]: ...
+def search_index(
+    index: SearchSource[D], session: BaseSession[Any] | None, query: str, **params: Any
+) -> BaseSearchResults[D] | Awaitable[BaseSearchResults[D]]:
+    """Search ``index`` with a Lucene ``query`` in ``session`` (None: the current
+    session); ``params`` are :func:`search_parameters`'. One request: a ``Session``
+    gives its :class:`SearchResults`, an ``AsyncSession`` an awaitable of
+    ``cloudant_odm.aio.AsyncSearchResults``."""
+    search = _Search(index, session, query, **search_parameters(index, query, **params))
+    bound = search.session_or_current()
+    drivers = drivers_for(bound)
+    first = search.flow(search.params.get("bookmark"), drivers.search_results)
+    results: BaseSearchResults[D] | Awaitable[BaseSearchResults[D]] = drivers.run(
+        first, bound.client
+    )
+    return results
+
+
+def search_parameters(
+    index: SearchSource[Any],
     query: str,
     *,
     sort: str | Sequence[str] | None = None,
@@ -133,8 +188,9 @@ def search_index(
     stale: str | None = None,
     partition: str | None = None,
     track: bool = True,
-) -> SearchResults[D]:
-    """Search ``index`` with a Lucene ``query`` (``"customer:bob* AND total:[10 TO 50]"``).
+) -> dict[str, Any]:
+    """The options of a search of ``index`` with a Lucene ``query`` (``"customer:bob*
+    AND total:[10 TO 50]"``), checked (``_Search`` takes them).
 
     The parameters are Cloudant's search parameters. ``drilldown`` also takes a dict,
     ``{"type": "sofa"}`` or ``{"type": ["sofa", "chair"]}`` (either value). ``partition``
@@ -177,7 +233,7 @@ def search_index(
             raise QueryError(
                 f"partitioned search queries don't take {', '.join(refused)} (Cloudant)"
             )
-    return _Search(index, session, query, params, partition, track).run(bookmark)
+    return {"params": params, "partition": partition, "track": track}
 
 
 def _list(values: Sequence[str] | None) -> list[str] | None:
@@ -205,31 +261,33 @@ class _Search(Generic[D]):
     """A search query, kept by its results so that they can fetch the next page."""
 
     index: SearchSource[D]
-    session: Session | None
+    session: BaseSession[Any] | None
     query: str
     params: dict[str, Any]
     partition: str | None
     track: bool
 
-    def run(self, bookmark: str | None) -> SearchResults[D]:
-        session = self.session if self.session is not None else current_session()
+    def session_or_current(self) -> BaseSession[Any]:
+        return self.session if self.session is not None else current_session()
+
+    def flow(self, bookmark: str | None, results: type[R]) -> Flow[R]:
+        """One page (one request), from ``bookmark``, as ``results`` (the results class
+        of the session's kind)."""
+        session = self.session_or_current()
         model = self.index.model
         db = session.db_for(model)
-        client = session.client
         request = {**self.params, "query": self.query}
         if bookmark is not None:
             request["bookmark"] = bookmark
         else:
             request.pop("bookmark", None)
         ddoc, name = self.index.ddoc, self.index.name
-
-        def call() -> Any:
-            if self.partition is not None:
-                return client.post_partition_search(db, self.partition, ddoc, name, **request)
-            return client.post_search(db, ddoc, name, **request)
-
+        if self.partition is not None:
+            send = Send("post_partition_search", db, self.partition, ddoc, name, **request)
+        else:
+            send = Send("post_search", db, ddoc, name, **request)
         with naming_not_found(db):
-            result: dict[str, Any] = retry_on_design_update(call).get_result()
+            result: dict[str, Any] = (yield from retry_on_design_update(send)).get_result()
         types = model_doc_types(model)
 
         def hits(rows: Sequence[Mapping[str, Any]]) -> list[SearchHit[D]]:
@@ -256,7 +314,7 @@ class _Search(Generic[D]):
             SearchGroup(g.get("by"), int(g.get("total_rows", 0)), hits(g.get("rows") or []))
             for g in result.get("groups") or []
         ]
-        return SearchResults(
+        return results(
             total_rows=int(result.get("total_rows", 0)),
             hits=hits(result.get("rows") or []),
             bookmark=result.get("bookmark"),

@@ -1,26 +1,37 @@
 """Querying MapReduce views: ``Order.by_customer.query(session, key="bob")``.
 
 ``query_view`` is what ``View.query`` (``cloudant_odm.design``) calls. It returns a lazy
-:class:`ViewQuery`: iterating it reads the rows a page at a time, starting each page at
-the key and document id of the row after the previous page (never with ``skip``).
+:class:`ViewQuery` (``cloudant_odm.aio.AsyncViewQuery`` for an ``AsyncSession``):
+iterating it reads the rows a page at a time, starting each page at the key and document
+id of the row after the previous page (never with ``skip``). The paging and the reading
+are :class:`BaseViewQuery`'s flows, shared by both.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Generic, NoReturn, Protocol, TypeVar
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Generic,
+    NoReturn,
+    Protocol,
+    TypeVar,
+    overload,
+)
 
 import attrs
 
 from cloudant_odm._typing import strip_optional
-from cloudant_odm.client import NotFoundError
-from cloudant_odm.context import current_session
+from cloudant_odm.client import DetailedResponse, NotFoundError
+from cloudant_odm.client.flows import Flow, Send, run
 from cloudant_odm.errors import naming_not_found
 from cloudant_odm.models import Document
 from cloudant_odm.models.conversion import converter, policy_for
 from cloudant_odm.models.fields import decimal_storage
+from cloudant_odm.query.drivers import SyncDriver, drivers_for
 from cloudant_odm.query.errors import QueryError
 from cloudant_odm.query.expressions import dump_value, model_doc_types
 from cloudant_odm.query.loading import is_of, load
@@ -31,19 +42,27 @@ from cloudant_odm.query.paging import (
     decode_cursor,
     encode_cursor,
     fingerprint,
-    keyset_pages,
+    keyset_page,
 )
+from cloudant_odm.session import BaseSession, Session
 
 if TYPE_CHECKING:
-    from cloudant_odm.session import Session
+    from cloudant_odm.aio.queries import AsyncViewQuery
+    from cloudant_odm.aio.session import AsyncSession
 
-__all__ = ["ViewQuery", "ViewRow", "ViewSource", "query_view"]
+__all__ = [
+    "BaseViewQuery",
+    "ViewQuery",
+    "ViewRow",
+    "ViewSource",
+    "query_view",
+    "view_parameters",
+]
 
 log = logging.getLogger("cloudant_odm.query")
 
 D = TypeVar("D", bound=Document)
 D_co = TypeVar("D_co", bound=Document, covariant=True)
-R = TypeVar("R")
 
 _UNSET: Any = object()
 
@@ -73,22 +92,38 @@ class ViewRow(Generic[D]):
     doc: D | None = None
 
 
-def retry_on_design_update(call: Callable[[], R]) -> R:
-    """Run ``call``; run it once more if the server answered 404 "Design document was
-    updated or deleted": a deploy switched the design document while the query waited
-    for its index, and the new one answers the same query."""
+def retry_on_design_update(send: Send) -> Flow[DetailedResponse]:
+    """Make the call ``send``; make it once more if the server answered 404 "Design
+    document was updated or deleted": a deploy switched the design document while the
+    query waited for its index, and the new one answers the same query."""
     try:
-        return call()
+        response: DetailedResponse = yield send
     except NotFoundError as exc:
         if "updated or deleted" not in f"{exc.reason} {exc.message}".lower():
             raise
         log.info("design document switched during a query; retrying once")
-        return call()
+        response = yield send
+    return response
 
 
+@overload
 def query_view(
-    view: ViewSource[D],
-    session: Session | None = None,
+    view: ViewSource[D], session: Session | None = None, **params: Any
+) -> ViewQuery[D]: ...
+@overload
+def query_view(view: ViewSource[D], session: AsyncSession, **params: Any) -> AsyncViewQuery[D]: ...
+def query_view(
+    view: ViewSource[D], session: BaseSession[Any] | None = None, **params: Any
+) -> BaseViewQuery[D]:
+    """A lazy query of ``view`` in ``session`` (None: the current session); ``params``
+    are :func:`view_parameters`'. A ``Session`` gives a :class:`ViewQuery`, an
+    ``AsyncSession`` a ``cloudant_odm.aio.AsyncViewQuery``."""
+    cls = ViewQuery if session is None else drivers_for(session).view_query
+    return cls(view, session, **view_parameters(view, **params))
+
+
+def view_parameters(
+    view: ViewSource[Any],
     *,
     key: Any = _UNSET,
     keys: Sequence[Any] | None = None,
@@ -111,8 +146,9 @@ def query_view(
     key_type: Any = None,
     value_type: Any = None,
     track: bool = True,
-) -> ViewQuery[D]:
-    """A lazy query of ``view``; the parameters are CouchDB's view parameters.
+) -> dict[str, Any]:
+    """The options of a query of ``view``, checked (``BaseViewQuery``'s constructor
+    takes them); the parameters are CouchDB's view parameters.
 
     Keys are converted like document values (a datetime as its ISO string, a Decimal
     as its string, ...). ``reduce`` defaults to the server's default (reduce when the
@@ -172,19 +208,17 @@ def query_view(
     grouped = reducing and (bool(group) or group_level is not None)
     if value_type is None or value_type is Decimal:
         value_type = _decimal_values(view, reducing) or value_type
-    return ViewQuery(
-        view,
-        session,
-        params,
-        limit=limit,
-        page_size=page_size,
-        partition=partition,
-        paged=keys is None and (not reducing or grouped),
-        unique_keys=grouped,
-        key_type=key_type,
-        value_type=value_type,
-        track=track,
-    )
+    return {
+        "params": params,
+        "limit": limit,
+        "page_size": page_size,
+        "partition": partition,
+        "paged": keys is None and (not reducing or grouped),
+        "unique_keys": grouped,
+        "key_type": key_type,
+        "value_type": value_type,
+        "track": track,
+    }
 
 
 @attrs.frozen
@@ -229,15 +263,16 @@ def _attribute_at(model: type[Document], path: str) -> attrs.Attribute[Any] | No
     return attribute
 
 
-class ViewQuery(Generic[D]):
-    """The rows of a view query, read when iterated (a page per request)."""
+class BaseViewQuery(Generic[D]):
+    """The rows of a view query: what :class:`ViewQuery` and ``AsyncViewQuery`` share,
+    the paging state and the work of reading (flows)."""
 
     def __init__(
         self,
         view: ViewSource[D],
-        session: Session | None,
-        params: Mapping[str, Any],
+        session: BaseSession[Any] | None,
         *,
+        params: Mapping[str, Any],
         limit: int | None,
         page_size: int,
         partition: str | None,
@@ -260,32 +295,26 @@ class ViewQuery(Generic[D]):
         self._track = track
 
     def __repr__(self) -> str:
-        return f"<ViewQuery {self.view.ddoc}/{self.view.name} {self.params}>"
+        return f"<{type(self).__name__} {self.view.ddoc}/{self.view.name} {self.params}>"
 
-    @property
-    def session(self) -> Session:
-        return self._session if self._session is not None else current_session()
+    def __bool__(self) -> NoReturn:
+        raise TypeError(f"a {type(self).__name__} is not a bool: use .first() is not None")
 
-    # -- requests -----------------------------------------------------------------
+    # -- requests (flows) -----------------------------------------------------------
 
-    def _fetch(self, session: Session, db: str) -> Callable[[dict[str, Any]], list[dict[str, Any]]]:
-        client = session.client
+    def _fetch_flow(self, db: str, request: dict[str, Any]) -> Flow[list[dict[str, Any]]]:
         ddoc, name = self.view.ddoc, self.view.name
-
-        def fetch(request: dict[str, Any]) -> list[dict[str, Any]]:
-            def call() -> Any:
-                if self._partition is not None:
-                    return client.post_partition_view(db, self._partition, ddoc, name, **request)
-                return client.post_view(db, ddoc, name, **request)
-
-            with naming_not_found(db):
-                rows: list[dict[str, Any]] = retry_on_design_update(call).get_result()["rows"]
-            return rows
-
-        return fetch
+        if self._partition is not None:
+            send = Send("post_partition_view", db, self._partition, ddoc, name, **request)
+        else:
+            send = Send("post_view", db, ddoc, name, **request)
+        with naming_not_found(db):
+            response = yield from retry_on_design_update(send)
+        rows: list[dict[str, Any]] = response.get_result()["rows"]
+        return rows
 
     def _row(
-        self, session: Session, db: str, raw: Mapping[str, Any], types: frozenset[str]
+        self, session: BaseSession[Any], db: str, raw: Mapping[str, Any], types: frozenset[str]
     ) -> ViewRow[D]:
         model = self.view.model
         doc: D | None = None
@@ -315,71 +344,133 @@ class ViewQuery(Generic[D]):
             }
         )
 
-    def _pages(self, size: int, cursor: str | None) -> Iterator[Page[ViewRow[D]]]:
-        session = self.session
-        db = session.db_for(self.view.model)
-        fetch = self._fetch(session, db)
-        types = model_doc_types(self.view.model)
-        if not self._paged:
-            # A reduce to one value, or a keys= query: one request.
-            request = dict(self.params)
-            if self._limit is not None:
-                request["limit"] = self._limit
-            rows = [self._row(session, db, r, types) for r in fetch(request) if "error" not in r]
-            yield Page(rows, None)
-            return
-        query = self._query_id(db)
-        state = KeysetState()
-        if cursor is not None:
-            state = KeysetState.from_json(decode_cursor(cursor, "view", query))
-        for raw in keyset_pages(
-            fetch,
-            self.params,
-            state,
-            page_size=size,
-            limit=self._limit,
-            by_doc_id=not self._unique_keys,
-        ):
-            nxt = None if state.done else encode_cursor("view", query, state.to_json())
-            yield Page([self._row(session, db, r, types) for r in raw], nxt)
+    def _pager(self, session: BaseSession[Any], size: int, cursor: str | None) -> _ViewPager[D]:
+        return _ViewPager(self, session, size, cursor)
+
+    # -- reading (flows) --------------------------------------------------------------
+
+    def _page_flow(
+        self, session: BaseSession[Any], size: int, cursor: str | None
+    ) -> Flow[Page[ViewRow[D]]]:
+        if not isinstance(size, int) or size < 1:
+            raise ValueError(f"page() takes a size >= 1, got {size!r}")
+        found = yield from self._pager(session, size, cursor).page_flow()
+        return found if found is not None else Page([], None)
+
+    def _all_flow(self, session: BaseSession[Any]) -> Flow[list[ViewRow[D]]]:
+        pager = self._pager(session, self._page_size, None)
+        rows: list[ViewRow[D]] = []
+        while (page := (yield from pager.page_flow())) is not None:
+            rows.extend(page.items)
+        return rows
+
+    def _first_flow(self, session: BaseSession[Any]) -> Flow[ViewRow[D] | None]:
+        page = yield from self._page_flow(session, 1, None)
+        return page.items[0] if page.items else None
+
+    def _docs_flow(self, session: BaseSession[Any]) -> Flow[list[D]]:
+        pager = self._pager(session, self._page_size, None)
+        docs: list[D] = []
+        while (page := (yield from pager.page_flow())) is not None:
+            docs.extend(row.doc for row in page.items if row.doc is not None)
+        return docs
+
+    def _scalar_flow(self, session: BaseSession[Any]) -> Flow[Any]:
+        if self._paged:
+            rows = (yield from self._page_flow(session, 2, None)).items
+        else:
+            rows = yield from self._all_flow(session)
+        if len(rows) > 1:
+            raise QueryError("scalar() needs a result of at most one row; this has more")
+        return rows[0].value if rows else None
+
+
+class _ViewPager(Generic[D]):
+    """Where paging through a view query stands. Each page starts at the key and
+    document id of the row after the previous page (never with ``skip``); a reduce to
+    one value, or a ``keys=`` query, is one request."""
+
+    __slots__ = ("db", "done", "query", "query_id", "session", "size", "state", "types")
+
+    def __init__(
+        self, query: BaseViewQuery[D], session: BaseSession[Any], size: int, cursor: str | None
+    ) -> None:
+        self.query = query
+        self.session = session
+        self.db = session.db_for(query.view.model)
+        self.size = size
+        self.types = model_doc_types(query.view.model)
+        self.query_id = query._query_id(self.db)
+        self.state = KeysetState()
+        if cursor is not None and query._paged:
+            self.state = KeysetState.from_json(decode_cursor(cursor, "view", self.query_id))
+        self.done = False
+
+    def _fetch_flow(self, request: dict[str, Any]) -> Flow[list[dict[str, Any]]]:
+        return self.query._fetch_flow(self.db, request)
+
+    def page_flow(self) -> Flow[Page[ViewRow[D]] | None]:
+        """The next page of rows, with the cursor of the one after; None after the last."""
+        query, session, db = self.query, self.session, self.db
+        if not query._paged:
+            if self.done:
+                return None
+            self.done = True
+            request = dict(query.params)
+            if query._limit is not None:
+                request["limit"] = query._limit
+            rows = yield from query._fetch_flow(db, request)
+            return Page(
+                [query._row(session, db, r, self.types) for r in rows if "error" not in r], None
+            )
+        raw = yield from keyset_page(
+            self._fetch_flow,
+            query.params,
+            self.state,
+            page_size=self.size,
+            limit=query._limit,
+            by_doc_id=not query._unique_keys,
+        )
+        if raw is None:
+            return None
+        state = self.state
+        nxt = None if state.done else encode_cursor("view", self.query_id, state.to_json())
+        return Page([query._row(session, db, r, self.types) for r in raw], nxt)
+
+
+class ViewQuery(BaseViewQuery[D], SyncDriver):
+    """The rows of a view query, read when iterated (a page per request)."""
 
     # -- reading ------------------------------------------------------------------
 
     def pages(self, page_size: int | None = None) -> Iterator[Page[ViewRow[D]]]:
         """The rows page by page, each with the cursor of the next."""
-        yield from self._pages(page_size or self._page_size, None)
+        session = self.session
+        pager = self._pager(session, page_size or self._page_size, None)
+        while (page := run(pager.page_flow(), session.client)) is not None:
+            yield page
 
     def page(self, size: int, cursor: str | None = None) -> Page[ViewRow[D]]:
         """One page of at most ``size`` rows from ``cursor`` (a previous page's
         ``next_cursor``; None for the first)."""
-        if not isinstance(size, int) or size < 1:
-            raise ValueError(f"page() takes a size >= 1, got {size!r}")
-        for found in self._pages(size, cursor):
-            return found
-        return Page([], None)
+        return self._run(self._page_flow, size, cursor)
 
     def __iter__(self) -> Iterator[ViewRow[D]]:
         for found in self.pages():
             yield from found.items
 
-    def __bool__(self) -> NoReturn:
-        raise TypeError("a ViewQuery is not a bool: use .first() is not None")
-
     def all(self) -> list[ViewRow[D]]:
-        return list(self)
+        """Every row, as a list."""
+        return self._run(self._all_flow)
 
     def first(self) -> ViewRow[D] | None:
-        for row in self.page(1):
-            return row
-        return None
+        """The first row, or None."""
+        return self._run(self._first_flow)
 
     def docs(self) -> list[D]:
         """The rows' documents (``include_docs=True``), skipping rows without one."""
-        return [row.doc for row in self if row.doc is not None]
+        return self._run(self._docs_flow)
 
     def scalar(self) -> Any:
         """The value of the only row (a reduce without grouping), or None for no rows."""
-        rows = self.page(2).items if self._paged else self.all()
-        if len(rows) > 1:
-            raise QueryError("scalar() needs a result of at most one row; this has more")
-        return rows[0].value if rows else None
+        return self._run(self._scalar_flow)

@@ -42,9 +42,13 @@ from cloudant_odm.models.document import Document
 from cloudant_odm.models.registry import registry
 
 if TYPE_CHECKING:
+    from collections.abc import Coroutine
+
+    from cloudant_odm.aio.queries import AsyncSearchResults, AsyncViewQuery
+    from cloudant_odm.aio.session import AsyncSession
     from cloudant_odm.query.search import SearchResults
-    from cloudant_odm.query.views import ViewQuery
-    from cloudant_odm.session import Session
+    from cloudant_odm.query.views import BaseViewQuery, ViewQuery
+    from cloudant_odm.session import BaseSession, Session
 
 __all__ = [
     "ANALYZERS",
@@ -72,8 +76,9 @@ class QueryRunners:
     """How ``View.query`` and ``SearchIndex.search`` run: the query layer's functions,
     handed down when it is imported (it sits above these declarations)."""
 
-    view: Callable[..., ViewQuery[Any]]
-    search: Callable[..., SearchResults[Any]]
+    view: Callable[..., BaseViewQuery[Any]]
+    # A SearchResults, or an awaitable of the async one (for an AsyncSession).
+    search: Callable[..., Any]
 
 
 _runners: QueryRunners | None = None
@@ -610,8 +615,14 @@ class View(Declaration, Generic[_D]):
             body["reduce"] = self.reduce
         return body
 
-    def query(self, session: Session, **params: Any) -> ViewQuery[_D]:
-        """Query the view through ``session``; see ``cloudant_odm.query.views.query_view``.
+    @overload
+    def query(self, session: Session, **params: Any) -> ViewQuery[_D]: ...
+    @overload
+    def query(self, session: AsyncSession, **params: Any) -> AsyncViewQuery[_D]: ...
+    def query(self, session: BaseSession[Any], **params: Any) -> BaseViewQuery[_D]:
+        """Query the view through ``session``; the parameters are
+        ``cloudant_odm.query.views.view_parameters``'. An ``AsyncSession``
+        (``cloudant_odm.aio``) gives an ``AsyncViewQuery``, whose reads are awaited.
 
         A query that meets the 404 "Design document was updated or deleted" (the design
         document was switched by a deploy while the query waited) is retried once by the
@@ -1053,9 +1064,16 @@ class SearchIndex(Declaration, Generic[_D]):
         source = self._index or self._generate(require_doc_types=require_doc_types)
         return {"index": source, "analyzer": self.analyzer}
 
-    def search(self, session: Session, query: str, **params: Any) -> SearchResults[_D]:
-        """Search the index through ``session``; see
-        ``cloudant_odm.query.search.search_index``."""
+    @overload
+    def search(self, session: Session, query: str, **params: Any) -> SearchResults[_D]: ...
+    @overload
+    def search(
+        self, session: AsyncSession, query: str, **params: Any
+    ) -> Coroutine[Any, Any, AsyncSearchResults[_D]]: ...
+    def search(self, session: BaseSession[Any], query: str, **params: Any) -> Any:
+        """Search the index through ``session`` (one request); the parameters are
+        ``cloudant_odm.query.search.search_parameters``'. With an ``AsyncSession``
+        (``cloudant_odm.aio``), await it: ``await Order.fulltext.search(s, "bob*")``."""
         return _query_layer().search(self, session, query, **params)
 
 

@@ -130,6 +130,15 @@ def test_mypy_sees_the_async_client_awaited(tmp_path: Path) -> None:
     _check(TYPING_DIR / "aio_client_types.py", tmp_path)
 
 
+def test_mypy_sees_async_queries_awaited(tmp_path: Path) -> None:
+    """Order.objects.using(async_session) is an AsyncQuerySet[Order] through the chain,
+    ``await ....all()`` a list[Order], ``async for`` gives Orders (``for`` is an error);
+    a view query in an AsyncSession is an AsyncViewQuery, a search awaits to
+    AsyncSearchResults."""
+    pytest.importorskip("httpx", reason="the async extra is not installed")
+    _check(TYPING_DIR / "aio_query_types.py", tmp_path)
+
+
 def test_mypy_sees_the_async_session_awaited(tmp_path: Path) -> None:
     """AsyncSession's request-making methods are coroutines of what Session's return
     (``await s.get(Order, id)`` is ``Order | None``, ``await ref.get(s)`` a Customer);
