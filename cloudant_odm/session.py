@@ -738,8 +738,8 @@ class BaseSession(Generic[C]):
         self, db: str, batch: list[_Write], response: DetailedResponse, outcome: _Outcome
     ) -> Flow[None]:
         """Map a ``_bulk_docs`` response back to the batch's documents: revs for the
-        written ones, failures for the others (conflicts that are our own earlier
-        attempt count as written)."""
+        written ones, failures for the others (when retries sent the request more than
+        once, conflicts that are our own earlier attempt count as written)."""
         results = response.get_result()
         by_id = {r.get("id"): r for r in results}
         # 202: some documents were only accepted. CouchDB marks them "accepted": true;
@@ -761,7 +761,16 @@ class BaseSession(Generic[C]):
                 conflicted.append(item)
             else:
                 outcome.failures.append(self._failure(entry, result))
-        for item, stored_rev in (yield from self._own_writes_flow(db, conflicted)):
+        # A conflict is our own write only if the request went more than once (an earlier
+        # attempt may have been applied and its answer lost). Sent once, it is another
+        # writer's, even one that stored exactly what we sent: CouchDB gives two identical
+        # edits of one revision the same new revision id, and taking that as ours would
+        # lose our change (two `n -= 1` leaving n one lower).
+        if response.attempts > 1:
+            settled = yield from self._own_writes_flow(db, conflicted)
+        else:
+            settled = [(item, None) for item in conflicted]
+        for item, stored_rev in settled:
             if stored_rev is not None:
                 self._written(item, stored_rev)
                 written.append(item[0])

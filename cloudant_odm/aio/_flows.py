@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, TypeVar
 
-from cloudant_odm.client.flows import Done, Flow, Send, Sleep
+from cloudant_odm.client.flows import Done, Flow, Send, Sleep, operation_of
 
 __all__ = ["arun"]
 
@@ -30,7 +30,7 @@ async def arun(flow: Flow[T], client: Any) -> T:
                 continue
             send = step if isinstance(step, Send) else step.send
             try:
-                answer: Any = await getattr(client, send.operation)(*send.args, **send.kwargs)
+                answer: Any = await operation_of(client, send)(*send.args, **send.kwargs)
             except BaseException as exc:
                 if isinstance(step, Send) or not isinstance(exc, Exception):
                     step = flow.throw(exc)  # (a cancellation at once, begun or not)

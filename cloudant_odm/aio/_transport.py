@@ -35,8 +35,10 @@ from cloudant_odm.client.transport import (
     DetailedResponse,
     RetryPolicy,
     TransportSettings,
+    mark_sent_times,
     result_of,
     send_request,
+    sent_times,
     user_agent,
 )
 
@@ -179,12 +181,14 @@ class AsyncTransport(TransportSettings):
     async def call(self, request: Request) -> DetailedResponse:
         """Send an operation's request (``Op.request``) and decode its response."""
         response = await send_request(self.send, request)
+        attempts = sent_times(response)
         if request.stream:
-            return DetailedResponse(AsyncStream(response), response.headers, response.status_code)
+            stream = AsyncStream(response)
+            return DetailedResponse(stream, response.headers, response.status_code, attempts)
         result = result_of(
             request.method, response.status_code, response.headers, response.content, response
         )
-        return DetailedResponse(result, response.headers, response.status_code)
+        return DetailedResponse(result, response.headers, response.status_code, attempts)
 
     async def send(
         self,
@@ -228,7 +232,9 @@ class AsyncTransport(TransportSettings):
                     await read_error_body(response)
                     raise error_from_response(response)
                 await response.aclose()
+                attempt.attempts = 0  # (refused, not applied: the count starts again)
                 response = await attempt.complete(stream)
+            mark_sent_times(response, attempt.attempts)
             if not 200 <= response.status_code < 300:  # 304 too, as the SDK
                 await read_error_body(response)
                 raise error_from_response(response)

@@ -21,23 +21,25 @@ driver awaits it there and then (its tasks overlap each other instead).
 from __future__ import annotations
 
 import time
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import Any, Protocol, TypeVar
 
 from cloudant_odm.client.overlap import Call
 from cloudant_odm.client.transport import DetailedResponse
 
-__all__ = ["Begin", "Done", "Flow", "Pending", "Send", "Sleep", "run"]
+__all__ = ["Begin", "Done", "Flow", "Pending", "Send", "Sleep", "operation_of", "run"]
 
 T = TypeVar("T")
 
 
 class Send:
-    """One operation of the client: ``client.<operation>(*args, **kwargs)``."""
+    """One operation of the client: ``client.<operation>(*args, **kwargs)``. An
+    ``operation`` given as a function (the SDK's page iterators take the client's bound
+    method, or a stand-in for it) is called as it is."""
 
     __slots__ = ("args", "kwargs", "operation")
 
-    def __init__(self, operation: str, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, operation: str | Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         self.operation = operation
         self.args = args
         self.kwargs = kwargs
@@ -107,9 +109,9 @@ def run(flow: Flow[T], client: Any) -> T:
         while True:
             try:
                 if isinstance(step, Send):
-                    answer: Any = getattr(client, step.operation)(*step.args, **step.kwargs)
+                    answer: Any = operation_of(client, step)(*step.args, **step.kwargs)
                 elif isinstance(step, Begin):
-                    answer = Call(_call, getattr(client, step.send.operation), step.send)
+                    answer = Call(_call, operation_of(client, step.send), step.send)
                 else:
                     answer = sleep(step.seconds)
             except BaseException as exc:  # the flow decides what an error means
@@ -119,6 +121,12 @@ def run(flow: Flow[T], client: Any) -> T:
     except StopIteration as stop:
         value: T = stop.value
         return value
+
+
+def operation_of(client: Any, send: Send) -> Callable[..., Any]:
+    """What ``send`` calls: the client's operation of that name, or the function given."""
+    operation = send.operation
+    return getattr(client, operation) if isinstance(operation, str) else operation
 
 
 def _call(operation: Any, send: Send) -> Any:

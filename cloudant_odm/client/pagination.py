@@ -41,6 +41,7 @@ import enum
 import inspect
 from abc import abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any, Final, Generic, Literal, Protocol, TypeVar, overload
 
 import attrs
@@ -128,12 +129,11 @@ class _BasePageIterator(Iterator[tuple[_RowT, ...]], Generic[_ResultT, _RowT]):
     def __init__(
         self,
         client: Any,
-        operation: str,
+        operation: str | Callable[..., Any],
         page_opts: Iterable[str],
         opts: Mapping[str, Any],
     ) -> None:
         self._client = client
-        self._operation = operation  # the client's method, by name
         self._has_next = True
         self._page_size: int = self._page_size_from_opts_limit(opts)
         fixed = {k: v for k, v in opts.items() if v is not None}
@@ -144,7 +144,10 @@ class _BasePageIterator(Iterator[tuple[_RowT, ...]], Generic[_ResultT, _RowT]):
         for name in page_opts:
             if name in fixed:
                 self._next_page_opts[name] = fixed.pop(name)
-        self._fixed_opts = fixed
+        # The operation with every option but where the page starts (as the SDK's
+        # iterators keep it): called, or awaited with the async client, for each page.
+        call = getattr(client, operation) if isinstance(operation, str) else operation
+        self._next_request_function = partial(call, **fixed)
 
     def __iter__(self) -> _BasePageIterator[_ResultT, _RowT]:
         return self
@@ -152,12 +155,16 @@ class _BasePageIterator(Iterator[tuple[_RowT, ...]], Generic[_ResultT, _RowT]):
     def __next__(self) -> tuple[_RowT, ...]:
         if not self._has_next:
             raise StopIteration
-        return tuple(run(self._next_page(), self._client))
+        return tuple(self._next_request())
+
+    def _next_request(self) -> list[_RowT]:
+        """The next page's rows, asked for with the synchronous client."""
+        return run(self._next_page(), self._client)
 
     def _next_page(self) -> Flow[list[_RowT]]:
         """The next page: its request, then its rows."""
         self._check_next()
-        response = yield Send(self._operation, **self._fixed_opts, **self._next_page_opts)
+        response = yield Send(self._next_request_function, **self._next_page_opts)
         return self._take_page(response.get_result())
 
     def _check_next(self) -> None:
@@ -209,7 +216,9 @@ class _KeyPageIterator(_BasePageIterator[_ResultT, _KeyedRowT]):
     """Pages of ``_all_docs``-like rows, asking for one row more than a page: that row
     (not returned) is where the next page starts, so a short answer is the last page."""
 
-    def __init__(self, client: Any, operation: str, opts: Mapping[str, Any]) -> None:
+    def __init__(
+        self, client: Any, operation: str | Callable[..., Any], opts: Mapping[str, Any]
+    ) -> None:
         super().__init__(client, operation, ("skip", "start_key", "start_key_doc_id"), opts)
         # Why the next page can't be asked for; raised when it is.
         self._boundary_failure: str | None = None
@@ -257,7 +266,7 @@ class _BookmarkPageIterator(_BasePageIterator[_ResultT, _RowT]):
     def __init__(
         self,
         client: Any,
-        operation: str,
+        operation: str | Callable[..., Any],
         opts: Mapping[str, Any],
         extra_page_opts: Sequence[str] = (),
     ) -> None:
@@ -289,7 +298,9 @@ class _AllDocsPageIterator(_KeyPageIterator[AllDocsResult, DocsResultRow]):
 class _ViewPageIterator(_KeyPageIterator[ViewResult, ViewResultRow]):
     """A view, global or of a partition."""
 
-    def __init__(self, client: Any, operation: str, opts: Mapping[str, Any]) -> None:
+    def __init__(
+        self, client: Any, operation: str | Callable[..., Any], opts: Mapping[str, Any]
+    ) -> None:
         super().__init__(client, operation, opts)
         level = opts.get("group_level")
         self._group_level = int(level) if level is not None and opts.get("descending") else None
@@ -333,7 +344,9 @@ class _ViewPageIterator(_KeyPageIterator[ViewResult, ViewResultRow]):
 class _FindPageIterator(_BookmarkPageIterator[FindResult, Document]):
     """``_find``, global or of a partition."""
 
-    def __init__(self, client: Any, operation: str, opts: Mapping[str, Any]) -> None:
+    def __init__(
+        self, client: Any, operation: str | Callable[..., Any], opts: Mapping[str, Any]
+    ) -> None:
         # _find takes skip, which must apply to the first page only.
         super().__init__(client, operation, opts, extra_page_opts=("skip",))
 

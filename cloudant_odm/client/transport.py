@@ -63,9 +63,11 @@ __all__ = [
     "Transport",
     "TransportSettings",
     "compress",
+    "mark_sent_times",
     "request_sending",
     "result_of",
     "send_request",
+    "sent_times",
     "user_agent",
 ]
 
@@ -90,7 +92,8 @@ _GZIP_CHUNK = 64 * 1024
 #: 6 for bodies under 10% larger (benchmarks/run.py: about 1 µs less client CPU per
 #: small document written).
 GZIP_LEVEL = 1
-#: Attribute set on the exception a Retry raises: how many attempts were made.
+#: Attribute set on the exception a Retry raises, and on a response: how many attempts
+#: were made.
 _ATTEMPTS = "_cloudant_odm_attempts"
 #: A response body that broke off while being read: sent again (retries permitting).
 _BODY_ERRORS = (
@@ -123,19 +126,23 @@ class DetailedResponse:
     unread ``requests.Response`` for streamed and binary bodies (read or close it).
     """
 
-    __slots__ = ("headers", "result", "status_code")
+    __slots__ = ("attempts", "headers", "result", "status_code")
 
     def __init__(
         self,
         response: Any = None,
         headers: Mapping[str, str] | None = None,
         status_code: int | None = None,
+        attempts: int = 1,
     ) -> None:
         # The SDK's keywords (response=, headers=, status_code=), so that tests that build
         # one by hand, as for mocks, work with either library.
         self.result = response
         self.headers: Mapping[str, str] = headers if headers is not None else {}
         self.status_code = status_code
+        #: How many times the request was sent: more than 1 when retries re-sent it (a
+        #: write may then have been applied by an earlier attempt whose answer was lost).
+        self.attempts = attempts
 
     def get_result(self) -> Any:
         return self.result
@@ -529,12 +536,13 @@ class Transport(TransportSettings):
     def call(self, request: Request) -> DetailedResponse:
         """Send an operation's request (``Op.request``) and decode its response."""
         response = send_request(self.send, request)
+        attempts = sent_times(response)
         if request.stream:
-            return DetailedResponse(response, response.headers, response.status_code)
+            return DetailedResponse(response, response.headers, response.status_code, attempts)
         result = result_of(
             request.method, response.status_code, response.headers, response.content, response
         )
-        return DetailedResponse(result, response.headers, response.status_code)
+        return DetailedResponse(result, response.headers, response.status_code, attempts)
 
     def send(
         self,
@@ -583,6 +591,7 @@ class Transport(TransportSettings):
                 made = getattr(_urllib3_error(exc), _ATTEMPTS, None)
                 self._raise_failure(exc, request, attempts + made if made else None)
             attempts += _attempts_of(response)
+            mark_sent_times(response, attempts)
             if stream:
                 return response
             try:
@@ -672,6 +681,17 @@ def _urllib3_error(error: BaseException) -> BaseException | None:
     """The urllib3 exception ``requests`` wrapped in ``error`` (its first argument)."""
     inner = error.args[0] if error.args else None
     return inner if isinstance(inner, BaseException) else None
+
+
+def sent_times(response: Any) -> int:
+    """How many times the request of ``response`` (requests' or httpx's) was sent, as
+    its transport counted them (1 when it doesn't say)."""
+    times: int = getattr(response, _ATTEMPTS, 1)
+    return times
+
+
+def mark_sent_times(response: Any, times: int) -> None:
+    setattr(response, _ATTEMPTS, times)
 
 
 def _attempts_of(response: requests.Response) -> int:

@@ -266,3 +266,34 @@ async def test_tasks_with_a_session_each_share_one_client(
     kinds = [row["doc"]["type"] for row in rows]
     assert kinds.count("aio_session_customer") == 5  # get_or_create raced, no duplicate
     assert kinds.count("aio_session_invoice") == 40
+
+
+async def test_concurrent_identical_changes_are_all_applied(
+    client: CloudantV1, aclient: AsyncCloudantV1, db_name: str
+) -> None:
+    # Each task takes 1 from the same stored value: identical edits of one revision get
+    # the same revision id from CouchDB, and each must still count (10 - 3 = 7).
+    client.put_document(db_name, "c", {"type": "aio_session_customer", "name": "C", "tier": 10})
+
+    def take_one(customer: Customer) -> None:
+        customer.tier -= 1
+
+    async def task() -> int:
+        async with AsyncSession(aclient, db=db_name) as session:
+            return (await session.update(Customer, "c", take_one)).tier
+
+    seen = await asyncio.gather(*(task() for _ in range(3)))
+    assert sorted(seen) == [7, 8, 9]
+    assert client.get_document(db_name, "c").get_result()["tier"] == 7
+
+    # Two sessions holding the same revision make the same change: the second is refused.
+    first, second = AsyncSession(aclient, db=db_name), AsyncSession(aclient, db=db_name)
+    mine, theirs = await first.get(Customer, "c"), await second.get(Customer, "c")
+    assert mine is not None
+    assert theirs is not None
+    mine.tier -= 1
+    theirs.tier -= 1
+    await first.commit()
+    with pytest.raises(ConflictError):
+        await second.flush_one(theirs)
+    assert client.get_document(db_name, "c").get_result()["tier"] == 6

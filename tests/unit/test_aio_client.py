@@ -805,3 +805,36 @@ async def test_token_lifetimes_are_the_managers(mock: respx.MockRouter) -> None:
     async with async_client(authenticator) as client:
         await client.get_document("db", "doc")
     assert route.calls.last.request.headers["Authorization"] == "Bearer preset"
+
+
+async def test_a_response_says_how_many_times_its_request_was_sent(waits: list[float]) -> None:
+    """DetailedResponse.attempts: 1 when sent once, more when retries re-sent it, counted
+    the same by both clients (a session trusts a conflict to be its own earlier write
+    only then)."""
+    replies: list[Reply] = [
+        (503, {}, b"{}"),
+        (201, {"Content-Type": "application/json"}, b'[{"ok": true, "id": "a", "rev": "1-a"}]'),
+    ]
+    counted: dict[str, list[int]] = {}
+    for kind in ("sync", "async"):
+        server = ScriptedServer(replies)
+        try:
+            if kind == "sync":
+                client = CloudantV1(NoAuthAuthenticator())
+                client.set_service_url(server.url)
+                client.enable_retries(max_retries=2, retry_interval=1)
+                retried = client.post_bulk_docs("db", {"docs": [{"_id": "a"}]}).attempts
+                once = client.post_bulk_docs("db", {"docs": [{"_id": "a"}]}).attempts
+            else:
+                aclient = AsyncCloudantV1(NoAuthAuthenticator())
+                aclient.set_service_url(server.url)
+                aclient.enable_retries(max_retries=2, retry_interval=1)
+                async with aclient:
+                    retried = (
+                        await aclient.post_bulk_docs("db", {"docs": [{"_id": "a"}]})
+                    ).attempts
+                    once = (await aclient.post_bulk_docs("db", {"docs": [{"_id": "a"}]})).attempts
+        finally:
+            server.close()
+        counted[kind] = [retried, once]
+    assert counted["async"] == counted["sync"] == [2, 1]

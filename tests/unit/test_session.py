@@ -19,7 +19,13 @@ from cloudant_odm import (
     SessionError,
     field,
 )
-from cloudant_odm.client import CloudantV1, ConflictError, ForbiddenError, NoAuthAuthenticator
+from cloudant_odm.client import (
+    CloudantV1,
+    ConflictError,
+    DetailedResponse,
+    ForbiddenError,
+    NoAuthAuthenticator,
+)
 
 URL = "http://couch.test"
 BULK = f"{URL}/db/_bulk_docs"
@@ -170,9 +176,23 @@ def test_failures_are_typed_and_the_rest_keep_their_revs(client: CloudantV1) -> 
     assert s.state_of(vetoed) is ObjectState.PENDING  # still pending, can be fixed and retried
 
 
+@pytest.fixture
+def resent_bulk_docs(client: CloudantV1, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every ``_bulk_docs`` answer says its request was sent twice (retries re-sent it,
+    so the first attempt may have been applied and its answer lost)."""
+    post_bulk_docs = client.post_bulk_docs
+
+    def sent_twice(*args: Any, **kwargs: Any) -> DetailedResponse:
+        response = post_bulk_docs(*args, **kwargs)
+        response.attempts = 2
+        return response
+
+    monkeypatch.setattr(client, "post_bulk_docs", sent_twice)
+
+
 @responses.activate
 def test_a_retried_create_whose_first_answer_was_lost_counts_as_written(
-    client: CloudantV1,
+    client: CloudantV1, resent_bulk_docs: None
 ) -> None:
     s = Session(client, db="db")
     item = Item(id="same", name="n", qty=5)
@@ -245,7 +265,9 @@ def test_a_refused_write_keeps_its_changes_and_inline_attachment(client: Cloudan
 
 
 @responses.activate
-def test_a_retried_delete_whose_first_answer_was_lost_counts_as_done(client: CloudantV1) -> None:
+def test_a_retried_delete_whose_first_answer_was_lost_counts_as_done(
+    client: CloudantV1, resent_bulk_docs: None
+) -> None:
     responses.get(f"{URL}/db/d", json={"_id": "d", "_rev": "1-d", "type": "item", "name": "d"})
     responses.post(BULK, json=[{"id": "d", "error": "conflict", "reason": "conflict"}])
     responses.post(
@@ -266,7 +288,9 @@ def test_a_retried_delete_whose_first_answer_was_lost_counts_as_done(client: Clo
 
 
 @responses.activate
-def test_a_retried_create_with_an_inline_attachment_counts_as_written(client: CloudantV1) -> None:
+def test_a_retried_create_with_an_inline_attachment_counts_as_written(
+    client: CloudantV1, resent_bulk_docs: None
+) -> None:
     s = Session(client, db="db")
     item = Item(id="att", name="n")
     s.add(item)
@@ -361,7 +385,7 @@ class Measure(Document, doc_type="measure"):
 )
 @responses.activate
 def test_a_retried_create_is_recognised_whatever_form_the_server_gives_its_numbers(
-    client: CloudantV1, sent: float, stored: Any, ours: bool
+    client: CloudantV1, resent_bulk_docs: None, sent: float, stored: Any, ours: bool
 ) -> None:
     # Found by tests/faults: a reset after forwarding made a 10 000-document import report
     # a conflict for a document holding 45.0, which PouchDB had stored as 45.
@@ -521,3 +545,25 @@ def test_a_replicator_document_loads_clean_and_saves_without_the_server_s_keys(
         "_replication_state": "completed",
         "_replication_stats": {"docs_written": 3},
     }
+
+
+@responses.activate
+def test_a_conflict_on_a_request_sent_once_is_a_conflict_even_with_our_content(
+    client: CloudantV1,
+) -> None:
+    # Two writers each take 1 from n=10 at rev 1: CouchDB gives both edits the same new
+    # revision id (same parent, same content), so the stored document looks like ours.
+    # Sent once, the conflict can't be our own earlier attempt: the change must not be
+    # taken as written (it would be lost: n=9 where two decrements make 8).
+    responses.get(f"{URL}/db/c", json={"_id": "c", "_rev": "1-a", "type": "item", "name": "c"})
+    s = Session(client, db="db")
+    counter = s.get(Item, "c")
+    assert counter is not None
+    counter.qty = 9
+    responses.post(BULK, json=[{"id": "c", "error": "conflict", "reason": "exists"}])
+    with pytest.raises(BulkWriteError) as info:
+        s.flush()
+    assert isinstance(info.value.failures[0].error, ConflictError)
+    assert counter.rev == "1-a"
+    assert s.is_modified(counter)  # still to be written: nothing was lost
+    assert [c.request.url for c in responses.calls][-1] == BULK  # no look for "our" write
