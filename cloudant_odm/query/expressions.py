@@ -604,6 +604,12 @@ class Field(Generic[T]):
                 f"TypeError for it); use == None, or {self._display}.exists()"
             )
         target = self._type
+        if target is not Any and strip_optional(target) is Decimal:
+            # Earlier versions stored decimals as text ("7.25"), which the server sorts
+            # after every number: `total > 50` would match it. Only numbers are compared
+            # (text-stored values match no range, in either direction, until re-saved;
+            # null is not a number either).
+            return Condition(self, operator, self._dump(value), also={"$type": "number"})
         if target is not Any and strip_optional(target) is not target:
             # The server sorts null before every number and string, so a range would
             # match the documents holding None, which Python never orders.

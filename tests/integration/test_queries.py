@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -498,3 +499,32 @@ def test_bulk_update_refuses_matches_with_unwritten_changes(
     check = Session(session.client, db=db_name)
     assert Ticket.objects.using(check).filter(status="resolved").count() == 0  # nothing written
     assert held.title == "edited locally, not committed"  # and nothing thrown away
+
+
+class Bill(Document, doc_type="iq-bill"):
+    total: Decimal
+
+
+def test_decimals_an_earlier_version_stored_as_text_match_no_range(
+    client: CloudantV1, db_name: str
+) -> None:
+    # Text sorts after every number on the server: without a guard `total > 50` would
+    # match "7.25". As documented, text-stored values match no range until re-saved.
+    client.post_bulk_docs(
+        db_name,
+        {
+            "docs": [
+                {"_id": "b-number", "type": "iq-bill", "total": 70.5},
+                {"_id": "b-small", "type": "iq-bill", "total": 7.25},
+                {"_id": "b-text", "type": "iq-bill", "total": "7.25"},
+            ]
+        },
+    )
+    session = Session(client, db=db_name)
+    bills = Bill.objects.using(session)
+    loaded = {b.id: b.total for b in bills.all()}
+    assert loaded["b-text"] == Decimal("7.25")  # still loads
+    above = sorted(b.id for b in bills.filter(Bill.total > Decimal("50")).all())
+    below = sorted(b.id for b in bills.filter(Bill.total <= 50).all())
+    assert above == ["b-number"]  # Python agrees: 7.25 > 50 is False
+    assert below == ["b-small"]  # the text one waits for re-saving, as documented
