@@ -22,7 +22,7 @@ from cloudant_odm.client import (
     ConflictError,
     NotFoundError,
 )
-from cloudant_odm.client.flows import Flow, Send, Sleep, run
+from cloudant_odm.client.flows import Flow, Send, Sleep, check_client, run
 from cloudant_odm.client.follower import FOREVER_MS, is_transient
 from cloudant_odm.models import Document, DocumentTypeError, from_json
 from cloudant_odm.models.registry import type_selector
@@ -267,17 +267,29 @@ def _plan(
     checkpoint: Checkpoint | None,
     error_tolerance: float | timedelta | None,
     limit: int | None,
+    awaited: bool = False,
 ) -> _FollowPlan[T]:
-    """``follow()``'s arguments checked and turned into a plan (no I/O)."""
+    """``follow()``'s arguments checked and turned into a plan (no I/O); ``awaited``:
+    for the async ``follow()``."""
+    where = "cloudant_odm.aio.follow()" if awaited else "follow()"
+    if isinstance(models, str):
+        raise TypeError(f"{where} takes Document classes, not the string {models!r}")
+    if checkpoint is not None and not isinstance(checkpoint, Checkpoint):
+        raise TypeError(
+            f"{where}: checkpoint= takes a Checkpoint (Checkpoint({checkpoint!r})), "
+            f"got {checkpoint!r}"
+        )
     classes: tuple[type[T], ...] = (models,) if isinstance(models, type) else tuple(models)
     if not classes:
-        raise ValueError("follow() needs at least one Document class")
+        raise ValueError(f"{where} needs at least one Document class")
     for model in classes:
         if not (isinstance(model, type) and issubclass(model, Document)):
-            raise TypeError(f"follow() takes Document classes, not {model!r}")
+            raise TypeError(f"{where} takes Document classes, not {model!r}")
     # A session (synchronous or async) knows each class's database; a client doesn't.
     is_session = hasattr(session, "db_for")
     client = session.client if is_session else session
+    other = "cloudant_odm.changes.follow()" if awaited else "cloudant_odm.aio.follow()"
+    check_client(client, awaited=awaited, where=where, instead=other)
     if db:
         database = db
     elif is_session:

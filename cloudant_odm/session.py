@@ -21,13 +21,13 @@ import json
 import logging
 import marshal
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import IO, Any, Generic, Literal, TypeVar, cast, overload
+from typing import IO, Any, ClassVar, Generic, Literal, TypeVar, cast, overload
 
 import attrs
 import requests
 
 from cloudant_odm.client import CloudantV1, ConflictError, DetailedResponse, NotFoundError
-from cloudant_odm.client.flows import Begin, Flow, Pending, Send, run
+from cloudant_odm.client.flows import Begin, Flow, Pending, Send, check_client, run
 from cloudant_odm.client.service import ServiceSettings
 from cloudant_odm.client.transport import compress
 from cloudant_odm.errors import (
@@ -185,6 +185,9 @@ class BaseSession(Generic[C]):
     session drives with its own client, synchronous or awaited.
     """
 
+    #: Whether the session's client is the async one (None: either, the caller drives).
+    _ASYNC: ClassVar[bool | None] = None
+
     def __init__(
         self,
         client: C,
@@ -209,6 +212,13 @@ class BaseSession(Generic[C]):
             raise TypeError(
                 "Session(databases=...) takes a mapping of database names or a function, "
                 f"got {type(databases).__name__}"
+            )
+        if self._ASYNC is not None:
+            check_client(
+                client,
+                awaited=self._ASYNC,
+                where=type(self).__name__,
+                instead="cloudant_odm.aio.AsyncSession" if not self._ASYNC else "Session",
             )
         self.client = client
         self.db = db
@@ -1027,6 +1037,8 @@ class Session(BaseSession[CloudantV1]):
 
     # Each request-making method runs its flow (BaseSession) with the client; the
     # async session (cloudant_odm.aio.AsyncSession) awaits the same flows.
+
+    _ASYNC = False
 
     def __enter__(self) -> Session:
         return self

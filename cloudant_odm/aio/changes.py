@@ -141,6 +141,7 @@ def follow(
         checkpoint=checkpoint,
         error_tolerance=error_tolerance,
         limit=limit,
+        awaited=True,
     )
     client: AsyncCloudantV1 = plan.client
     follower = AsyncChangesFollower(client, **plan.options)

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, overload
 
 from cloudant_odm.aio._flows import arun
+from cloudant_odm.client.flows import check_client
 from cloudant_odm.client.models import DocsResultRow, Document, SearchResultRow, ViewResultRow
 from cloudant_odm.client.pagination import (
     PagerType,
@@ -153,4 +154,6 @@ class AsyncPagination(Generic[_RowT]):
         """An async pagination of the operation ``type`` called with ``kwargs`` (its
         options, ``db`` included), ``limit`` being the page size; the options are checked
         as ``Pagination.new_pagination`` checks them."""
+        where, other = "AsyncPagination.new_pagination()", "cloudant_odm.client.Pagination"
+        check_client(client, awaited=True, where=where, instead=other)
         return AsyncPagination(client, _checked_spec(client, type, kwargs).page_iterator, kwargs)

@@ -38,6 +38,8 @@ class AsyncSession(BaseSession[AsyncCloudantV1]):
     synchronous one of the same name does.
     """
 
+    _ASYNC = True
+
     async def __aenter__(self) -> AsyncSession:
         return self
 

@@ -20,6 +20,7 @@ driver awaits it there and then (its tasks overlap each other instead).
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Callable, Generator
 from typing import Any, Protocol, TypeVar
@@ -27,7 +28,17 @@ from typing import Any, Protocol, TypeVar
 from cloudant_odm.client.overlap import Call
 from cloudant_odm.client.transport import DetailedResponse
 
-__all__ = ["Begin", "Done", "Flow", "Pending", "Send", "Sleep", "operation_of", "run"]
+__all__ = [
+    "Begin",
+    "Done",
+    "Flow",
+    "Pending",
+    "Send",
+    "Sleep",
+    "check_client",
+    "operation_of",
+    "run",
+]
 
 T = TypeVar("T")
 
@@ -131,3 +142,16 @@ def operation_of(client: Any, send: Send) -> Callable[..., Any]:
 
 def _call(operation: Any, send: Send) -> Any:
     return operation(*send.args, **send.kwargs)
+
+
+def check_client(client: Any, *, awaited: bool, where: str, instead: str) -> None:
+    """Refuse, before anything is sent, a client of the other kind than ``where`` drives
+    (``awaited``: the async one). The synchronous drivers would get coroutines; the async
+    ones would send with the synchronous client, blocking the event loop, then fail to
+    await its answer. ``instead``: what takes that client. A stand-in without the
+    client's operations (a test's) is not checked."""
+    operation = getattr(type(client), "get_document", None)
+    if operation is None or inspect.iscoroutinefunction(operation) == awaited:
+        return
+    wanted = "an AsyncCloudantV1" if awaited else "a CloudantV1"
+    raise TypeError(f"{where} takes {wanted}, got {client!r}; with that client, use {instead}")

@@ -50,7 +50,7 @@ import urllib3.exceptions
 
 from cloudant_odm.client._operations import validate_db_name
 from cloudant_odm.client.errors import ApiException
-from cloudant_odm.client.flows import Flow, Send, run
+from cloudant_odm.client.flows import Flow, Send, check_client, run
 from cloudant_odm.client.models import Change, ChangesResultItem
 
 if TYPE_CHECKING:
@@ -632,6 +632,9 @@ class _FollowerCore:
         *,
         kind: str,
     ) -> None:
+        awaited = kind.startswith("Async")
+        other = "ChangesFollower" if awaited else "cloudant_odm.aio.AsyncChangesFollower"
+        check_client(service, awaited=awaited, where=kind, instead=other)
         known = _ALLOWED_OPTIONS.union(_REJECTED_OPTIONS, _REJECTED_EXTRA)
         unknown = [name for name in params if name not in known]
         if unknown:

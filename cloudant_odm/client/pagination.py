@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any, Final, Generic, Literal, Protocol, TypeVa
 import attrs
 
 from cloudant_odm.client._operations import CALL_OPTIONS
-from cloudant_odm.client.flows import Flow, Send, run
+from cloudant_odm.client.flows import Flow, Send, check_client, run
 from cloudant_odm.client.models import (
     AllDocsResult,
     DocsResultRow,
@@ -512,6 +512,8 @@ class Pagination(Generic[_RowT]):
         1 to 200; ``key`` and ``keys`` for ``_all_docs``, ``_design_docs`` and views; the
         facet and group options of search.
         """
+        where, other = "Pagination.new_pagination()", "cloudant_odm.aio.AsyncPagination"
+        check_client(client, awaited=False, where=where, instead=other)
         return Pagination(client, _checked_spec(client, type, kwargs).page_iterator, kwargs)
 
 

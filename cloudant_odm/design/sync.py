@@ -47,7 +47,7 @@ import attrs
 import requests
 
 from cloudant_odm.client import ApiException, CloudantV1, ConflictError, NotFoundError
-from cloudant_odm.client.flows import Flow, Send, Sleep, run
+from cloudant_odm.client.flows import Flow, Send, Sleep, check_client, run
 from cloudant_odm.errors import (
     BuildTimeoutError,
     DeployConflictError,
@@ -1181,6 +1181,7 @@ def sync(
     the deploy can't be completed, and ``DesignDefinitionError`` for bad declarations.
     ``cloudant_odm.aio.sync_design`` does the same with an ``AsyncCloudantV1``, awaited.
     """
+    check_client(client, awaited=False, where="sync()", instead="cloudant_odm.aio.sync_design()")
     flow = sync_flow(
         db,
         models,
@@ -1280,6 +1281,9 @@ def rollback(
     by syncing the older declarations. ``cloudant_odm.aio.rollback_design`` does the
     same with an ``AsyncCloudantV1``, awaited.
     """
+    check_client(
+        client, awaited=False, where="rollback()", instead="cloudant_odm.aio.rollback_design()"
+    )
     flow = rollback_flow(db, ddocs, force=force, progress=progress, lock_timeout=lock_timeout)
     return run(flow, client)
 

@@ -17,8 +17,8 @@ respx = pytest.importorskip("respx", reason="respx is not installed (dev extra)"
 
 import anyio  # noqa: E402
 
-from cloudant_odm import Document, Session  # noqa: E402
-from cloudant_odm.aio import AsyncCloudantV1, AsyncDocumentChanges, follow  # noqa: E402
+from cloudant_odm import Document  # noqa: E402
+from cloudant_odm.aio import AsyncCloudantV1, AsyncDocumentChanges, AsyncSession, follow  # noqa: E402
 from cloudant_odm.changes import Checkpoint, DocumentChange  # noqa: E402
 from cloudant_odm.client import ConflictError, NoAuthAuthenticator  # noqa: E402
 
@@ -117,10 +117,10 @@ async def test_typed_changes_filtered_on_the_server(
 async def test_a_session_names_the_database(
     client: AsyncCloudantV1, mock: respx.MockRouter
 ) -> None:
-    # Anything with db_for() and client (a session) names the database as Session does.
+    # An AsyncSession names the database as Session does (databases= renaming it).
     mock.get(f"{URL}/renamed").respond(200, json={})
     route = mock.post(f"{URL}/renamed/_changes").respond(200, json=feed(rows(1), "1-seq"))
-    session = Session(client, databases={"db": "renamed"})  # type: ignore[arg-type]
+    session = AsyncSession(client, databases={"db": "renamed"})
     assert [c.id for c in await collect(follow(session, [Ticket], one_off=True))] == ["t1"]
     assert route.called
 
