@@ -485,6 +485,7 @@ class BaseSession(Generic[C]):
             return (yield from self._resolve_flow(model, default))
         if doc_id is None or default is not _RAISE:
             raise TypeError("get() takes a document class and an id (or a Ref)")
+        _check_ids(model, "get", [doc_id])
         db = self.db_for(model)
         known = self._identity.get(db, doc_id)
         if known is not None and not conflicts:
@@ -502,6 +503,11 @@ class BaseSession(Generic[C]):
         return self.load_json(model, db, data)
 
     def _get_many_flow(self, model: type[D], ids: Sequence[str]) -> Flow[list[D | None]]:
+        if isinstance(ids, str):
+            raise TypeError(
+                f"get_many({model.__name__}, ...) takes a list of ids, not the str {ids!r}"
+            )
+        _check_ids(model, "get_many", ids)
         db = self.db_for(model)
         missing = [i for i in dict.fromkeys(ids) if self._identity.get(db, i) is None]
         if missing:
@@ -1197,6 +1203,17 @@ def _called_back(result: T, what: str) -> T:
             "called with the document and changes it in place, without awaiting)"
         )
     return result
+
+
+def _check_ids(model: type[Document], method: str, ids: Iterable[object]) -> None:
+    """Refuse an id that is not a str before anything is sent (``get(Order, 123)`` would
+    otherwise read the document ``"123"``)."""
+    for doc_id in ids:
+        if not isinstance(doc_id, str):
+            raise TypeError(
+                f"{method}({model.__name__}, ...): a document id is a str, "
+                f"got {type(doc_id).__name__} {doc_id!r}"
+            )
 
 
 def _give_id(obj: Document) -> None:

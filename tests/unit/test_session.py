@@ -567,3 +567,15 @@ def test_a_conflict_on_a_request_sent_once_is_a_conflict_even_with_our_content(
     assert counter.rev == "1-a"
     assert s.is_modified(counter)  # still to be written: nothing was lost
     assert [c.request.url for c in responses.calls][-1] == BULK  # no look for "our" write
+
+
+def test_an_id_that_is_not_a_str_is_refused_before_anything_is_sent(client: CloudantV1) -> None:
+    s = Session(client, db="db")  # no HTTP mocked: a request would fail otherwise
+    with pytest.raises(
+        TypeError, match=r"get\(Item, \.\.\.\): a document id is a str, got int 123"
+    ):
+        s.get(Item, 123)  # type: ignore[call-overload]
+    with pytest.raises(TypeError, match="got NoneType None"):
+        s.get_many(Item, ["a", None])  # type: ignore[list-item]
+    with pytest.raises(TypeError, match="takes a list of ids, not the str 'abc'"):
+        s.get_many(Item, "abc")
