@@ -604,12 +604,12 @@ class Field(Generic[T]):
                 f"TypeError for it); use == None, or {self._display}.exists()"
             )
         target = self._type
-        if target is not Any and strip_optional(target) is Decimal:
+        if operator in ("$gt", "$gte") and strip_optional(target) is Decimal:
             # Earlier versions stored decimals as text ("7.25"), which the server sorts
-            # after every number: `total > 50` would match it. Only numbers are compared
-            # (text-stored values match no range, in either direction, until re-saved;
-            # null is not a number either).
-            return Condition(self, operator, self._dump(value), also={"$type": "number"})
+            # after every number: `total > 50` would match it. Below "" (the first text
+            # in the server's order) only null, booleans and numbers remain, so a range
+            # matches numbers only, in either direction (text sorts above any `<`).
+            return Condition(self, operator, self._dump(value), also={"$lt": ""})
         if target is not Any and strip_optional(target) is not target:
             # The server sorts null before every number and string, so a range would
             # match the documents holding None, which Python never orders.
