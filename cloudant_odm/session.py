@@ -878,11 +878,17 @@ class BaseSession(Generic[C]):
         self, model: type[D], doc_id: str, change: Callable[[D], object], max_retries: int
     ) -> Flow[D]:
         db = self.db_for(model)
-        for _ in range(max_retries + 1):
+        for attempt in range(max_retries + 1):
             known = self._identity.get(db, doc_id)
             if known is not None and known.state is not ObjectState.PERSISTENT:
                 raise SessionError(
                     f"{doc_id!r} is {known.state.value} in this session: flush it before update()"
+                )
+            if attempt == 0 and known is not None and _changed(known):
+                # Reading it again would drop those changes without a word.
+                raise SessionError(
+                    f"{type(known.obj).__name__} {doc_id!r} has unwritten changes in this "
+                    "session: flush (or roll back) them before update()"
                 )
             if known is not None:
                 obj = _as_model(known.obj, model)
@@ -935,6 +941,7 @@ class BaseSession(Generic[C]):
     def _update_or_create_flow(
         self, model: type[D], doc_id: str, values: dict[str, Any], max_retries: int
     ) -> Flow[tuple[D, bool]]:
+        _check_field_names(model, values, f"update_or_create({model.__name__}, {doc_id!r}, ...)")
         obj, created = yield from self._get_or_create_flow(model, doc_id, values)
         if created:
             return obj, True
@@ -999,8 +1006,15 @@ class BaseSession(Generic[C]):
             stub = {"content_type": content_type, "data": base64.b64encode(data).decode()}
             _set_attachment(obj, name, stub)
             return
-        if entry.state is not ObjectState.PERSISTENT or self.is_modified(obj):
+        if entry.state is ObjectState.PENDING:
             yield from self._flush_one_flow(obj)
+        elif self.is_modified(obj):
+            # The upload makes a new revision now: writing the changes with it would
+            # store what a rollback() is meant to drop.
+            raise SessionError(
+                f"{type(obj).__name__} {obj.id!r} has unwritten changes: a large attachment "
+                "is uploaded at once, which would write them too; flush (or roll back) first"
+            )
         assert obj.id is not None
         self._write_count += 1
         put = Send("put_attachment", entry.db, obj.id, name, data, content_type, rev=obj.rev)
@@ -1177,7 +1191,8 @@ class Session(BaseSession[CloudantV1]):
     ) -> None:
         """Attach ``data`` to ``obj``. Small byte strings go inline with the document's
         next write; larger ones and streams are uploaded now, streamed, to the stored
-        document (which is flushed first if it is new)."""
+        document (a new one is written first; one with unwritten changes is refused,
+        as the upload would store them)."""
         run(self._put_attachment_flow(obj, name, data, content_type), self.client)
 
     def get_attachment(self, obj: Document, name: str) -> bytes:
@@ -1203,6 +1218,16 @@ def _called_back(result: T, what: str) -> T:
             "called with the document and changes it in place, without awaiting)"
         )
     return result
+
+
+def _check_field_names(model: type[Document], values: Mapping[str, Any], where: str) -> None:
+    """Refuse names that are not fields of ``model`` before anything is sent: set on an
+    object, they would be plain attributes, never stored."""
+    cls: type = model  # an attrs class, made so by Document.__init_subclass__
+    fields = {attribute.name for attribute in attrs.fields(cls)}
+    unknown = sorted(set(values) - fields)
+    if unknown:
+        raise TypeError(f"{where}: {model.__name__} has no field {', '.join(map(repr, unknown))}")
 
 
 def _check_ids(model: type[Document], method: str, ids: Iterable[object]) -> None:

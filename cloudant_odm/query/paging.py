@@ -160,7 +160,7 @@ def keyset_page(
         request = dict(params)
         request["limit"] = want + 1
         if state.started:
-            request["start_key"] = state.start_key
+            request["start_key"] = _group_start(params, state.start_key)
             if by_doc_id and not state.fallback and state.start_doc_id is not None:
                 request["start_key_doc_id"] = state.start_doc_id
             elif state.run:
@@ -199,6 +199,16 @@ def keyset_page(
         if page:
             return page
     return None
+
+
+def _group_start(params: Mapping[str, Any], key: Any) -> Any:
+    """Where a page starts that begins with the group ``key`` of a ``group_level``
+    reduce. The group stands for every longer key beginning with it, which sort after
+    it: going down, the page must start after all of them (``[*key, {}]``), or it would
+    leave out the whole group."""
+    if params.get("group_level") is not None and params.get("descending") and isinstance(key, list):
+        return [*key, {}]
+    return key
 
 
 def keyset_pages(

@@ -528,3 +528,38 @@ def test_decimals_an_earlier_version_stored_as_text_match_no_range(
     below = sorted(b.id for b in bills.filter(Bill.total <= 50).all())
     assert above == ["b-number"]  # Python agrees: 7.25 > 50 is False
     assert below == ["b-small"]  # the text one waits for re-saving, as documented
+
+
+class Visit(Document, doc_type="iq-visit", design="visits"):
+    status: str
+    n: int
+
+    by_status_n = View.emit(key=["status", "n"], reduce="_count")
+
+
+@pytest.mark.parametrize("descending", [False, True])
+@pytest.mark.parametrize("page_size", [1, 2, 3])
+def test_grouped_view_pages_keep_every_group_in_either_direction(
+    session: Session, db_name: str, descending: bool, page_size: int
+) -> None:
+    # A group_level=1 row ["paid"] stands for every ["paid", n]: a page that starts at
+    # it going down must not leave those out (they sort after ["paid"]).
+    statuses = ["cancelled", "new", "paid", "shipped"]
+    with session:
+        session.add_all(Visit(status=s, n=n) for s in statuses for n in range(3))
+    view = Visit.by_status_n
+    design = {"views": {view.name: view.definition()}}
+    session.client.put_design_document(db_name, view.ddoc, design)
+    rows = view.query(session, group_level=1, descending=descending, page_size=page_size)
+    got = [(r.key, r.value) for r in rows.all()]
+    expected = [([s], 3) for s in sorted(statuses, reverse=descending)]
+    assert got == expected
+    pages, cursor, seen = 0, None, []
+    while True:
+        page = view.query(session, group_level=1, descending=descending).page(page_size, cursor)
+        seen += [r.key for r in page]
+        pages += 1
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert seen == [key for key, _ in expected]

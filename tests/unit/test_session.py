@@ -579,3 +579,40 @@ def test_an_id_that_is_not_a_str_is_refused_before_anything_is_sent(client: Clou
         s.get_many(Item, ["a", None])  # type: ignore[list-item]
     with pytest.raises(TypeError, match="takes a list of ids, not the str 'abc'"):
         s.get_many(Item, "abc")
+
+
+@responses.activate
+def test_update_refuses_an_object_with_unwritten_changes_instead_of_dropping_them(
+    client: CloudantV1,
+) -> None:
+    responses.get(f"{URL}/db/c", json={"_id": "c", "_rev": "1-a", "type": "item", "name": "c"})
+    s = Session(client, db="db")
+    held = s.get(Item, "c")
+    assert held is not None
+    held.qty = 7  # not flushed
+    with pytest.raises(SessionError, match="has unwritten changes"):
+        s.update(Item, "c", lambda item: setattr(item, "name", "d"))
+    assert held.qty == 7  # kept
+    assert len(responses.calls) == 1  # nothing sent after the first read
+
+
+def test_update_or_create_refuses_a_name_that_is_not_a_field(client: CloudantV1) -> None:
+    s = Session(client, db="db")  # no HTTP mocked: a request would fail otherwise
+    with pytest.raises(TypeError, match="Item has no field 'nme'"):
+        s.update_or_create(Item, "c", {"nme": "x", "name": "y"})
+
+
+@responses.activate
+def test_a_large_attachment_on_an_object_with_unwritten_changes_is_refused(
+    client: CloudantV1,
+) -> None:
+    responses.get(f"{URL}/db/c", json={"_id": "c", "_rev": "1-a", "type": "item", "name": "c"})
+    s = Session(client, db="db")
+    held = s.get(Item, "c")
+    assert held is not None
+    held.name = "half-done"
+    with pytest.raises(SessionError, match="has unwritten changes"):
+        s.put_attachment(held, "big.bin", b"z" * 70_000, "application/octet-stream")
+    s.rollback()
+    assert held.name == "c"
+    assert len(responses.calls) == 1  # the changes were not written
