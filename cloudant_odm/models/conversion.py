@@ -1263,6 +1263,16 @@ def register_tagged_union(
     converter.register_unstructure_hook_func(matches, dump_tagged)
 
 
+def _load_field(cls: type, attribute: attrs.Attribute[Any], value: Any) -> Any:
+    """One field's value loaded as the whole document's loader loads it (a Decimal
+    field's ``places`` included)."""
+    tp: Any = attribute.type
+    storage = decimal_storage(attribute)
+    if storage is not None:
+        return _decimal_hooks(cls, attribute, storage)[0](value, tp)
+    return converter.structure(value, tp)
+
+
 def partial_from_json(data: Mapping[str, Any], model: type[D], names: Iterable[str]) -> D:
     """An object of ``model`` (or the subclass ``data``'s type field names) holding only
     the fields ``names``, converted as :func:`from_json` converts them, and id and rev;
@@ -1287,7 +1297,7 @@ def partial_from_json(data: Mapping[str, Any], model: type[D], names: Iterable[s
             elif name == "meta":
                 values[name] = EMPTY_META
             elif name in wanted and key is not None and key in data:
-                values[name] = converter.structure(data[key], attribute.type)
+                values[name] = _load_field(cls, attribute, data[key])
             else:
                 values[name] = NOT_LOADED
     obj: D = object.__new__(cls)

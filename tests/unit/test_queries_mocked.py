@@ -7,6 +7,7 @@ import base64
 import gzip
 import json
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -860,3 +861,26 @@ def test_view_rows_can_be_typed(session: Session) -> None:
     rows = Order.by_customer.query(session, group=True, value_type=Decimal).all()
     assert rows[0].value == Decimal("12.5")
     assert rows[0].id is None
+
+
+class Priced(Document, doc_type="m-priced"):
+    price: Decimal = field(default=Decimal("0"), places=2)
+    label: str = ""
+
+
+def test_a_projected_decimal_field_loads_as_the_whole_document_loads_it(
+    session: Session,
+) -> None:
+    # places=2: 10 loads as Decimal("10.00") whether the document is read whole or with
+    # fields(); a stored 1.234 is refused either way, not quietly kept.
+    responses.post(
+        FIND, json={"docs": [{"_id": "p1", "_rev": "1-a", "type": "m-priced", "price": 10}]}
+    )
+    (whole,) = Priced.objects.using(session).filter(label="x").all()
+    (partial,) = Priced.objects.using(session).filter(label="x").fields(Priced.price).all()
+    assert str(whole.price) == str(partial.price) == "10.00"
+    responses.post(
+        FIND, json={"docs": [{"_id": "p2", "_rev": "1-a", "type": "m-priced", "price": 1.234}]}
+    )
+    with pytest.raises(ValueError, match="more than 2 decimal places"):
+        Priced.objects.using(session).filter(label="y").fields(Priced.price).all()
