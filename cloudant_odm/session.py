@@ -888,7 +888,7 @@ class BaseSession(Generic[C]):
                 # Reading it again would drop those changes without a word.
                 raise SessionError(
                     f"{type(known.obj).__name__} {doc_id!r} has unwritten changes in this "
-                    "session: flush (or roll back) them before update()"
+                    "session: flush them, or drop them with revert(obj), before update()"
                 )
             if known is not None:
                 obj = _as_model(known.obj, model)

@@ -13,7 +13,7 @@ import pytest
 import requests
 from _server import eventually, settle
 
-from cloudant_odm import BulkWriteError, Document, Session, field
+from cloudant_odm import BulkWriteError, Document, Session, SessionError, field
 from cloudant_odm.client import CloudantV1, ConflictError, ForbiddenError
 from cloudant_odm.session import ObjectState
 
@@ -153,6 +153,10 @@ def test_concurrent_writer_conflict_then_update_resolves_it(
     assert mine.state_of(other) is ObjectState.PERSISTENT
     assert mine.is_modified(a)  # still pending: nothing is claimed saved
 
+    # update() would read the other writer's version over it: it asks first.
+    with pytest.raises(SessionError, match=r"unwritten changes .* revert\(obj\)"):
+        mine.update(Order, doc_id, lambda o: setattr(o, "total", o.total + 1))
+    mine.revert(a)
     updated = mine.update(Order, doc_id, lambda o: setattr(o, "total", o.total + 1))
     assert updated is a
     assert a.total == Decimal("21")  # applied to the other writer's version
