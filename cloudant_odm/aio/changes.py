@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Mapping, Sequence
 from datetime import timedelta
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from cloudant_odm.aio._flows import arun
+from cloudant_odm.aio._transport import AsyncClosing
 from cloudant_odm.aio.follower import AsyncChangesFollower
 from cloudant_odm.changes import (
     Checkpoint,
@@ -62,7 +62,7 @@ class AsyncLocalDocument(LocalDocumentFlows):
         await arun(self.saving(body), self.client)
 
 
-class AsyncDocumentChanges(AsyncIterator[DocumentChange[T]], Generic[T]):
+class AsyncDocumentChanges(AsyncClosing, AsyncIterator[DocumentChange[T]], Generic[T]):
     """The typed changes ``follow()`` returns: ``async for change in changes``.
 
     ``stop()`` ends the loop from any task (or thread), also while it waits for the
@@ -94,17 +94,6 @@ class AsyncDocumentChanges(AsyncIterator[DocumentChange[T]], Generic[T]):
         """Stop, and store the checkpoint of the changes handled."""
         self._follower.stop()
         await self._changes.aclose()
-
-    async def __aenter__(self) -> AsyncDocumentChanges[T]:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
 
 def follow(

@@ -22,6 +22,7 @@ import httpx
 
 from cloudant_odm.aio._flows import arun
 from cloudant_odm.aio._http import connection_failure
+from cloudant_odm.aio._transport import AsyncClosing
 from cloudant_odm.client.follower import (
     _BUFFER_CHUNKS,
     _READ_SIZE,
@@ -39,8 +40,6 @@ from cloudant_odm.client.follower import (
 from cloudant_odm.client.models import ChangesResultItem
 
 if TYPE_CHECKING:
-    from types import TracebackType
-
     from cloudant_odm.aio._transport import AsyncStream
     from cloudant_odm.aio.service import AsyncCloudantV1
 
@@ -87,7 +86,7 @@ class _AsyncHandoff:
         self._room.set()
 
 
-class AsyncChangesFollower:
+class AsyncChangesFollower(AsyncClosing):
     """Follows the changes feed of one database from asyncio, as ``ChangesFollower``
     does: the same options (``AsyncChangesFollower(client, db="orders",
     include_docs=True)``), the same errors, error tolerance and back-off, the same
@@ -119,15 +118,8 @@ class AsyncChangesFollower:
         state = "stopped" if self._stopped else "running" if self._started else "new"
         return f"<AsyncChangesFollower db={self._db!r} {state}>"
 
-    async def __aenter__(self) -> AsyncChangesFollower:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    async def aclose(self) -> None:
+        """Stop, and wait for the request in flight to end (``async with`` does this)."""
         self.stop()
         await self._finished()
 

@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 import requests
 import urllib3.exceptions
+from typing_extensions import Self
 
 from cloudant_odm.client._operations import validate_db_name
 from cloudant_odm.client.errors import ApiException
@@ -968,7 +969,7 @@ class ChangesFollower:
         state = "stopped" if self._stop_event.is_set() else "running" if self._started else "new"
         return f"<ChangesFollower db={self._db!r} {state}>"
 
-    def __enter__(self) -> ChangesFollower:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -46,8 +46,17 @@ def shape(function: Any) -> list[tuple[str, Any, Any, str]]:
 
 
 def public(cls: type) -> dict[str, Any]:
+    """The class's methods, its own and those of the library's bases (``AsyncClosing``
+    gives the async classes ``async with``); ``aclose``, the async way to close, has no
+    synchronous twin (those stop with ``stop()`` or ``with``)."""
     dunders = ("__init__", *_DUNDERS, *_DUNDERS.values())
-    names = {n for n in vars(cls) if not n.startswith("_") or n in dunders}
+    ours = [c for c in cls.__mro__ if c.__module__.startswith("cloudant_odm")]
+    names = {
+        n
+        for c in ours
+        for n in vars(c)
+        if (not n.startswith("_") or n in dunders) and n != "aclose"
+    }
     return {_DUNDERS.get(n, n): getattr(cls, n) for n in names}
 
 
