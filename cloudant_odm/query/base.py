@@ -467,7 +467,8 @@ class BaseQuerySet(Generic[D]):
         if self._fields is not None:
             items = yield from load_partials_flow(self.model, session, db, docs, self._fields)
         else:
-            items = [load(self.model, session, db, d, track) for d in docs]
+            loaded = (load(self.model, session, db, d, track) for d in docs)
+            items = [obj for obj in loaded if obj is not None]
         yield from self._read_refs_flow(session, items)
         return items
 
@@ -571,7 +572,9 @@ class BaseQuerySet(Generic[D]):
             for row in response.get_result()["rows"]:
                 doc = row.get("doc")
                 if doc and "error" not in row and is_of(self.model, doc, doc_types):
-                    found[doc["_id"]] = load(self.model, session, db, doc, True)
+                    obj = load(self.model, session, db, doc, True)
+                    if obj is not None:  # (None: marked for deletion here)
+                        found[doc["_id"]] = obj
         yield from self._read_refs_flow(session, list(found.values()))
         absent = [i for i in dict.fromkeys(ids) if i not in found]
         if missing == "raise":
@@ -693,7 +696,8 @@ class BaseQuerySet(Generic[D]):
         body = {**self._find_body(), "selector": selector}
         docs = (yield from self._find_flow(db, body, len(batch), None)).docs
         held = {i for i in batch if known(session, db, i) is not None}
-        objs = [load(self.model, session, db, d, True) for d in docs]
+        loaded = (load(self.model, session, db, d, True) for d in docs)
+        objs = [obj for obj in loaded if obj is not None]
         # Counted: the documents that now hold the change (one that already held the
         # values is not written, and is counted all the same, as a matched row).
         done = len(objs)

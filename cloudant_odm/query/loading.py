@@ -74,9 +74,14 @@ def is_of(model: type[Document], data: Mapping[str, Any], doc_types: frozenset[s
 
 def load(
     model: type[D], session: BaseSession[Any], db: str, data: Mapping[str, Any], track: bool
-) -> D:
-    """A whole document: the identity map's object when ``track``, else a detached one."""
+) -> D | None:
+    """A whole document: the identity map's object when ``track``, else a detached one;
+    None for one the session holds marked for deletion (gone once it flushes, as
+    ``Session.get`` and ``get_many`` already say)."""
     if track:
+        held = session.held(db, str(data.get("_id")))
+        if held is not None and session.state_of(held) is ObjectState.DELETED:
+            return None
         return session.load_json(model, db, data if data.__class__ is dict else dict(data))
     return from_json(data, model)
 

@@ -884,3 +884,26 @@ def test_a_projected_decimal_field_loads_as_the_whole_document_loads_it(
     )
     with pytest.raises(ValueError, match="more than 2 decimal places"):
         Priced.objects.using(session).filter(label="y").fields(Priced.price).all()
+
+
+def test_a_document_marked_for_deletion_is_left_out_of_results_as_get_leaves_it_out(
+    session: Session,
+) -> None:
+    responses.get(f"{URL}/db/gone", json=order_doc("gone"))
+    gone = session.get(Order, "gone")
+    assert gone is not None
+    session.delete(gone)  # not flushed yet: the server still has it
+    responses.post(FIND, json={"docs": [order_doc("kept"), order_doc("gone")]})
+    assert [o.id for o in Order.objects.using(session).filter(customer="bob")] == ["kept"]
+    responses.post(
+        f"{URL}/db/_all_docs",
+        json={
+            "rows": [
+                {"id": i, "key": i, "value": {"rev": "1-a"}, "doc": order_doc(i)}
+                for i in ("kept", "gone")
+            ]
+        },
+    )
+    found = Order.objects.using(session).get_many(["kept", "gone"], missing="none")
+    assert [o.id if o else None for o in found] == ["kept", None]
+    assert session.get(Order, "gone") is None  # as before
