@@ -24,6 +24,7 @@ from cloudant_odm.client import (
 )
 from cloudant_odm.client.flows import Flow, Send, Sleep, check_client, run
 from cloudant_odm.client.follower import FOREVER_MS, is_transient
+from cloudant_odm.errors import naming_not_found
 from cloudant_odm.models import Document, DocumentTypeError, from_json
 from cloudant_odm.models.registry import type_selector
 from cloudant_odm.session import Session
@@ -366,7 +367,7 @@ def follow(
     follower = ChangesFollower(client, since=plan.start_from(stored), **plan.options)
     # Chunks of rows, usual ones as the parser's dicts: no ChangesResultItem is built.
     chunks = follower._start_rows(plan.one_off)
-    return _typed_changes(follower, chunks, plan.models, store)
+    return _typed_changes(follower, chunks, plan.models, store, plan.database)
 
 
 def _typed_changes(
@@ -374,14 +375,16 @@ def _typed_changes(
     chunks: Iterator[list[dict[str, Any] | ChangesResultItem]],
     models: tuple[type[T], ...],
     store: _CheckpointStore[LocalDocument] | None,
+    db: str,
 ) -> Iterator[DocumentChange[T]]:
     try:
-        for row in itertools.chain.from_iterable(chunks):
-            change = _to_change(row if isinstance(row, dict) else row.to_dict(), models)
-            yield change
-            # Control is back here: the consumer has handled ``change``.
-            if store is not None and change.seq is not None and store.handle(change.seq):
-                store.stored(_save(store, change.seq))
+        with naming_not_found(db):  # (the feed's 404: the database is missing)
+            for row in itertools.chain.from_iterable(chunks):
+                change = _to_change(row if isinstance(row, dict) else row.to_dict(), models)
+                yield change
+                # Control is back here: the consumer has handled ``change``.
+                if store is not None and change.seq is not None and store.handle(change.seq):
+                    store.stored(_save(store, change.seq))
     finally:
         follower.stop()
         if store is not None:

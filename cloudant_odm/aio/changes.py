@@ -26,6 +26,7 @@ from cloudant_odm.changes import (
     _to_change,
 )
 from cloudant_odm.client.follower import FOREVER_MS
+from cloudant_odm.errors import naming_not_found
 from cloudant_odm.models import Document
 
 if TYPE_CHECKING:
@@ -153,15 +154,16 @@ async def _typed_changes(
     models = plan.models
     chunks = follower._start_rows(plan.one_off)
     try:
-        async for chunk in chunks:
-            for row in chunk:
-                change = _to_change(row if isinstance(row, dict) else row.to_dict(), models)
-                yield change
-                # Control is back here: the consumer has handled ``change``.
-                if store is not None and change.seq is not None and store.handle(change.seq):
-                    store.stored(await _save(store, change.seq))
-                if follower._stopped:
-                    return  # stop() while the consumer handled it: deliver nothing more
+        with naming_not_found(plan.database):  # (the feed's 404: no database)
+            async for chunk in chunks:
+                for row in chunk:
+                    change = _to_change(row if isinstance(row, dict) else row.to_dict(), models)
+                    yield change
+                    # Control is back here: the consumer has handled ``change``.
+                    if store is not None and change.seq is not None and store.handle(change.seq):
+                        store.stored(await _save(store, change.seq))
+                    if follower._stopped:
+                        return  # stop() while the consumer handled it: deliver nothing more
     finally:
         follower.stop()
         await chunks.aclose()

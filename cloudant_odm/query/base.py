@@ -650,6 +650,8 @@ class BaseQuerySet(Generic[D]):
         delete: bool,
         max_retries: int,
     ) -> Flow[int]:
+        doing = "delete" if delete else "update"
+        session.check_writable(f"{doing} {self.model.__name__} documents ({doing}() of a query)")
         # The ids are read first, then the documents a batch at a time: on servers whose
         # bookmarks are positions (PouchDB), writing while paging would shift the pages.
         db = session.db_for(self.model)

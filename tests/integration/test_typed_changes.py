@@ -15,7 +15,7 @@ from _server import ServerConfig
 
 from cloudant_odm import Document, Session
 from cloudant_odm.changes import Checkpoint, DocumentChange, follow
-from cloudant_odm.client import CloudantV1
+from cloudant_odm.client import CloudantV1, NotFoundError
 
 
 class Invoice(Document, doc_type="changes_test_invoice"):
@@ -170,3 +170,8 @@ def test_manager_changes_follow_a_filter(client: CloudantV1, db_name: str) -> No
     every = list(Invoice.objects.using(s).changes(one_off=True))
     assert len(every) == 12
     assert all(isinstance(c.doc, Invoice) for c in every)
+
+
+def test_a_missing_database_is_named(client: CloudantV1) -> None:
+    with pytest.raises(NotFoundError, match="database 'changes-test-nowhere' does not exist"):
+        list(follow(Session(client, db="changes-test-nowhere"), Invoice, one_off=True))

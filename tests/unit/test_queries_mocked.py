@@ -907,3 +907,11 @@ def test_a_document_marked_for_deletion_is_left_out_of_results_as_get_leaves_it_
     found = Order.objects.using(session).get_many(["kept", "gone"], missing="none")
     assert [o.id if o else None for o in found] == ["kept", None]
     assert session.get(Order, "gone") is None  # as before
+
+
+def test_a_bulk_update_in_a_read_only_session_says_what_was_refused(client: CloudantV1) -> None:
+    session = Session(client, db="db", read_only=True)  # nothing mocked: nothing is sent
+    with pytest.raises(SessionError, match=r"read-only: it can't update Order documents"):
+        Order.objects.using(session).filter(customer="bob").update(status="x")
+    with pytest.raises(SessionError, match=r"read-only: it can't delete Order documents"):
+        Order.objects.using(session).filter(customer="bob").delete()
