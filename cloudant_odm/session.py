@@ -29,7 +29,7 @@ import requests
 from cloudant_odm.client import CloudantV1, ConflictError, DetailedResponse, NotFoundError
 from cloudant_odm.client.flows import Begin, Flow, Pending, Send, check_client, run
 from cloudant_odm.client.service import ServiceSettings
-from cloudant_odm.client.transport import compress
+from cloudant_odm.client.transport import compress, sent_times
 from cloudant_odm.errors import (
     AcceptedWriteError,
     BulkWriteError,
@@ -930,10 +930,17 @@ class BaseSession(Generic[C]):
         try:
             with naming_not_found(db, doc_id):
                 result = (yield Send("put_document", db, doc_id, core)).get_result()
-        except ConflictError:
+        except ConflictError as conflict:
             with naming_not_found(db, doc_id):
                 data = (yield Send("get_document", db, doc_id)).get_result()
-            return self.load_json(model, db, data), False
+            # Retries sent the create more than once: the first may have made it, its
+            # answer lost. Ours if it is the first revision and holds what was sent.
+            ours = (
+                sent_times(conflict.http_response) > 1
+                and _generation(data.get("_rev")) == 1
+                and _same_content(data, core)
+            )
+            return self.load_json(model, db, data), ours
         obj.rev = result["rev"]
         self._register(obj, db, ObjectState.PERSISTENT, core)
         return obj, True

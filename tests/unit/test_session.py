@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import pytest
+import requests
 import responses
 
 from cloudant_odm import (
@@ -26,6 +27,7 @@ from cloudant_odm.client import (
     ForbiddenError,
     NoAuthAuthenticator,
 )
+from cloudant_odm.client.transport import mark_sent_times
 
 URL = "http://couch.test"
 BULK = f"{URL}/db/_bulk_docs"
@@ -616,3 +618,26 @@ def test_a_large_attachment_on_an_object_with_unwritten_changes_is_refused(
     s.rollback()
     assert held.name == "c"
     assert len(responses.calls) == 1  # the changes were not written
+
+
+@pytest.mark.parametrize(("sent", "created"), [(1, False), (2, True)])
+@responses.activate
+def test_get_or_create_whose_create_was_resent_knows_it_made_the_document(
+    client: CloudantV1, monkeypatch: pytest.MonkeyPatch, sent: int, created: bool
+) -> None:
+    # The create conflicts with a first revision holding exactly what was sent: ours
+    # only if retries sent the PUT more than once (its first answer lost); sent once,
+    # another writer made it.
+    responses.get(f"{URL}/db/new", status=404, json={"error": "not_found", "reason": "missing"})
+    stored = {"_id": "new", "_rev": "1-abc", "type": "item", "name": "n", "qty": 0, "tags": []}
+    answer = requests.Response()
+    mark_sent_times(answer, sent)
+
+    def put_document(*args: Any, **kwargs: Any) -> DetailedResponse:
+        responses.replace(responses.GET, f"{URL}/db/new", json=stored)
+        raise ConflictError(409, "conflict: Document update conflict.", answer)
+
+    monkeypatch.setattr(client, "put_document", put_document)
+    s = Session(client, db="db")
+    item, made = s.get_or_create(Item, "new", {"name": "n"})
+    assert (item.rev, made) == ("1-abc", created)
