@@ -188,8 +188,8 @@ def keyset_page(
             else:
                 run_key, run = key, 1
         state.returned += len(page)
-        if not extra:
-            state.done = True
+        if not extra or (limit is not None and state.returned >= limit):
+            state.done = True  # (at the limit: no cursor to a page that would be empty)
         else:
             nxt = extra[0]
             state.start_key = nxt.get("key")

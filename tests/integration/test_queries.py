@@ -563,3 +563,16 @@ def test_grouped_view_pages_keep_every_group_in_either_direction(
         if cursor is None:
             break
     assert seen == [key for key, _ in expected]
+
+
+def test_a_view_page_that_reaches_the_limit_has_no_cursor(session: Session, db_name: str) -> None:
+    with session:
+        session.add_all(Visit(status="paid", n=n) for n in range(20))
+    view = Visit.by_status_n
+    session.client.put_design_document(
+        db_name, view.ddoc, {"views": {view.name: view.definition()}}
+    )
+    first = view.query(session, reduce=False, limit=15).page(10)
+    second = view.query(session, reduce=False, limit=15).page(10, first.next_cursor)
+    assert (len(first), len(second)) == (10, 5)
+    assert second.next_cursor is None  # the limit is reached: nothing after it
