@@ -359,8 +359,19 @@ class BaseSession(Generic[C]):
         """Turn a document the server sent (from ``db``) into the identity map's object
         for its id: a known object is updated in place unless it has unwritten changes.
         (What queries do with the documents they read.)"""
-        obj = from_json(data, model)
+        loaded = self._load_json(model, db, data, skip_deleted=False)
+        assert loaded is not None  # (raised for a deleted one instead)
+        return loaded
+
+    def _load_json(
+        self, model: type[D], db: str, data: dict[str, Any], *, skip_deleted: bool
+    ) -> D | None:
+        """:meth:`load_json`; for an id held marked for deletion, None with
+        ``skip_deleted`` (a query's results leave it out), else SessionError."""
         known = self._identity.get(db, str(data.get("_id")))
+        if known is not None and known.state is ObjectState.DELETED and skip_deleted:
+            return None
+        obj = from_json(data, model)
         if known is not None:
             if known.state is ObjectState.DELETED:
                 raise SessionError(

@@ -79,10 +79,8 @@ def load(
     None for one the session holds marked for deletion (gone once it flushes, as
     ``Session.get`` and ``get_many`` already say)."""
     if track:
-        held = session.held(db, str(data.get("_id")))
-        if held is not None and session.state_of(held) is ObjectState.DELETED:
-            return None
-        return session.load_json(model, db, data if data.__class__ is dict else dict(data))
+        doc = data if data.__class__ is dict else dict(data)
+        return session._load_json(model, db, doc, skip_deleted=True)
     return from_json(data, model)
 
 
