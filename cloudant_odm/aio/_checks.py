@@ -7,6 +7,7 @@ import inspect
 from typing import Any
 
 from cloudant_odm.aio.service import AsyncCloudantV1
+from cloudant_odm.client.flows import check_client
 
 __all__ = ["check_async_client", "check_plain_callback"]
 
@@ -15,10 +16,9 @@ def check_async_client(client: Any, function: str, synchronous: str) -> None:
     """Refuse anything but an ``AsyncCloudantV1`` (``synchronous``: the function that
     takes the synchronous client)."""
     if not isinstance(client, AsyncCloudantV1):
-        raise TypeError(
-            f"cloudant_odm.aio.{function}() takes an AsyncCloudantV1, got {client!r} "
-            f"(with the synchronous client, use {synchronous}())"
-        )
+        where, instead = f"cloudant_odm.aio.{function}()", f"{synchronous}()"
+        check_client(client, awaited=True, where=where, instead=instead)  # a CloudantV1
+        raise TypeError(f"{where} takes an AsyncCloudantV1, got {client!r} (or use {instead})")
 
 
 def check_plain_callback(callback: Any, where: str) -> None:
