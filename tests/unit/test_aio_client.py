@@ -392,6 +392,17 @@ def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     return seen
 
 
+C = typing.TypeVar("C", CloudantV1, AsyncCloudantV1)
+
+
+def retrying(cls: type[C], server: ScriptedServer, max_retries: int, retry_interval: float) -> C:
+    """A client of ``cls`` for ``server``, with retries on."""
+    client = cls(NoAuthAuthenticator())
+    client.set_service_url(server.url)
+    client.enable_retries(max_retries=max_retries, retry_interval=retry_interval)
+    return client
+
+
 async def test_retries_honour_retry_after_as_the_sync_client_does(waits: list[float]) -> None:
     """Over real sockets (mocks would bypass urllib3's Retry under the sync client)."""
     replies: list[Reply] = [
@@ -406,14 +417,10 @@ async def test_retries_honour_retry_after_as_the_sync_client_does(waits: list[fl
         server = ScriptedServer(replies)
         try:
             if kind == "sync":
-                client = CloudantV1(NoAuthAuthenticator())
-                client.set_service_url(server.url)
-                client.enable_retries(max_retries=4, retry_interval=10)
+                client = retrying(CloudantV1, server, max_retries=4, retry_interval=10)
                 assert client.get_document("db", "doc").get_result() == {"ok": True}
             else:
-                aclient = AsyncCloudantV1(NoAuthAuthenticator())
-                aclient.set_service_url(server.url)
-                aclient.enable_retries(max_retries=4, retry_interval=10)
+                aclient = retrying(AsyncCloudantV1, server, max_retries=4, retry_interval=10)
                 async with aclient:
                     result = (await aclient.get_document("db", "doc")).get_result()
                 assert result == {"ok": True}
@@ -819,21 +826,16 @@ async def test_a_response_says_how_many_times_its_request_was_sent(waits: list[f
     for kind in ("sync", "async"):
         server = ScriptedServer(replies)
         try:
+            body = {"docs": [{"_id": "a"}]}
             if kind == "sync":
-                client = CloudantV1(NoAuthAuthenticator())
-                client.set_service_url(server.url)
-                client.enable_retries(max_retries=2, retry_interval=1)
-                retried = client.post_bulk_docs("db", {"docs": [{"_id": "a"}]}).attempts
-                once = client.post_bulk_docs("db", {"docs": [{"_id": "a"}]}).attempts
+                client = retrying(CloudantV1, server, max_retries=2, retry_interval=1)
+                retried = client.post_bulk_docs("db", body).attempts
+                once = client.post_bulk_docs("db", body).attempts
             else:
-                aclient = AsyncCloudantV1(NoAuthAuthenticator())
-                aclient.set_service_url(server.url)
-                aclient.enable_retries(max_retries=2, retry_interval=1)
+                aclient = retrying(AsyncCloudantV1, server, max_retries=2, retry_interval=1)
                 async with aclient:
-                    retried = (
-                        await aclient.post_bulk_docs("db", {"docs": [{"_id": "a"}]})
-                    ).attempts
-                    once = (await aclient.post_bulk_docs("db", {"docs": [{"_id": "a"}]})).attempts
+                    retried = (await aclient.post_bulk_docs("db", body)).attempts
+                    once = (await aclient.post_bulk_docs("db", body)).attempts
         finally:
             server.close()
         counted[kind] = [retried, once]

@@ -549,6 +549,15 @@ def test_a_replicator_document_loads_clean_and_saves_without_the_server_s_keys(
     }
 
 
+def held_item(client: CloudantV1) -> tuple[Session, Item]:
+    """A session holding Item "c" at rev 1-a, read from the mocked server."""
+    responses.get(f"{URL}/db/c", json={"_id": "c", "_rev": "1-a", "type": "item", "name": "c"})
+    s = Session(client, db="db")
+    item = s.get(Item, "c")
+    assert item is not None
+    return s, item
+
+
 @responses.activate
 def test_a_conflict_on_a_request_sent_once_is_a_conflict_even_with_our_content(
     client: CloudantV1,
@@ -557,10 +566,7 @@ def test_a_conflict_on_a_request_sent_once_is_a_conflict_even_with_our_content(
     # revision id (same parent, same content), so the stored document looks like ours.
     # Sent once, the conflict can't be our own earlier attempt: the change must not be
     # taken as written (it would be lost: n=9 where two decrements make 8).
-    responses.get(f"{URL}/db/c", json={"_id": "c", "_rev": "1-a", "type": "item", "name": "c"})
-    s = Session(client, db="db")
-    counter = s.get(Item, "c")
-    assert counter is not None
+    s, counter = held_item(client)
     counter.qty = 9
     responses.post(BULK, json=[{"id": "c", "error": "conflict", "reason": "exists"}])
     with pytest.raises(BulkWriteError) as info:
@@ -587,10 +593,7 @@ def test_an_id_that_is_not_a_str_is_refused_before_anything_is_sent(client: Clou
 def test_update_refuses_an_object_with_unwritten_changes_instead_of_dropping_them(
     client: CloudantV1,
 ) -> None:
-    responses.get(f"{URL}/db/c", json={"_id": "c", "_rev": "1-a", "type": "item", "name": "c"})
-    s = Session(client, db="db")
-    held = s.get(Item, "c")
-    assert held is not None
+    s, held = held_item(client)
     held.qty = 7  # not flushed
     with pytest.raises(SessionError, match="has unwritten changes"):
         s.update(Item, "c", lambda item: setattr(item, "name", "d"))
@@ -608,10 +611,7 @@ def test_update_or_create_refuses_a_name_that_is_not_a_field(client: CloudantV1)
 def test_a_large_attachment_on_an_object_with_unwritten_changes_is_refused(
     client: CloudantV1,
 ) -> None:
-    responses.get(f"{URL}/db/c", json={"_id": "c", "_rev": "1-a", "type": "item", "name": "c"})
-    s = Session(client, db="db")
-    held = s.get(Item, "c")
-    assert held is not None
+    s, held = held_item(client)
     held.name = "half-done"
     with pytest.raises(SessionError, match="has unwritten changes"):
         s.put_attachment(held, "big.bin", b"z" * 70_000, "application/octet-stream")
