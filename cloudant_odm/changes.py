@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import timedelta
 from typing import Any, Generic, TypeVar
 
@@ -25,7 +25,8 @@ from cloudant_odm.client import (
 from cloudant_odm.client.flows import Flow, Send, Sleep, check_client, run
 from cloudant_odm.client.follower import FOREVER_MS, is_transient
 from cloudant_odm.errors import naming_not_found
-from cloudant_odm.models import Document, DocumentTypeError, from_json
+from cloudant_odm.models import Document, DocumentTypeError
+from cloudant_odm.models.conversion import document_loader
 from cloudant_odm.models.registry import type_selector
 from cloudant_odm.session import Session
 
@@ -379,8 +380,9 @@ def _typed_changes(
 ) -> Iterator[DocumentChange[T]]:
     try:
         with naming_not_found(db):  # (the feed's 404: the database is missing)
+            to_change = _change_maker(models)
             for row in itertools.chain.from_iterable(chunks):
-                change = _to_change(row if isinstance(row, dict) else row.to_dict(), models)
+                change = to_change(row)
                 yield change
                 # Control is back here: the consumer has handled ``change``.
                 if store is not None and change.seq is not None and store.handle(change.seq):
@@ -403,26 +405,34 @@ def _save(store: _CheckpointStore[LocalDocument], seq: str | int) -> bool:
     return True
 
 
-def _to_change(row: dict[str, Any], models: tuple[type[T], ...]) -> DocumentChange[T]:
-    """The change of a row with ``seq``, ``id``, ``changes`` (of ``{"rev": ...}``) and
-    perhaps ``deleted`` and ``doc``, as the follower hands them over."""
-    doc: T | None = None
-    data = row.get("doc")
-    deleted = row.get("deleted")
-    if data is not None and not deleted:
-        doc = _as_model(data, models)
-    changes = row["changes"]
-    rev = changes[0]["rev"] if changes else None
-    return DocumentChange(row["id"], row["seq"], rev, bool(deleted), doc)
+def _change_maker(
+    models: tuple[type[T], ...],
+) -> Callable[[dict[str, Any] | ChangesResultItem], DocumentChange[T]]:
+    """What turns a feed's rows into changes: a row (``seq``, ``id``, ``changes`` of
+    ``{"rev": ...}``, perhaps ``deleted`` and ``doc``, as the follower hands them over)
+    into its change, the document loaded as the first of ``models`` it is one of. Each
+    class's loader is taken once for the feed, not looked up for every row."""
+    loaders = [(model, document_loader(model)) for model in models]
 
+    def to_change(row: dict[str, Any] | ChangesResultItem) -> DocumentChange[T]:
+        if not isinstance(row, dict):
+            row = row.to_dict()
+        doc: T | None = None
+        data = row.get("doc")
+        deleted = row.get("deleted")
+        if data is not None and not deleted:
+            for model, load in loaders:
+                try:
+                    # The row's own dict, read by nothing else: loaded without a copy.
+                    doc = load(data, model)
+                except DocumentTypeError:
+                    continue
+                break
+            else:
+                names = [m.__name__ for m in models]
+                log.debug("change %r is not one of %s", data.get("_id"), names)
+        changes = row["changes"]
+        rev = changes[0]["rev"] if changes else None
+        return DocumentChange(row["id"], row["seq"], rev, bool(deleted), doc)
 
-def _as_model(data: Mapping[str, Any], models: tuple[type[T], ...]) -> T | None:
-    for model in models:
-        try:
-            # The row's own dict, read by nothing else: loaded without a copy.
-            loaded = from_json(data, model)
-        except DocumentTypeError:
-            continue
-        return loaded
-    log.debug("change %r is not one of %s", data.get("_id"), [m.__name__ for m in models])
-    return None
+    return to_change

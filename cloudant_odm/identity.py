@@ -33,13 +33,16 @@ class IdentityMap(Generic[E]):
     would cost bulk loads).
     """
 
-    __slots__ = ("_by_key", "_by_obj", "_detached")
+    __slots__ = ("_by_key", "_by_obj", "_detached", "_ever_detached")
 
     def __init__(self) -> None:
         # A dict per database rather than (db, id) keys: no tuple per document held.
         self._by_key: dict[str, dict[str, E]] = {}
         self._by_obj: dict[int, E] = {}
         self._detached: weakref.WeakValueDictionary[int, Document] = weakref.WeakValueDictionary()
+        # Whether _detached was ever written to: a plain test, where asking the weak
+        # dict's length is a Python-level call for every object added.
+        self._ever_detached = False
 
     def get(self, db: str, doc_id: str) -> E | None:
         """The entry for ``doc_id`` in ``db``, or None."""
@@ -59,7 +62,7 @@ class IdentityMap(Generic[E]):
             held = self._by_key[entry.db] = {}
         held[obj.id] = entry
         self._by_obj[id(obj)] = entry
-        if self._detached:
+        if self._ever_detached:
             self._detached.pop(id(obj), None)
 
     def remove(self, entry: E, *, detach: bool) -> None:
@@ -72,6 +75,7 @@ class IdentityMap(Generic[E]):
         self._by_obj.pop(id(obj), None)
         if detach:
             self._detached[id(obj)] = obj
+            self._ever_detached = True
 
     def is_detached(self, obj: object) -> bool:
         return self._detached.get(id(obj)) is obj

@@ -20,10 +20,10 @@ from cloudant_odm.changes import (
     Checkpoint,
     DocumentChange,
     LocalDocumentFlows,
+    _change_maker,
     _CheckpointStore,
     _FollowPlan,
     _plan,
-    _to_change,
 )
 from cloudant_odm.client.follower import FOREVER_MS
 from cloudant_odm.errors import naming_not_found
@@ -155,9 +155,10 @@ async def _typed_changes(
     chunks = follower._start_rows(plan.one_off)
     try:
         with naming_not_found(plan.database):  # (the feed's 404: no database)
+            to_change = _change_maker(models)
             async for chunk in chunks:
                 for row in chunk:
-                    change = _to_change(row if isinstance(row, dict) else row.to_dict(), models)
+                    change = to_change(row)
                     yield change
                     # Control is back here: the consumer has handled ``change``.
                     if store is not None and change.seq is not None and store.handle(change.seq):

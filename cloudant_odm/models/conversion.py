@@ -1191,6 +1191,14 @@ def from_json(data: Mapping[str, Any], cls: type[Document] = Document) -> Docume
     return doc
 
 
+def document_loader(cls: type[D]) -> Callable[[Mapping[str, Any], type[D]], D]:
+    """What :func:`from_json` calls to load a document as ``cls``, taken once: for
+    loading many documents of one class (a page, a feed) without the converter's
+    dispatch for each. Call it as ``load(data, cls)``."""
+    found: Callable[[Mapping[str, Any], type[D]], D] = converter.get_structure_hook(cls)
+    return found
+
+
 def register_type(cls: type[T], *, dump: Callable[[T], Any], load: Callable[[Any], T]) -> None:
     """Teach the converter a type of your own.
 

@@ -51,7 +51,9 @@ from cloudant_odm.query.loading import (
     is_of,
     known,
     load,
+    load_all,
     load_partials_flow,
+    of_model,
     unwritten,
     version_keys,
 )
@@ -467,8 +469,7 @@ class BaseQuerySet(Generic[D]):
         if self._fields is not None:
             items = yield from load_partials_flow(self.model, session, db, docs, self._fields)
         else:
-            loaded = (load(self.model, session, db, d, track) for d in docs)
-            items = [obj for obj in loaded if obj is not None]
+            items = load_all(self.model, session, db, docs, track)
         yield from self._read_refs_flow(session, items)
         return items
 
@@ -698,8 +699,7 @@ class BaseQuerySet(Generic[D]):
         body = {**self._find_body(), "selector": selector}
         docs = (yield from self._find_flow(db, body, len(batch), None)).docs
         held = {i for i in batch if known(session, db, i) is not None}
-        loaded = (load(self.model, session, db, d, True) for d in docs)
-        objs = [obj for obj in loaded if obj is not None]
+        objs = load_all(self.model, session, db, docs, True)
         # Counted: the documents that now hold the change (one that already held the
         # values is not written, and is counted all the same, as a matched row).
         done = len(objs)
@@ -1081,9 +1081,7 @@ class _AllDocsPager(Generic[D]):
                 limit=None,
                 by_doc_id=False,
             )
-            pending.extend(
-                r["doc"] for r in rows or () if r.get("doc") and is_of(model, r["doc"], doc_types)
-            )
+            pending.extend(of_model(model, (r.get("doc") for r in rows or ()), doc_types))
             if limit is not None:
                 del pending[limit - self.kept :]
         return None

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from cloudant_odm.client.flows import Flow, Send, run
 from cloudant_odm.errors import naming_not_found
 from cloudant_odm.models import Document, from_json
-from cloudant_odm.models.conversion import partial_from_json
+from cloudant_odm.models.conversion import document_loader, partial_from_json
 from cloudant_odm.models.document import NOT_LOADED, PARTIAL
 from cloudant_odm.models.errors import DocumentTypeError
 from cloudant_odm.models.registry import registry
@@ -23,10 +23,12 @@ __all__ = [
     "NOT_LOADED",
     "is_partial",
     "load",
+    "load_all",
     "load_partial",
     "load_partials",
     "load_partials_flow",
     "loaded_fields",
+    "of_model",
     "version_keys",
 ]
 
@@ -72,6 +74,15 @@ def is_of(model: type[Document], data: Mapping[str, Any], doc_types: frozenset[s
     return data.get(model._options.type_field) in doc_types
 
 
+def of_model(
+    model: type[Document], docs: Iterable[dict[str, Any] | None], doc_types: frozenset[str]
+) -> list[dict[str, Any]]:
+    """The documents of ``docs`` that are ``model``'s (:func:`is_of` for a page's rows
+    at once: a full scan tests every row), leaving out Nones and empty ones."""
+    type_field = model._options.type_field
+    return [d for d in docs if d and d.get(type_field) in doc_types]
+
+
 def load(
     model: type[D], session: BaseSession[Any], db: str, data: Mapping[str, Any], track: bool
 ) -> D | None:
@@ -82,6 +93,22 @@ def load(
         doc = data if data.__class__ is dict else dict(data)
         return session._load_json(model, db, doc, skip_deleted=True)
     return from_json(data, model)
+
+
+def load_all(
+    model: type[D],
+    session: BaseSession[Any],
+    db: str,
+    docs: Iterable[Mapping[str, Any]],
+    track: bool,
+) -> list[D]:
+    """:func:`load` of each of a page's documents, leaving out the Nones."""
+    if track:
+        loaded = (load(model, session, db, d, True) for d in docs)
+        return [obj for obj in loaded if obj is not None]
+    # Detached: the class's loader taken once for the page, not dispatched per document.
+    load_one = document_loader(model)
+    return [load_one(d, model) for d in docs]
 
 
 def load_partial(model: type[D], data: Mapping[str, Any], names: Iterable[str]) -> D:
