@@ -364,14 +364,21 @@ class BaseSession(Generic[C]):
         return loaded
 
     def _load_json(
-        self, model: type[D], db: str, data: dict[str, Any], *, skip_deleted: bool
+        self,
+        model: type[D],
+        db: str,
+        data: dict[str, Any],
+        *,
+        skip_deleted: bool,
+        load: Callable[[Mapping[str, Any], type[D]], D] | None = None,
     ) -> D | None:
         """:meth:`load_json`; for an id held marked for deletion, None with
-        ``skip_deleted`` (a query's results leave it out), else SessionError."""
+        ``skip_deleted`` (a query's results leave it out), else SessionError. ``load``:
+        ``model``'s loader (``document_loader``), when the caller took it for a page."""
         known = self._identity.get(db, str(data.get("_id")))
         if known is not None and known.state is ObjectState.DELETED and skip_deleted:
             return None
-        obj = from_json(data, model)
+        obj = from_json(data, model) if load is None else load(data, model)
         if known is not None:
             if known.state is ObjectState.DELETED:
                 raise SessionError(
@@ -380,9 +387,9 @@ class BaseSession(Generic[C]):
                 )
             if known.state is ObjectState.PERSISTENT and not self.is_modified(known.obj):
                 _copy_fields(obj, known.obj)
-                known.snapshot = _loaded_snapshot(data, known.obj, self.read_only)
+                known.snapshot = _loaded_snapshot(data, known.obj, self._read_only)
             return _as_model(known.obj, model)
-        snapshot = _loaded_snapshot(data, obj, self.read_only)
+        snapshot = _loaded_snapshot(data, obj, self._read_only)
         if obj.id is None:
             self._register(obj, db, ObjectState.PERSISTENT, snapshot)  # (asserts an id)
             return obj
@@ -589,7 +596,7 @@ class BaseSession(Generic[C]):
             data = (yield Send("get_document", entry.db, obj.id)).get_result()
         fresh = from_json(data, type(obj))
         _copy_fields(fresh, obj)
-        entry.snapshot = _loaded_snapshot(data, obj, self.read_only)
+        entry.snapshot = _loaded_snapshot(data, obj, self._read_only)
         entry.state = ObjectState.PERSISTENT
 
     # -- writing ------------------------------------------------------------------
@@ -805,7 +812,14 @@ class BaseSession(Generic[C]):
                 conflict = {"error": "conflict", "reason": "Document update conflict."}
                 outcome.failures.append(self._failure(item[0], conflict))
         yield from self._take_stubs_flow(
-            db, [e for e in written if e.state is ObjectState.PERSISTENT and _has_inline(e.obj)]
+            db,
+            [
+                e
+                for e in written
+                if e.obj.meta.attachments  # (most documents have none: no call for them)
+                and e.state is ObjectState.PERSISTENT
+                and _has_inline(e.obj)
+            ],
         )
         outcome.written += len(written)
 

@@ -6,7 +6,7 @@ The query layer reaches into the session's identity map here, and only here.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from cloudant_odm.client.flows import Flow, Send, run
@@ -84,15 +84,21 @@ def of_model(
 
 
 def load(
-    model: type[D], session: BaseSession[Any], db: str, data: Mapping[str, Any], track: bool
+    model: type[D],
+    session: BaseSession[Any],
+    db: str,
+    data: Mapping[str, Any],
+    track: bool,
+    loader: Callable[[Mapping[str, Any], type[D]], D] | None = None,
 ) -> D | None:
     """A whole document: the identity map's object when ``track``, else a detached one;
     None for one the session holds marked for deletion (gone once it flushes, as
-    ``Session.get`` and ``get_many`` already say)."""
+    ``Session.get`` and ``get_many`` already say). ``loader``: ``model``'s, taken for a
+    page (``document_loader``)."""
     if track:
         doc = data if data.__class__ is dict else dict(data)
-        return session._load_json(model, db, doc, skip_deleted=True)
-    return from_json(data, model)
+        return session._load_json(model, db, doc, skip_deleted=True, load=loader)
+    return from_json(data, model) if loader is None else loader(data, model)
 
 
 def load_all(
@@ -103,12 +109,12 @@ def load_all(
     track: bool,
 ) -> list[D]:
     """:func:`load` of each of a page's documents, leaving out the Nones."""
+    # The class's loader taken once for the page, not dispatched per document.
+    loader = document_loader(model)
     if track:
-        loaded = (load(model, session, db, d, True) for d in docs)
-        return [obj for obj in loaded if obj is not None]
-    # Detached: the class's loader taken once for the page, not dispatched per document.
-    load_one = document_loader(model)
-    return [load_one(d, model) for d in docs]
+        found = (load(model, session, db, d, True, loader) for d in docs)
+        return [obj for obj in found if obj is not None]
+    return [loader(d, model) for d in docs]
 
 
 def load_partial(model: type[D], data: Mapping[str, Any], names: Iterable[str]) -> D:
