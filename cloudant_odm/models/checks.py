@@ -13,6 +13,7 @@ or ``(path, message)`` pairs naming every bad one. The good path builds no strin
 from __future__ import annotations
 
 import math
+import sys
 import types
 from collections.abc import Callable, Mapping, MutableMapping, MutableSequence, MutableSet, Sequence
 from collections.abc import Set as AbstractSet
@@ -39,6 +40,8 @@ __all__ = [
     "decimal_errors",
     "describe",
     "float_errors",
+    "parse_datetime",
+    "stored_decimal",
     "strip_optional",
     "type_checker",
     "type_name",
@@ -184,17 +187,34 @@ def decimal_as_number(value: Decimal) -> int | float | None:
     return None
 
 
+def _fits_places(value: Decimal, storage: DecimalStorage | None) -> bool:
+    """Whether a finite ``value`` has no more decimal places than ``storage`` keeps."""
+    if storage is None or storage.quantum is None:
+        return True
+    try:
+        return value == value.quantize(storage.quantum)
+    except InvalidOperation:
+        return False
+
+
+def stored_decimal(value: Decimal, storage: DecimalStorage | None) -> int | float | str | None:
+    """What a Decimal field with ``storage`` stores for ``value``: the JSON number (its
+    text with ``as_string``), or None when it can't be stored (decimal_errors says why)."""
+    if not value.is_finite() or not _fits_places(value, storage):
+        return None
+    if storage is not None and storage.as_string:
+        return str(value)
+    return decimal_as_number(value)
+
+
 def decimal_errors(value: Decimal, storage: DecimalStorage | None) -> Errors | None:
+    if stored_decimal(value, storage) is not None:
+        return None
     if not value.is_finite():
         return [("", f"Decimal {value} can't be stored: not a finite number")]
-    if storage is not None and storage.quantum is not None:
-        try:
-            fits = value == value.quantize(storage.quantum)
-        except InvalidOperation:
-            fits = False
-        if not fits:
-            return [("", f"{value!r} has more than {storage.places} decimal places")]
-    if (storage is None or not storage.as_string) and decimal_as_number(value) is None:
+    if not _fits_places(value, storage):
+        return [("", f"{value!r} has more than {storage.places} decimal places")]  # type: ignore[union-attr]
+    if storage is None or not storage.as_string:
         number = float(value)
         if not math.isfinite(number) or is_subnormal(number):
             return [
@@ -214,6 +234,17 @@ def decimal_errors(value: Decimal, storage: DecimalStorage | None) -> Errors | N
             )
         ]
     return None
+
+
+if sys.version_info >= (3, 11):
+    parse_datetime = datetime.fromisoformat
+else:  # pragma: no cover - 3.10's fromisoformat does not take a "Z" suffix
+
+    def parse_datetime(text: str) -> datetime:
+        """An ISO 8601 datetime (``Z`` for UTC too), as the loader reads one."""
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        return datetime.fromisoformat(text)
 
 
 def _check_decimal(tp: Any, storage: DecimalStorage | None) -> Check:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
-import sys
+import weakref
 from collections.abc import (
     Callable,
     Iterable,
@@ -54,8 +54,10 @@ from cloudant_odm.models.checks import (
     class_checker,
     decimal_as_number,
     decimal_errors,
+    parse_datetime,
 )
 from cloudant_odm.models.codecs import (
+    ClassHooks,
     Encoder,
     FieldHooks,
     Hooks,
@@ -96,6 +98,7 @@ __all__ = [
 
 T = TypeVar("T")
 D = TypeVar("D", bound=Document)
+H = TypeVar("H", bound=Callable[..., Any])
 
 StructureHook = Callable[[Any, Any], Any]
 UnstructureHook = Callable[[Any], Any]
@@ -115,6 +118,27 @@ _STRICT = _Policy()
 # class, so the options of the document being converted reach them through this variable.
 # It is read only on the rare path (a naive datetime, an unknown key).
 _policy: ContextVar[_Policy] = ContextVar("cloudant_odm_policy", default=_STRICT)
+
+
+#: The hooks the converter makes itself. A type converted by these alone (none registered
+#: for it since) is converted inline by the compiled codecs, which follow these hooks.
+_BUILTIN_HOOKS: weakref.WeakSet[Callable[..., Any]] = weakref.WeakSet()
+
+
+def _builtin(hook: H) -> H:
+    _BUILTIN_HOOKS.add(hook)
+    return hook
+
+
+def _converts_builtin(tp: Any) -> bool:
+    """Whether the converter loads and dumps ``tp`` with hooks of its own making."""
+    try:
+        return (
+            converter.get_structure_hook(tp) in _BUILTIN_HOOKS
+            and converter.get_unstructure_hook(tp) in _BUILTIN_HOOKS
+        )
+    except RecursionError:  # a class that holds itself
+        return False
 
 
 def _type_name(value: Any) -> str:
@@ -201,6 +225,7 @@ def _load_enum(value: Any, tp: type[Enum]) -> Enum:
         raise ValueError(f"{value!r} is not a valid {tp.__name__}") from None
 
 
+@_builtin
 def _load_decimal(value: Any, _: Any) -> Decimal:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         # How we store them: JSON numbers. repr() of a float is its shortest exact
@@ -219,6 +244,7 @@ def _load_decimal(value: Any, _: Any) -> Decimal:
     raise ValueError(f"invalid Decimal {value!r}: not a finite number")
 
 
+@_builtin
 def _dump_decimal(value: Decimal) -> int | float:
     number = decimal_as_number(value)
     if number is None:
@@ -265,21 +291,12 @@ def _naive(kind: str, text: str) -> ValueError:
     )
 
 
-if sys.version_info >= (3, 11):
-    _parse_datetime = datetime.fromisoformat
-else:  # pragma: no cover - 3.10's fromisoformat does not take a "Z" suffix
-
-    def _parse_datetime(text: str) -> datetime:
-        if text.endswith(("Z", "z")):
-            text = text[:-1] + "+00:00"
-        return datetime.fromisoformat(text)
-
-
+@_builtin
 def _load_datetime(value: Any, _: Any) -> datetime:
     if not isinstance(value, str):
         raise TypeError(f"expected an ISO 8601 datetime string, got {_type_name(value)}")
     try:
-        moment = _parse_datetime(value)
+        moment = parse_datetime(value)
     except ValueError:
         raise ValueError(f"invalid ISO 8601 datetime {value!r}") from None
     if moment.tzinfo is None and not _policy.get().allow_naive_datetime:
@@ -287,6 +304,7 @@ def _load_datetime(value: Any, _: Any) -> datetime:
     return moment
 
 
+@_builtin
 def _dump_datetime(value: datetime) -> str:
     offset = value.utcoffset()
     if offset is None:
@@ -697,7 +715,12 @@ def _plain_structure_hook(cls: type) -> StructureHook:
         except Exception:
             return detailed(value, tp)
 
-    return load_attrs
+    return _builtin(load_attrs)
+
+
+def _plain_unstructure_hook(cls: type) -> UnstructureHook:
+    # cattrs' own (registered here only to know it is the one in use).
+    return _builtin(converter.gen_unstructure_attrs_fromdict(cls))
 
 
 def _embedded_structure_hook(cls: type[Embedded]) -> StructureHook:
@@ -722,7 +745,7 @@ def _embedded_structure_hook(cls: type[Embedded]) -> StructureHook:
             obj.extra = extra
         return obj
 
-    return load_embedded
+    return _builtin(load_embedded)
 
 
 def _embedded_unstructure_hook(cls: type[Embedded]) -> UnstructureHook:
@@ -736,7 +759,7 @@ def _embedded_unstructure_hook(cls: type[Embedded]) -> UnstructureHook:
                 out.setdefault(key, value)  # a declared field wins over a stray extra key
         return out
 
-    return dump_embedded
+    return _builtin(dump_embedded)
 
 
 def _field_hooks(cls: type[Document], overrides: Mapping[str, Any]) -> Hooks:
@@ -745,7 +768,7 @@ def _field_hooks(cls: type[Document], overrides: Mapping[str, Any]) -> Hooks:
     hooks would have to read from the context."""
     if _document_policy(cls) is not _STRICT:
         return None
-    hooks: dict[str, FieldHooks] = {}
+    fields: dict[str, FieldHooks] = {}
     for attribute in attrs.fields(cast(Any, cls)):
         if attribute.name in ("id", "rev", "extra", "meta"):
             continue
@@ -759,8 +782,8 @@ def _field_hooks(cls: type[Document], overrides: Mapping[str, Any]) -> Hooks:
             )
         except RecursionError:  # a class that holds itself: cattrs binds it late
             continue
-        hooks[attribute.name] = FieldHooks(load, dump, attribute_checker(attribute))
-    return hooks
+        fields[attribute.name] = FieldHooks(load, dump, attribute_checker(attribute))
+    return ClassHooks(fields, _converts_builtin)
 
 
 def _document_policy(cls: type[Document]) -> _Policy:
@@ -1075,6 +1098,7 @@ def _make_converter() -> cattrs.Converter:
     conv.register_unstructure_hook_factory(_has_non_str_keys, _mapping_dump_hook)
 
     conv.register_structure_hook_factory(_is_plain_attrs, _plain_structure_hook)
+    conv.register_unstructure_hook_factory(_is_plain_attrs, _plain_unstructure_hook)
     conv.register_structure_hook_factory(_is_embedded, _embedded_structure_hook)
     conv.register_unstructure_hook_factory(_is_embedded, _embedded_unstructure_hook)
     conv.register_structure_hook_factory(_is_document, _document_structure_hook)
