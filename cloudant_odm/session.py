@@ -48,7 +48,7 @@ from cloudant_odm.models import (
     from_json,
 )
 from cloudant_odm.models.conversion import canonical_document, encode_body
-from cloudant_odm.models.document import PARTIAL
+from cloudant_odm.models.document import is_partial
 from cloudant_odm.models.ids import check_id
 from cloudant_odm.models.refs import Ref
 from cloudant_odm.models.versions import needs_upgrade
@@ -1276,7 +1276,7 @@ def _check_ids(model: type[Document], method: str, ids: Iterable[object]) -> Non
 def _give_id(obj: Document) -> None:
     """Check that ``obj`` can be stored as a new document, and give it an id if it has
     none (client-side, so a retried write of it can never make a second document)."""
-    if PARTIAL in obj.__dict__:
+    if is_partial(obj):
         # Loaded with QuerySet.fields(): writing it would drop the fields it lacks.
         raise SessionError(
             f"{type(obj).__name__} {obj.id!r} is partial (loaded with fields(...)) and "

@@ -418,19 +418,21 @@ def _dump_function(
     ``r`` (the id and the rev) and the JSON form of each field (the expressions given to
     ``result``, which adds the lines returning what the function gives)."""
     code = _Code({"cls": cls})
-    code.add("if obj.__class__ is not cls: return None", "d = obj.__dict__")
+    # Attributes read one by one, not through obj.__dict__: asking for an object's
+    # __dict__ makes it one (a dict per new document, about 0.2 µs and 64 bytes).
+    code.add("if obj.__class__ is not cls: return None")
     writes = []
     with code.block("try:"):
         code.add(
-            "if d['extra'] or d['meta'].attachments is not None: return None",
-            "i = d['id']",
-            "r = d['rev']",
+            "if obj.extra or obj.meta.attachments is not None: return None",
+            "i = obj.id",
+            "r = obj.rev",
             "if r is not None and r.__class__ is not str: return None",
             "if i is not None and i.__class__ is not str: return None",
         )
         for field in fields:
             v = code.fresh("v")
-            code.add(f"{v} = d[{field.attribute.name!r}]")
+            code.add(f"{v} = obj.{field.attribute.name}")
             writes.append(_dump_value(code, field.kind, v, encode))
         result(code, writes)
     # KeyError, AttributeError: built without __init__; the others: a value a hook

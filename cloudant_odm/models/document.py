@@ -42,7 +42,14 @@ if TYPE_CHECKING:
     from cloudant_odm.query.expressions import Field
     from cloudant_odm.query.manager import Manager
 
-__all__ = ["NOT_LOADED", "Document", "Embedded", "provide_class_access"]
+__all__ = [
+    "NOT_LOADED",
+    "Document",
+    "Embedded",
+    "is_partial",
+    "loaded_fields",
+    "provide_class_access",
+]
 
 # What a document class gives at class level (``Order.total`` as a query field,
 # ``Order.objects``) is made by the query layer, which sits above the models and hands
@@ -75,6 +82,19 @@ _EMBEDDED_RESERVED = frozenset({"extra"})
 #: Key in the ``__dict__`` of a partial document (loaded with ``QuerySet.fields(...)``):
 #: the names of the fields it holds. A session refuses to store such an object.
 PARTIAL = "__cloudant_odm_partial__"
+
+
+def loaded_fields(obj: Any) -> frozenset[str] | None:
+    """The fields a partial object (``QuerySet.fields``) holds, or None for a whole
+    document. (Read with getattr: asking for ``obj.__dict__`` would make one for an
+    object that has none yet, every new document.)"""
+    found: frozenset[str] | None = getattr(obj, PARTIAL, None)
+    return found
+
+
+def is_partial(obj: Any) -> bool:
+    """True for an object loaded with only some of its fields (``QuerySet.fields``)."""
+    return loaded_fields(obj) is not None
 
 
 class _NotLoaded:

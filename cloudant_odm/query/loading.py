@@ -13,7 +13,7 @@ from cloudant_odm.client.flows import Flow, Send, run
 from cloudant_odm.errors import naming_not_found
 from cloudant_odm.models import Document, from_json
 from cloudant_odm.models.conversion import document_loader, partial_from_json
-from cloudant_odm.models.document import NOT_LOADED, PARTIAL
+from cloudant_odm.models.document import NOT_LOADED, is_partial, loaded_fields
 from cloudant_odm.models.errors import DocumentTypeError
 from cloudant_odm.models.registry import registry
 from cloudant_odm.models.versions import needs_upgrade
@@ -33,17 +33,6 @@ __all__ = [
 ]
 
 D = TypeVar("D", bound=Document)
-
-
-def is_partial(obj: Document) -> bool:
-    """True for an object loaded with only some of its fields (``QuerySet.fields``)."""
-    return PARTIAL in obj.__dict__
-
-
-def loaded_fields(obj: Document) -> frozenset[str] | None:
-    """The fields a partial object holds, or None for a whole document."""
-    found: frozenset[str] | None = obj.__dict__.get(PARTIAL)
-    return found
 
 
 def known(session: BaseSession[Any], db: str, doc_id: str) -> Document | None:
