@@ -1261,6 +1261,13 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="don't put the local server and the client on separate CPUs",
     )
+    parser.add_argument(
+        "--gc-threshold",
+        type=int,
+        default=None,
+        help="the garbage collector's first threshold for every library (gc.set_threshold; "
+        "Python's default is 700): what tuning the collector does to each",
+    )
     parser.add_argument("--quick", action="store_true", help="a small smoke run")
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
     parser.add_argument("--chart", type=Path, default=None, help="write the PNG chart here")
@@ -1285,6 +1292,8 @@ def main(argv: list[str] | None = None) -> int:
 
     # Before cloudant_odm is imported (and inherited by the memory children).
     os.environ["CLOUDANT_ODM_JSON"] = "stdlib" if args.json == "stdlib" else "auto"
+    if args.gc_threshold is not None:
+        gc.set_threshold(args.gc_threshold, *gc.get_threshold()[1:])
     if args.child_memory:
         lib, db, n = args.child_memory
         memory_child(lib, db, int(n), args.page_size)
@@ -1334,6 +1343,7 @@ def main(argv: list[str] | None = None) -> int:
             if os.environ.get("CLOUDANT_URL")
             else "PouchDB Server (memory)",
             "json": json_backend(),
+            "gc_threshold": list(gc.get_threshold()),
         },
         "skipped": skipped,
         "workloads": {},
