@@ -229,10 +229,6 @@ def _nested(
         if not attribute.init or (isinstance(default, attrs.Factory) and default.takes_self):  # type: ignore[arg-type]
             return None
         key = keys.get(attribute.name) or json_key(attribute)
-        # A plain attrs class is dumped by cattrs as it is: by attribute name, and
-        # without Decimal storage options (which its loader applies).
-        if not embedded and (key != attribute.name or decimal_storage(attribute)):
-            return None
         kind = _kind(attribute, builtin, None, seen)
         if kind is None:
             return None

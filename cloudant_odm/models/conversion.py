@@ -79,6 +79,7 @@ from cloudant_odm.models.fields import (
     check_decimal_storage,
     decimal_storage,
     json_key,
+    refuse_shared_keys,
 )
 from cloudant_odm.models.meta import EMPTY_META, META_KEYS, DocumentMeta
 from cloudant_odm.models.options import DOCUMENT_KEYS
@@ -641,7 +642,9 @@ def _is_document(tp: Any) -> bool:
     return isinstance(tp, type) and issubclass(tp, Document)
 
 
-def _renames(cls: type) -> dict[str, Any]:
+def _renames(tp: Any) -> dict[str, Any]:
+    # A generic class's fields (Box[int]: Box's), which cattrs types with the arguments.
+    cls: type = get_origin(tp) or tp
     try:
         attrs.resolve_types(cls)
     except NameError as exc:
@@ -655,6 +658,8 @@ def _renames(cls: type) -> dict[str, Any]:
     # it; id and rev get their _id / _rev in the document hooks, with the meta fields.
     options = getattr(cls, "_options", None)
     keys: Mapping[str, str] = options.keys if options is not None else {}
+    if options is None:  # a plain attrs class, checked here (a model is when defined)
+        refuse_shared_keys(cls, {a.name: json_key(a) for a in attrs.fields(cls)})
     for attribute in attrs.fields(cls):
         _register_str_enums(attribute.type)
         key = keys.get(attribute.name) or json_key(attribute)
@@ -719,8 +724,8 @@ def _plain_structure_hook(cls: type) -> StructureHook:
 
 
 def _plain_unstructure_hook(cls: type) -> UnstructureHook:
-    # cattrs' own (registered here only to know it is the one in use).
-    return _builtin(converter.gen_unstructure_attrs_fromdict(cls))
+    # Written under the JSON keys and with the Decimal storage its loader reads.
+    return _builtin(make_dict_unstructure_fn(cls, converter, **_renames(cls)))
 
 
 def _embedded_structure_hook(cls: type[Embedded]) -> StructureHook:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar
 import attrs
 
 from cloudant_odm.models.errors import DocumentDefinitionError
-from cloudant_odm.models.fields import check_decimal_storage, field, json_key
+from cloudant_odm.models.fields import check_decimal_storage, field, json_key, refuse_shared_keys
 from cloudant_odm.models.ids import SEPARATOR
 from cloudant_odm.models.meta import EMPTY_META, DocumentMeta
 from cloudant_odm.models.options import (
@@ -163,13 +163,7 @@ def _own_keys(
             )
         keys[attribute.name] = json_key(attribute)
         check_decimal_storage(cls, attribute)
-    by_key: dict[str, str] = {}
-    for name, key in keys.items():
-        if key in by_key:
-            raise DocumentDefinitionError(
-                f"{cls.__name__}: fields {by_key[key]!r} and {name!r} both use the JSON key {key!r}"
-            )
-        by_key[key] = name
+    refuse_shared_keys(cls, keys)
     return keys
 
 

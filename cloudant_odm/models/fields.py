@@ -19,6 +19,7 @@ __all__ = [
     "decimal_storage",
     "field",
     "json_key",
+    "refuse_shared_keys",
 ]
 
 _T = TypeVar("_T")
@@ -176,6 +177,18 @@ def json_key(attribute: Attribute[Any]) -> str:
     """The JSON key an attrs attribute is stored under."""
     key: str = attribute.metadata.get(KEY, attribute.name)
     return key
+
+
+def refuse_shared_keys(cls: type, keys: Mapping[str, str]) -> None:
+    """Refuse two fields of ``cls`` stored under one JSON key (``keys``: attribute ->
+    key): one value would overwrite the other on save."""
+    by_key: dict[str, str] = {}
+    for name, key in keys.items():
+        if key in by_key:
+            raise DocumentDefinitionError(
+                f"{cls.__name__}: fields {by_key[key]!r} and {name!r} both use the JSON key {key!r}"
+            )
+        by_key[key] = name
 
 
 def decimal_storage(attribute: Attribute[Any]) -> DecimalStorage | None:

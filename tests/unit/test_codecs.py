@@ -34,6 +34,15 @@ class Point:
     y: float
 
 
+@attrs.define
+class Tag:
+    """A plain attrs class with a renamed key and Decimal storage options."""
+
+    label: str = field(key="Label")
+    rate: Decimal = field(places=2, default=Decimal(0))
+    exact: Decimal | None = field(key="x", as_string=True, default=None)
+
+
 class Stamp(Embedded):
     at: datetime
     amount: Decimal | None = None
@@ -101,6 +110,7 @@ def _classes(suffix: str) -> tuple[type[Document], ...]:
         seen: datetime | None = None
         at: Point | None = None
         stamp: Stamp | None = None
+        tag: Tag | None = None
         stamps: Stamp = field(factory=lambda: Stamp(at=datetime(2026, 1, 1, tzinfo=timezone.utc)))
 
     classes = (Plain, Shaped, Mixed, Deep)
@@ -187,6 +197,12 @@ _RIGHT: dict[Any, st.SearchStrategy[Any]] = {
     Decimal: st.decimals(places=2, min_value=-(10**6), max_value=10**6),
     Place: st.builds(Place, city=st.text(), code=st.none() | st.integers(-(2**53), 2**53)),
     Point: st.builds(Point, x=finite, y=finite),
+    Tag: st.builds(
+        Tag,
+        label=st.text(),
+        rate=st.decimals(places=2, min_value=-(10**6), max_value=10**6),
+        exact=st.none() | st.decimals(allow_nan=False, allow_infinity=False),
+    ),
     str: st.text(),
     int: st.integers(-(2**53) + 1, 2**53 - 1),
     float: finite,
@@ -213,6 +229,8 @@ _NEAR: dict[Any, st.SearchStrategy[Any]] = {
     Point: st.builds(Point, x=numbers, y=numbers)
     | st.builds(SubPoint, x=st.just(1.0), y=st.just(2.0))
     | st.just({"x": 1.0, "y": 2.0}),
+    Tag: st.builds(Tag, label=texts, rate=st.decimals(), exact=st.decimals() | numbers)
+    | st.just({"Label": "x"}),
     Stamp: st.builds(
         Stamp, at=st.datetimes() | st.datetimes(timezones=offsets), amount=st.decimals()
     )
@@ -262,6 +280,10 @@ _JSON_NEAR: dict[Any, st.SearchStrategy[Any]] = {
     | numbers,
     Place: st.just({"city": "x", "other": 1}) | st.just({"code": 1}),
     Point: st.just({"x": 1, "y": 2.5}) | st.just({"x": 1.0, "y": 2.0, "z": 0.0}),
+    # By attribute name, not key; more places than kept; a number for a text Decimal.
+    Tag: st.just({"label": "x"})
+    | st.just({"Label": "x", "rate": "1.234"})
+    | st.just({"Label": "x", "x": 1.5, "rate": 2}),
     Stamp: st.just({"at": "2026-12-05T10:00:00+00:00", "amount": "1.5", "more": 1})
     | st.just({"at": "2026-12-05T10:00:00", "labels": ["a"]})
     | st.just({"amount": 1}),
@@ -520,6 +542,9 @@ _UTC_NOON = datetime(2026, 12, 5, 12, tzinfo=timezone.utc)
         ("stamp", Stamp(at=datetime(2026, 12, 5))),
         ("stamp", SubStamp(at=_UTC_NOON)),
         ("stamps", Stamp(at=datetime(2026, 12, 5, tzinfo=timezone(timedelta(hours=-3))))),
+        ("tag", Tag(label="a", rate=Decimal("1.5"), exact=Decimal("0.12345678901234567"))),
+        ("tag", Tag(label="a", rate=Decimal("1.234"))),  # more places than the field keeps
+        ("tag", Tag(label="a", exact=Decimal("NaN"))),
     ],
 )
 def test_each_near_miss_is_written_as_the_general_path_writes_it(
@@ -560,6 +585,10 @@ def test_each_near_miss_is_written_as_the_general_path_writes_it(
         ("stamp", {"at": "2026-12-05T12:00:00"}),
         ("stamp", {"amount": "1"}),
         ("stamps", {"at": "2026-12-05T12:00:00-03:00", "labels": "ab"}),
+        ("tag", {"Label": "a", "rate": 1.5, "x": "0.12345678901234567"}),
+        ("tag", {"Label": "a", "rate": "1.5", "x": 2}),
+        ("tag", {"Label": "a", "rate": 1.234}),
+        ("tag", {"label": "a"}),  # the attribute's name, not its key
     ],
 )
 def test_each_near_miss_is_read_as_the_general_path_reads_it(
@@ -584,6 +613,14 @@ def test_decimal_datetime_and_embedded_fields_are_compiled_inline(
     fields = codecs._fields(deep, hooks)
     assert fields is not None
     assert not [f.attribute.name for f in fields if isinstance(f.kind, codecs._Hooked)]
+    # A plain attrs class with renamed keys and Decimal storage is read inline too.
+    load = compile_loader(deep, hooks)
+    assert load is not None
+    body = {"type": deep._options.doc_type, "price": 1, "tag": {"Label": "a", "x": "2.50"}}
+    loaded = load(body)
+    assert loaded is not None
+    assert loaded == from_json(body, deep)
+    assert loaded.tag == Tag(label="a", exact=Decimal("2.50"))
 
 
 @attrs.define
