@@ -30,7 +30,7 @@ from cloudant_odm.client.flows import Flow, Send, run
 from cloudant_odm.errors import naming_not_found
 from cloudant_odm.models import Document
 from cloudant_odm.models.conversion import converter, policy_for
-from cloudant_odm.models.fields import decimal_storage
+from cloudant_odm.models.fields import decimal_storage, json_key
 from cloudant_odm.query.drivers import SyncDriver, drivers_for
 from cloudant_odm.query.errors import QueryError
 from cloudant_odm.query.expressions import dump_value, model_doc_types
@@ -251,12 +251,19 @@ def _decimal_values(view: ViewSource[Any], reducing: bool) -> _DecimalValues | N
 
 
 def _attribute_at(model: type[Document], path: str) -> attrs.Attribute[Any] | None:
+    """The attribute a ``View.emit`` value path names: its first part is an attribute of
+    the model, the parts after a ``.`` JSON keys of the nested objects (as the map
+    function reads them: ``Declaration.json_path``)."""
     cls: Any = model
     attribute: attrs.Attribute[Any] | None = None
-    for name in path.split("."):
+    head, *keys = path.split(".")
+    for index, part in enumerate([head, *keys]):
         if not (isinstance(cls, type) and attrs.has(cls)):
             return None
-        attribute = attrs.fields_dict(attrs.resolve_types(cls)).get(name)
+        fields = attrs.fields(attrs.resolve_types(cls))
+        attribute = next(
+            (a for a in fields if (a.name if index == 0 else json_key(a)) == part), None
+        )
         if attribute is None:
             return None
         cls = strip_optional(attribute.type)

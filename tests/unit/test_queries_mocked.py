@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
+import attrs
 import pytest
 import responses
 from responses import matchers
@@ -861,6 +862,28 @@ def test_view_rows_can_be_typed(session: Session) -> None:
     rows = Order.by_customer.query(session, group=True, value_type=Decimal).all()
     assert rows[0].value == Decimal("12.5")
     assert rows[0].id is None
+
+
+@attrs.define
+class _Money:
+    amount: Decimal = field(key="Amount", places=2)
+
+
+class Invoice(Document, doc_type="m-invoice"):
+    price: _Money
+    total_by_day = View.emit(key="price.Amount", value="price.Amount", reduce="_sum")
+
+
+def test_an_emitted_nested_value_loads_as_its_field_through_renamed_keys(
+    session: Session,
+) -> None:
+    # The path after the first dot is JSON keys (price.Amount), as the map function reads
+    # them: the rows' values are the field's Decimals, not the raw numbers.
+    url = f"{URL}/db/_design/m-invoice/_view/total_by_day"
+    responses.post(url, json={"rows": [{"key": None, "value": 10}]})
+    total = Invoice.total_by_day.query(session).scalar()
+    assert isinstance(total, Decimal)
+    assert str(total) == "10.00"
 
 
 class Priced(Document, doc_type="m-priced"):
