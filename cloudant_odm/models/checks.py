@@ -181,8 +181,14 @@ def decimal_as_number(value: Decimal) -> int | float | None:
         return int(number) if number == value else None
     if not math.isfinite(number) or is_subnormal(number):
         return None
-    text = repr(number)  # the shortest form: the same text as the Decimal's, usually
-    if text == str(value) or Decimal(text) == value:
+    text = str(value)
+    if len(text) <= 15:
+        # At most 15 significant digits: every such decimal is the shortest form of the
+        # double nearest to it (a double holds 15 digits, DBL_DIG), so the double's own
+        # shortest form has the same value; no need to write it out and compare.
+        return number
+    shortest = repr(number)
+    if shortest == text or Decimal(shortest) == value:
         return number
     return None
 

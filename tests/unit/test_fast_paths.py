@@ -1,6 +1,7 @@
 """The hot paths made faster for the benchmarks (benchmarks/run.py) keep their meaning:
 uuid4 ids without UUID objects, the optional orjson backend with the standard library
-taking over where the two differ, and snapshots of loaded documents made lazily."""
+taking over where the two differ, snapshots of loaded documents made lazily, and a short
+Decimal stored without writing out its double."""
 
 from __future__ import annotations
 
@@ -10,18 +11,21 @@ import math
 import os
 import re
 import uuid
+from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from cloudant_odm import Document, ObjectState, Session, field
 from cloudant_odm.client import CloudantV1, NoAuthAuthenticator, follower
 from cloudant_odm.client import encoding as _json
+from cloudant_odm.client.encoding import is_subnormal
 from cloudant_odm.client.models import ChangesResultItem
 from cloudant_odm.models import from_json, ids
+from cloudant_odm.models.checks import MAX_EXACT_INT, decimal_as_number
 from cloudant_odm.models.ids import random_key
 from cloudant_odm.query.loading import load
 
@@ -296,3 +300,45 @@ def test_only_usual_changes_rows_are_handed_over_as_dicts() -> None:
     unusual = follower._checked({**row, "other": 1})
     assert isinstance(unusual, ChangesResultItem)
     assert unusual._extra == {"other": 1}
+
+
+def _stored_number_by_its_shortest_form(value: Decimal) -> int | float | None:
+    """decimal_as_number as it was before its fast path for short decimals: the double
+    is kept when its shortest form has the Decimal's value."""
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    if number.is_integer() and -MAX_EXACT_INT <= number <= MAX_EXACT_INT:
+        return int(number) if number == value else None
+    if not math.isfinite(number) or is_subnormal(number):
+        return None
+    shortest = repr(number)
+    return number if Decimal(shortest) == value else None
+
+
+_DECIMALS = st.one_of(
+    st.decimals(allow_nan=True, allow_infinity=True),
+    st.decimals(places=2, allow_nan=False, allow_infinity=False),
+    st.floats(allow_nan=False, allow_infinity=False).map(lambda f: Decimal(repr(f))),
+    st.floats().map(Decimal),  # a double's exact value: often more than 17 digits
+    st.tuples(st.integers(-(10**17), 10**17), st.integers(-330, 310)).map(
+        lambda t: Decimal(t[0]).scaleb(t[1])
+    ),
+)
+
+
+@settings(max_examples=2000)
+@given(_DECIMALS)
+# At the edge: 16 and 17 digits (no double holds them all), 15 digits, and a 16-digit
+# integer past 2**53.
+@example(Decimal("9999999999999999"))
+@example(Decimal("0.3000000000000001"))
+@example(Decimal("-9007199254740993"))
+@example(Decimal("12345678901234.5"))
+@example(Decimal("1.00000000000001"))
+def test_a_short_decimal_is_stored_as_its_shortest_double_would_store_it(value: Decimal) -> None:
+    # The fast path (at most 15 characters: at most 15 digits, so the nearest double's
+    # shortest form has the same value) never answers otherwise than the comparison.
+    found, expected = decimal_as_number(value), _stored_number_by_its_shortest_form(value)
+    assert (type(found), found) == (type(expected), expected)
