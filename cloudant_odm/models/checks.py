@@ -329,11 +329,20 @@ def _json_errors(value: Any, exact_numbers: bool) -> Errors | None:
             return None
         if isinstance(value, int):
             return _int_range(int(value)) if exact_numbers else None
-        if exact_numbers or not math.isfinite(value):
-            return float_errors(float(value))
-        return None
+        # Never a NaN or a subnormal, whoever sent it: CouchDB would store 5e-324 as 0
+        # (and no server sends one: it flattened it already).
+        return float_errors(float(value))
     errors: Errors = []
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, tuple):
+        # Written as a JSON array, it would read back as a list, an unequal value.
+        return [
+            (
+                "",
+                "a tuple is stored as a JSON array and reads back as a list: use a list, "
+                f"got {describe(value)}",
+            )
+        ]
+    if isinstance(value, list):
         for index, item in enumerate(value):
             found = _json_errors(item, exact_numbers)
             if found:
@@ -658,7 +667,10 @@ def _inline_test(tp: Any, storage: DecimalStorage | None, check: str) -> list[st
             f"and v.as_tuple().exponent >= -{storage.places})): return full(obj)"
         ]
     if bare is Decimal:
-        return [f"if not ({optional}v.__class__ is Decimal): return full(obj)"]
+        # A Decimal stored as a number is refused by its dump if no double holds it; one
+        # stored as text (as_string) would be written whatever it is, NaN included.
+        finite = " and v.is_finite()" if storage is not None else ""
+        return [f"if not ({optional}(v.__class__ is Decimal{finite})): return full(obj)"]
     scalar = SCALAR_TESTS.get(bare)
     if scalar is not None:
         return [f"if not ({optional}({scalar.format(v='v')})): return full(obj)"]

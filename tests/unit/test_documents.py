@@ -29,6 +29,7 @@ from cloudant_odm.models import (
     registry,
     to_json,
 )
+from cloudant_odm.models.conversion import canonical_document
 
 UTC = timezone.utc
 PLUS2 = timezone(timedelta(hours=2))
@@ -490,6 +491,38 @@ def test_non_finite_decimals_are_refused() -> None:
         from_json({"type": "shipment", "customer": "x", "total": "NaN"}, Shipment)
     with pytest.raises(DocumentValidationError, match="not a finite number"):
         to_json(Shipment(customer="x", total=Decimal("Infinity")))
+
+
+@pytest.mark.parametrize("bad", ["NaN", "-Infinity", "sNaN"])
+def test_a_decimal_stored_as_text_is_refused_when_not_finite(bad: str) -> None:
+    # Text holds any Decimal, but a NaN written would make the document unreadable.
+    doc = Priced(price=Decimal(1), exact=Decimal(bad), id="p")
+    for write in (to_json, canonical_document):
+        with pytest.raises(DocumentValidationError, match=r"exact: Decimal .* not a finite"):
+            write(doc)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (5e-324, "is subnormal"),
+        ([1.0, -2e-310], r"\[1\]: float -2e-310 is subnormal"),
+        ((1, 2), "a tuple is stored as a JSON array and reads back as a list"),
+        ({"deep": (1,)}, r"\['deep'\]: a tuple"),
+    ],
+)
+def test_unknown_keys_and_any_fields_refuse_what_would_not_read_back(
+    value: Any, message: str
+) -> None:
+    # CouchDB stores 5e-324 as 0; a tuple comes back a list: neither is what was held.
+    doc = Priced(price=Decimal(1), id="p")
+    doc.extra["k"] = value
+    with pytest.raises(DocumentValidationError, match=rf"extra\['k'\].*{message}"):
+        to_json(doc)
+    kitchen = from_json(KITCHEN_JSON, Kitchen)
+    kitchen.anything = value
+    with pytest.raises(DocumentValidationError, match=f"anything.*{message}"):
+        canonical_document(kitchen)
 
 
 @pytest.mark.parametrize(
