@@ -91,7 +91,7 @@ _Loaded = tuple[bytes]
 
 
 class _Entry:
-    __slots__ = ("db", "obj", "snapshot", "state")
+    __slots__ = ("db", "obj", "rewrite", "snapshot", "state")
 
     def __init__(
         self, obj: Document, db: str, state: ObjectState, snapshot: bytes | _Loaded | None = None
@@ -101,6 +101,8 @@ class _Entry:
         self.state = state
         # Canonical JSON without _rev, as last loaded or written (or _Loaded: see above).
         self.snapshot = snapshot
+        # Written at the next flush even if unchanged (Session.mark_changed).
+        self.rewrite = False
 
     def settled(self) -> bytes | None:
         """The snapshot as canonical JSON bytes (settling a ``_Loaded`` one first); None
@@ -479,6 +481,21 @@ class BaseSession(Generic[C]):
             return
         entry.state = ObjectState.DELETED
 
+    def mark_changed(self, obj: Document) -> None:
+        """Write ``obj`` at the next flush even if it holds what was loaded: it is then
+        stored in the form this version of its class writes (a Decimal as a number, a
+        datetime in UTC, a field the stored JSON lacked with its value). A document
+        loaded in an older form is not changed by loading it, so a flush alone never
+        rewrites it. ``rollback()`` and ``revert()`` drop the mark."""
+        self.check_writable(f"rewrite {type(obj).__name__} {obj.id!r}")
+        entry = self._entry(obj)
+        if entry.state is ObjectState.DELETED:
+            raise SessionError(
+                f"{type(obj).__name__} {obj.id!r} is marked for deletion: add() it back "
+                "before marking it changed"
+            )
+        entry.rewrite = True  # (a new object is written anyway)
+
     def expunge(self, obj: Document) -> None:
         """Stop tracking ``obj`` (it becomes detached); pending changes to it are dropped."""
         entry = self._entry(obj)
@@ -630,6 +647,7 @@ class BaseSession(Generic[C]):
         self._revert(self._entry(obj))
 
     def _revert(self, entry: _Entry) -> None:
+        entry.rewrite = False
         # _changed(): an object holding a value that can't be dumped is restored too.
         data = entry.stored()
         if data is not None and _changed(entry):
@@ -693,10 +711,10 @@ class BaseSession(Generic[C]):
         try:
             core, rev = canonical_document(obj)
         except ValueError:
-            if entry.state is ObjectState.PERSISTENT and entry.as_loaded():
+            if entry.state is ObjectState.PERSISTENT and not entry.rewrite and entry.as_loaded():
                 return None  # unchanged since loaded: nothing to write, nothing to refuse
             raise
-        if entry.state is ObjectState.PERSISTENT and core == entry.settled():
+        if entry.state is ObjectState.PERSISTENT and not entry.rewrite and core == entry.settled():
             return None
         return _with_rev(core, rev), core
 
@@ -880,6 +898,7 @@ class BaseSession(Generic[C]):
         entry.obj.rev = rev
         entry.snapshot = core
         entry.state = ObjectState.PERSISTENT
+        entry.rewrite = False
 
     def _failure(self, entry: _Entry, result: dict[str, Any]) -> WriteFailure:
         obj = entry.obj
@@ -1293,7 +1312,10 @@ def _give_id(obj: Document) -> None:
 
 def _changed(entry: _Entry) -> bool:
     """Whether the object's JSON differs from its snapshot. An object holding a value
-    that can't be stored has changed (its snapshot was stored)."""
+    that can't be stored has changed (its snapshot was stored), and so has one marked
+    with ``mark_changed``."""
+    if entry.rewrite:
+        return True
     try:
         core = canonical_document(entry.obj)[0]
     except ValueError:  # DocumentValidationError, or not JSON

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gzip
 import json
+from datetime import datetime, timezone
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -641,3 +643,73 @@ def test_get_or_create_whose_create_was_resent_knows_it_made_the_document(
     s = Session(client, db="db")
     item, made = s.get_or_create(Item, "new", {"name": "n"})
     assert (item.rev, made) == ("1-abc", created)
+
+
+class Ledger(Document, doc_type="ledger"):
+    amount: Decimal = field(places=2)
+    at: datetime
+    tags: list[str] = field(factory=list)
+
+
+# Stored by an earlier version or another program: a decimal as text, an offset other
+# than UTC, no "tags" key. It loads as the same values its class would write otherwise.
+OLD_LEDGER = {
+    "_id": "l1",
+    "_rev": "1-a",
+    "type": "ledger",
+    "amount": "1.50",
+    "at": "2024-01-01T02:00:00+02:00",
+}
+
+
+@responses.activate
+def test_mark_changed_rewrites_a_document_in_its_class_s_current_form(
+    client: CloudantV1,
+) -> None:
+    responses.get(f"{URL}/db/l1", json=OLD_LEDGER)
+    responses.add_callback(responses.POST, BULK, callback=ok_results)
+    s = Session(client, db="db")
+    ledger = s.get(Ledger, "l1")
+    assert ledger is not None
+    s.flush()
+    assert not s.is_modified(ledger)
+    assert len(responses.calls) == 1  # loading an older form changes nothing: no write
+    s.mark_changed(ledger)
+    assert s.is_modified(ledger)
+    assert s.dirty == [ledger]
+    s.flush()
+    (written,) = sent_docs(responses.calls[1])
+    assert written == {
+        "_id": "l1",
+        "_rev": "1-a",
+        "type": "ledger",
+        "amount": 1.5,
+        "at": "2024-01-01T00:00:00.000000+00:00",
+        "tags": [],
+    }
+    assert ledger.rev == "2-0000"
+    s.flush()
+    assert len(responses.calls) == 2  # written once: the mark is gone
+
+
+@responses.activate
+def test_a_rewrite_mark_is_dropped_by_rollback_and_refused_where_nothing_is_written(
+    client: CloudantV1,
+) -> None:
+    responses.get(f"{URL}/db/l1", json=OLD_LEDGER)
+    s = Session(client, db="db")
+    ledger = s.get(Ledger, "l1")
+    assert ledger is not None
+    s.mark_changed(ledger)
+    s.rollback()
+    assert not s.is_modified(ledger)
+    s.delete(ledger)
+    with pytest.raises(SessionError, match="marked for deletion"):
+        s.mark_changed(ledger)
+    with pytest.raises(SessionError, match="not in this session"):
+        s.mark_changed(Ledger(amount=Decimal(1), at=datetime.now(timezone.utc)))
+    reader = Session(client, db="db", read_only=True)
+    held = reader.get(Ledger, "l1")
+    assert held is not None
+    with pytest.raises(SessionError, match="read-only"):
+        reader.mark_changed(held)
