@@ -54,6 +54,7 @@ from cloudant_odm.models.checks import (
     class_checker,
     decimal_as_number,
     decimal_errors,
+    describe,
     parse_datetime,
 )
 from cloudant_odm.models.codecs import (
@@ -177,9 +178,27 @@ def _load_int(value: Any, tp: Any) -> Any:
 def _load_float(value: Any, tp: Any) -> Any:
     if tp is not float:
         return _load_subclass(value, tp, float)
-    if isinstance(value, (float, int)) and not isinstance(value, bool):
+    if isinstance(value, float):
         return float(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return _int_as_float(value)
     raise TypeError(f"expected float, got {_type_name(value)}")
+
+
+def _int_as_float(value: int) -> float:
+    """A JSON integer in a float field (JavaScript writes 1e19 as its digits), loaded
+    only when a double holds it exactly: a rounded one would be written back rounded."""
+    try:
+        number = float(value)
+    except OverflowError:
+        problem = "is beyond the largest float"
+    else:
+        if number == value:
+            return number
+        problem = f"is not held exactly by a float (it would read as {number!r}, and be saved so)"
+    raise ValueError(
+        f"{describe(int(value))} {problem}; declare the field int or Decimal to keep it exact"
+    )
 
 
 def _load_bool(value: Any, _: Any) -> bool:

@@ -523,6 +523,57 @@ def test_integral_floats_load_as_int() -> None:
     assert from_json({**KITCHEN_JSON, "number": 3.0}, Kitchen).number == 3
 
 
+class Gauge(Embedded):
+    level: float = 0.0
+
+
+class Meter(Document):
+    reading: float = 0.0
+    readings: list[float] = field(factory=list)
+    spare: float | None = None
+    by_day: dict[str, float] = field(factory=dict)
+    gauge: Gauge = field(factory=Gauge)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "path"),
+    [
+        ("reading", 12345678901234567890, "reading"),
+        ("readings", [1, 2**53 + 1], r"readings\[1\]"),
+        ("spare", -(2**60) - 1, "spare"),
+        ("by_day", {"mon": 12345678901234567890}, r"by_day\['mon'\]"),
+        ("gauge", {"level": 12345678901234567890}, "gauge.level"),
+    ],
+)
+def test_a_float_field_refuses_an_integer_a_double_would_round(
+    key: str, value: Any, path: str
+) -> None:
+    # Loaded rounded, it would be written back rounded by the next save, unnoticed.
+    with pytest.raises(
+        DocumentValidationError,
+        match=rf"Meter 'm1': {path}: int -?\d+ is not held exactly by a float \(it would read "
+        r"as .*declare the field int or Decimal",
+    ):
+        from_json({"_id": "m1", "type": "meter", key: value}, Meter)
+
+
+def test_a_float_field_refuses_an_integer_beyond_any_float() -> None:
+    with pytest.raises(DocumentValidationError, match=r"reading: int 1000.* is beyond the largest"):
+        from_json({"_id": "m1", "type": "meter", "reading": 10**400}, Meter)
+
+
+def test_a_float_field_loads_an_integer_only_when_a_double_holds_it_exactly() -> None:
+    with pytest.raises(DocumentValidationError, match="reading: int 9007199254740993 is not"):
+        from_json({"type": "meter", "reading": 2**53 + 1}, Meter)
+    # JavaScript (a view, PouchDB, another program) writes 1e19 as 10000000000000000000.
+    data = {"type": "meter", "reading": 10**19, "readings": [2**60, 3], "spare": -(2**53) - 2}
+    meter = from_json({**data, "gauge": {"level": 2**70}}, Meter)
+    assert (meter.reading, meter.readings, meter.spare) == (1e19, [2.0**60, 3.0], -(2.0**53) - 2)
+    assert meter.gauge.level == 2.0**70
+    assert type(meter.reading) is float
+    assert type(meter.gauge.level) is float
+
+
 # --- unknown keys ------------------------------------------------------------------------
 
 
