@@ -80,6 +80,7 @@ from cloudant_odm.models.fields import (
     check_decimal_storage,
     decimal_storage,
     json_key,
+    refuse_ambiguous_unions,
     refuse_shared_keys,
 )
 from cloudant_odm.models.meta import EMPTY_META, META_KEYS, DocumentMeta
@@ -680,6 +681,7 @@ def _renames(tp: Any) -> dict[str, Any]:
     if options is None:  # a plain attrs class, checked here (a model is when defined)
         refuse_shared_keys(cls, {a.name: json_key(a) for a in attrs.fields(cls)})
     for attribute in attrs.fields(cls):
+        refuse_ambiguous_unions(cls, attribute)  # again: string annotations are resolved now
         _register_str_enums(attribute.type)
         key = keys.get(attribute.name) or json_key(attribute)
         storage = decimal_storage(attribute)

@@ -1026,6 +1026,92 @@ def test_union_tagged_by_a_literal_field_needs_no_registration() -> None:
     assert roundtrip(drawing) == drawing
 
 
+class Size(str, Enum):
+    SMALL = "s"
+
+
+class Mood(Enum):
+    CALM = "calm"
+
+
+@pytest.mark.parametrize(
+    ("annotation", "union"),
+    [
+        (datetime | str, "datetime | str"),
+        (date | str, "date | str"),
+        (time | str, "time | str"),
+        (uuid.UUID | str, "UUID | str"),
+        (datetime | date | None, "datetime | date | None"),
+        (str | bytes, "str | bytes"),
+        (Size | str, "Size | str"),
+        (Mood | uuid.UUID, "Mood | UUID"),
+        (list[datetime | str], "datetime | str"),
+        (dict[str, date | str] | None, "date | str"),
+        (tuple[int, uuid.UUID | str], "UUID | str"),
+    ],
+)
+def test_a_union_of_types_stored_as_strings_is_refused_when_the_class_is_defined(
+    annotation: Any, union: str
+) -> None:
+    # A datetime | str stored "2024-05-01T08:00:00.000000+00:00" read back as that str.
+    with pytest.raises(DocumentDefinitionError) as caught:
+        types.new_class(
+            "Agenda",
+            (Document,),
+            exec_body=lambda ns: ns.update({"__annotations__": {"when": annotation}}),
+        )
+    message = str(caught.value)
+    assert message.startswith(f"Agenda.when: in {union}, ")
+    assert "stored as JSON strings" in message
+    assert "separate fields" in message
+    assert "register_tagged_union" in message
+
+
+def test_a_union_stored_as_strings_in_a_plain_attrs_class_is_refused_when_first_converted() -> None:
+    @attrs.define
+    class Slot:
+        at: datetime | str
+
+    class Calendar(Document):
+        slot: Slot | None = None
+
+    with pytest.raises(DocumentDefinitionError, match=r"Slot.at: in datetime \| str, "):
+        to_json(Calendar(slot=Slot(at="soon")))
+
+
+def test_a_string_annotation_stored_as_strings_is_refused_when_first_converted() -> None:
+    class Diary(Document):  # as under `from __future__ import annotations`
+        when: "datetime | str" = "soon"
+
+    with pytest.raises(DocumentDefinitionError, match=r"Diary.when: in datetime \| str, "):
+        from_json({"type": "diary", "when": "soon"}, Diary)
+
+
+class Tally(Document):
+    count: int | str = 0
+    amount: Decimal | str = Decimal(0)
+    when: datetime | int = 0
+    day: date | None = None
+
+
+def test_only_a_union_of_more_than_one_type_stored_as_a_string_is_refused() -> None:
+    with pytest.raises(DocumentDefinitionError, match=r"Mixed.when: in datetime \| str, "):
+
+        class Mixed(Document):
+            when: datetime | str
+
+    # One member stored as a string: the stored JSON type says which member it was.
+    moment = datetime(2024, 5, 1, 8, tzinfo=UTC)
+    for tally in [
+        Tally(count="x", amount="y", when=moment, day=date(2024, 5, 1)),
+        Tally(count=3, amount=Decimal("9.5"), when=7),
+    ]:
+        assert roundtrip(tally) == tally
+        assert [type(v) for v in attrs.astuple(roundtrip(tally), recurse=False)] == [
+            type(v) for v in attrs.astuple(tally, recurse=False)
+        ]
+
+
 # --- naive datetimes ---------------------------------------------------------------------
 
 
