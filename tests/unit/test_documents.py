@@ -29,6 +29,7 @@ from cloudant_odm.models import (
     registry,
     to_json,
 )
+from cloudant_odm.models.conversion import canonical_document
 
 UTC = timezone.utc
 PLUS2 = timezone(timedelta(hours=2))
@@ -820,6 +821,50 @@ def test_a_field_of_a_document_type_holds_subclasses() -> None:
 
 
 # --- validation messages -----------------------------------------------------------------
+
+
+class Note(Embedded):
+    text: str = ""
+
+
+class Notebook(Document):
+    title: str = ""
+    subtitle: str = field(default="", key="Subtitle")
+    note: Note = field(factory=Note)
+    index: dict[str, str] = field(factory=dict)
+
+
+def _note_with_extra(value: str) -> Note:
+    note = Note()
+    note.extra = {"x": value}
+    return note
+
+
+@pytest.mark.parametrize(
+    ("values", "path"),
+    [
+        ({"title": "a\ud800"}, "title"),
+        ({"subtitle": "\udfff"}, "subtitle"),  # the attribute's name, not the JSON key's
+        ({"note": Note(text="\ud800")}, "note.text"),
+        ({"extra": {"x": "\ud800"}}, "extra['x']"),
+        ({"extra": {"x": ["ok", {"y": "\ud800"}]}}, "extra['x'][1]['y']"),
+        ({"note": _note_with_extra("\ud800")}, "note.extra['x']"),
+        ({"index": {"\ud800": "v"}}, "index['\\ud800']"),
+    ],
+)
+def test_to_json_refuses_a_lone_surrogate_as_a_commit_does(
+    values: dict[str, Any], path: str
+) -> None:
+    # JSON text is UTF-8, which can't carry half of a UTF-16 pair.
+    notebook = Notebook(id="n1", **values)
+    expected = (
+        f"Notebook 'n1': {path}: holds a lone surrogate (half of a UTF-16 pair), which JSON "
+        "text can't carry"
+    )
+    for write in (to_json, canonical_document):
+        with pytest.raises(DocumentValidationError) as caught:
+            write(notebook)
+        assert str(caught.value) == expected
 
 
 def test_validation_error_names_document_paths_and_problems() -> None:
