@@ -45,10 +45,13 @@ from cloudant_odm.identity import IdentityMap
 from cloudant_odm.models import (
     Document,
     DocumentTypeError,
+    DocumentValidationError,
     from_json,
 )
+from cloudant_odm.models.checks import attribute_checker
 from cloudant_odm.models.conversion import canonical_document, encode_body
 from cloudant_odm.models.document import is_partial
+from cloudant_odm.models.errors import prefixed
 from cloudant_odm.models.ids import check_id
 from cloudant_odm.models.refs import Ref
 from cloudant_odm.models.versions import needs_upgrade
@@ -993,6 +996,7 @@ class BaseSession(Generic[C]):
         self, model: type[D], doc_id: str, values: dict[str, Any], max_retries: int
     ) -> Flow[tuple[D, bool]]:
         _check_field_names(model, values, f"update_or_create({model.__name__}, {doc_id!r}, ...)")
+        _check_field_values(model, values, doc_id)
         obj, created = yield from self._get_or_create_flow(model, doc_id, values)
         if created:
             return obj, True
@@ -1279,6 +1283,28 @@ def _check_field_names(model: type[Document], values: Mapping[str, Any], where: 
     unknown = sorted(set(values) - fields)
     if unknown:
         raise TypeError(f"{where}: {model.__name__} has no field {', '.join(map(repr, unknown))}")
+
+
+def _check_field_values(
+    model: type[Document], values: Mapping[str, Any], doc_id: str | None
+) -> None:
+    """Refuse values ``model``'s fields can't store (a float for a Decimal field, True
+    for an int one) before anything is sent, as a write of the document would: one equal
+    to the stored value (``7.5 == Decimal("7.5")``) leaves the document unchanged, so no
+    write would refuse it. ``values`` are fields of ``model``."""
+    cls: type = model  # an attrs class, made so by Document.__init_subclass__
+    fields = attrs.fields_dict(attrs.resolve_types(cls))  # string annotations too
+    errors: list[tuple[str, str]] = []
+    for name, value in values.items():
+        attribute = fields[name]
+        convert: Any = attribute.converter
+        if isinstance(convert, attrs.Converter):  # may need the object: checked on write
+            continue
+        found = attribute_checker(attribute)(value if convert is None else convert(value))
+        if found:
+            errors.extend(prefixed(name, found))
+    if errors:
+        raise DocumentValidationError(model.__name__, doc_id, errors)
 
 
 def _check_ids(model: type[Document], method: str, ids: Iterable[object]) -> None:

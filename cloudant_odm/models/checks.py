@@ -24,7 +24,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import attrs
 
-from cloudant_odm._typing import strip_optional
+from cloudant_odm._typing import strip_optional, type_name
 from cloudant_odm.client.encoding import MIN_NORMAL_FLOAT, is_subnormal
 from cloudant_odm.models.document import Document
 from cloudant_odm.models.errors import prefixed
@@ -59,30 +59,6 @@ _NOT_CHECKED = frozenset({"extra", "meta"})
 
 
 # --- naming types and values -----------------------------------------------------------
-
-
-def type_name(tp: Any) -> str:
-    """``list[str]``, ``Decimal | None``, ``Literal['a', 'b']``: a type as people write it."""
-    if tp is Any:
-        return "Any"
-    if tp is None or tp is type(None):
-        return "None"
-    origin = get_origin(tp)
-    if origin is Annotated:
-        return type_name(get_args(tp)[0])
-    if origin is Union or isinstance(tp, types.UnionType):
-        return " | ".join(type_name(a) for a in get_args(tp))
-    if origin is Literal:
-        return f"Literal[{', '.join(repr(a) for a in get_args(tp))}]"
-    if origin is not None:
-        args = get_args(tp)
-        base = getattr(origin, "__name__", repr(origin))
-        if not args:
-            return str(base)
-        return f"{base}[{', '.join('...' if a is Ellipsis else type_name(a) for a in args)}]"
-    if isinstance(tp, type):
-        return tp.__name__
-    return repr(tp)
 
 
 def describe(value: Any) -> str:

@@ -80,7 +80,8 @@ _WRITE_ITEMS = {
     bool: "','.join(['true' if x else 'false' for x in {v}])",
 }
 #: Per scalar type, a test that a decoded value is NOT one the loader takes as it is (a
-#: float field also takes a whole number, as the general loader does).
+#: float field also takes an integer within ±2**53 - 1, which a double holds exactly; the
+#: general loader says whether a larger one is held exactly).
 _LOAD_TESTS = {
     str: "{v}.__class__ is not str",
     int: "{v}.__class__ is not int",

@@ -54,6 +54,7 @@ from cloudant_odm.models.checks import (
     class_checker,
     decimal_as_number,
     decimal_errors,
+    describe,
     parse_datetime,
 )
 from cloudant_odm.models.codecs import (
@@ -79,11 +80,12 @@ from cloudant_odm.models.fields import (
     check_decimal_storage,
     decimal_storage,
     json_key,
+    refuse_ambiguous_unions,
     refuse_shared_keys,
 )
 from cloudant_odm.models.meta import EMPTY_META, META_KEYS, DocumentMeta
 from cloudant_odm.models.options import DOCUMENT_KEYS
-from cloudant_odm.models.refs import dump_ref, is_ref_type, ref_loader
+from cloudant_odm.models.refs import Ref, dump_ref, is_ref_type, ref_loader
 from cloudant_odm.models.registry import registry
 from cloudant_odm.models.versions import upgrade
 
@@ -177,9 +179,27 @@ def _load_int(value: Any, tp: Any) -> Any:
 def _load_float(value: Any, tp: Any) -> Any:
     if tp is not float:
         return _load_subclass(value, tp, float)
-    if isinstance(value, (float, int)) and not isinstance(value, bool):
+    if isinstance(value, float):
         return float(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return _int_as_float(value)
     raise TypeError(f"expected float, got {_type_name(value)}")
+
+
+def _int_as_float(value: int) -> float:
+    """A JSON integer in a float field (JavaScript writes 1e19 as its digits), loaded
+    only when a double holds it exactly: a rounded one would be written back rounded."""
+    try:
+        number = float(value)
+    except OverflowError:
+        problem = "is beyond the largest float"
+    else:
+        if number == value:
+            return number
+        problem = f"is not held exactly by a float (it would read as {number!r}, and be saved so)"
+    raise ValueError(
+        f"{describe(int(value))} {problem}; declare the field int or Decimal to keep it exact"
+    )
 
 
 def _load_bool(value: Any, _: Any) -> bool:
@@ -661,6 +681,7 @@ def _renames(tp: Any) -> dict[str, Any]:
     if options is None:  # a plain attrs class, checked here (a model is when defined)
         refuse_shared_keys(cls, {a.name: json_key(a) for a in attrs.fields(cls)})
     for attribute in attrs.fields(cls):
+        refuse_ambiguous_unions(cls, attribute)  # again: string annotations are resolved now
         _register_str_enums(attribute.type)
         key = keys.get(attribute.name) or json_key(attribute)
         storage = decimal_storage(attribute)
@@ -1125,10 +1146,17 @@ def to_json(doc: Document) -> dict[str, Any]:
     ``_id`` and ``_rev`` when set, the type field, every declared field under its JSON key,
     the unknown keys kept in ``doc.extra`` and the ``_attachments`` stubs. Raises
     :class:`DocumentValidationError` for values that can't be stored (a naive datetime, a
-    NaN Decimal, ...).
+    NaN Decimal, a lone surrogate, ...).
     """
     if not isinstance(doc, Document):
         raise TypeError(f"to_json() takes a Document, got {_type_name(doc)}")
+    out = _dumped(doc)
+    refuse_lone_surrogates(doc, out)
+    return out
+
+
+def _dumped(doc: Document) -> dict[str, Any]:
+    """``doc``'s JSON body, its strings not yet checked for lone surrogates."""
     out: dict[str, Any] = converter.unstructure(doc, doc.__class__)
     return out
 
@@ -1151,7 +1179,7 @@ def canonical_document(doc: Document) -> tuple[bytes, str | None]:
     session sends and keeps as the snapshot to tell whether ``doc`` changed.
 
     The class's compiled encoder (codecs.py) writes the usual values in one pass; the
-    rest goes through :func:`to_json`, which also raises for what can't be stored."""
+    rest goes through :func:`to_json`'s dump, which also raises for what can't be stored."""
     encode = _ENCODERS.get(converter.get_unstructure_hook(doc.__class__))
     if encode is not None:
         found = encode(doc)
@@ -1160,7 +1188,7 @@ def canonical_document(doc: Document) -> tuple[bytes, str | None]:
                 return found[0].encode(), found[1]
             except UnicodeEncodeError:  # a lone surrogate: the general path says so
                 pass
-    return body_bytes(doc, to_json(doc))
+    return body_bytes(doc, _dumped(doc))
 
 
 def body_bytes(doc: Document, body: dict[str, Any]) -> tuple[bytes, str | None]:
@@ -1170,34 +1198,60 @@ def body_bytes(doc: Document, body: dict[str, Any]) -> tuple[bytes, str | None]:
     try:
         return encode_body(body, doc.id), rev
     except ValueError as exc:
-        where = _lone_surrogate_at(body, "")
-        if where is None:
-            raise
+        _refuse_lone_surrogate(doc, exc)
+        raise
+
+
+def refuse_lone_surrogates(doc: Document, body: dict[str, Any]) -> None:
+    """Refuse ``body``, ``doc``'s JSON, if it holds a str that JSON text (UTF-8) can't
+    carry, as a commit would."""
+    try:
+        canonical(body)
+    except (ValueError, TypeError, RecursionError) as exc:
+        _refuse_lone_surrogate(doc, exc)
+
+
+def _refuse_lone_surrogate(doc: Document, exc: Exception) -> None:
+    """After ``doc``'s body failed to encode (``exc``): a DocumentValidationError naming
+    the str that UTF-8 can't encode, if that is why."""
+    where = _lone_surrogate_at(doc, "")
+    if where is not None:
         message = "holds a lone surrogate (half of a UTF-16 pair), which JSON text can't carry"
         raise DocumentValidationError(type(doc).__name__, doc.id, [(where, message)]) from exc
 
 
 def _lone_surrogate_at(value: Any, path: str) -> str | None:
-    """The path (by JSON keys) of a string in ``value`` that UTF-8 can't encode."""
+    """The path of a str in ``value`` (a document, and what it holds) that UTF-8 can't
+    encode, written as validation errors write paths: attribute names (``extra`` too),
+    ``[index]`` and ``['key']``."""
     if isinstance(value, str):
         try:
             value.encode()
         except UnicodeEncodeError:
             return path
         return None
-    if isinstance(value, dict):
-        items: Iterable[tuple[Any, Any]] = value.items()
-        for key, item in items:
-            found = _lone_surrogate_at(key, path) or _lone_surrogate_at(
-                item, f"{path}.{key}" if path else str(key)
-            )
-            if found is not None:
-                return found
-    elif isinstance(value, (list, tuple)):
-        for index, item in enumerate(value):
-            found = _lone_surrogate_at(item, f"{path}[{index}]")
-            if found is not None:
-                return found
+    items: Iterable[tuple[str, Any]]
+    if value.__class__ is Ref:
+        return _lone_surrogate_at(value.id, path)
+    if attrs.has(type(value)):
+        items = (
+            (join_path(path, a.name), getattr(value, a.name, None))
+            for a in attrs.fields(type(value))
+        )
+    elif isinstance(value, dict):
+        items = (
+            pair
+            for key, item in value.items()
+            for pair in ((f"{path}[{key!r}]", key), (f"{path}[{key!r}]", item))
+        )
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        items = ((f"{path}[{index}]", item) for index, item in enumerate(value))
+    else:
+        return None
+    for where, item in items:
+        found = _lone_surrogate_at(item, where)
+        if found is not None:
+            return found
     return None
 
 

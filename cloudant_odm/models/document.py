@@ -16,7 +16,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar
 import attrs
 
 from cloudant_odm.models.errors import DocumentDefinitionError
-from cloudant_odm.models.fields import check_decimal_storage, field, json_key, refuse_shared_keys
+from cloudant_odm.models.fields import (
+    check_decimal_storage,
+    field,
+    json_key,
+    refuse_ambiguous_unions,
+    refuse_shared_keys,
+)
 from cloudant_odm.models.ids import SEPARATOR
 from cloudant_odm.models.meta import EMPTY_META, DocumentMeta
 from cloudant_odm.models.options import (
@@ -163,6 +169,7 @@ def _own_keys(
             )
         keys[attribute.name] = json_key(attribute)
         check_decimal_storage(cls, attribute)
+        refuse_ambiguous_unions(cls, attribute)
     refuse_shared_keys(cls, keys)
     return keys
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from datetime import date, time
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar, get_args, overload
+from enum import Enum
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, get_args, get_origin, overload
+from uuid import UUID
 
 import attrs
 
+from cloudant_odm._typing import type_name, union_members
 from cloudant_odm.models.errors import DocumentDefinitionError, add_note
+from cloudant_odm.models.refs import is_ref_type
 
 if TYPE_CHECKING:
     from attrs import Attribute
@@ -19,6 +24,7 @@ __all__ = [
     "decimal_storage",
     "field",
     "json_key",
+    "refuse_ambiguous_unions",
     "refuse_shared_keys",
 ]
 
@@ -211,3 +217,48 @@ def check_decimal_storage(cls: type, attribute: Attribute[Any]) -> DecimalStorag
             f"to Decimal fields, not {getattr(tp, '__name__', tp)}"
         )
     return storage
+
+
+#: What the converter stores as a JSON string (subclasses too: ``datetime`` is a
+#: ``date``, a str Enum a ``str``); bytes as base64 text.
+_TEXT_TYPES = (str, date, time, UUID, bytes)
+
+
+def _stored_as_text(tp: Any) -> bool:
+    if is_ref_type(tp):  # stored as the id
+        return True
+    if not isinstance(tp, type):
+        return False
+    if issubclass(tp, Enum):  # stored as its value
+        return any(isinstance(member.value, str) for member in tp)
+    return issubclass(tp, _TEXT_TYPES)
+
+
+def _unions_in(tp: Any) -> Iterator[Any]:
+    """``tp`` if it is a union, and every union among its type arguments."""
+    if union_members(tp) is not None:
+        yield tp
+    if get_origin(tp) is Literal:  # its arguments are values
+        return
+    for argument in get_args(tp):
+        yield from _unions_in(argument)
+
+
+def refuse_ambiguous_unions(cls: type, attribute: Attribute[Any]) -> None:
+    """Refuse a union (anywhere in the field's type) of more than one type stored as a
+    JSON string: the stored text can't say which it was (a ``datetime | str`` would load
+    back as the str). A string annotation (not resolved yet) passes here; the converter
+    calls this again once it has resolved the types."""
+    tp = attribute.type
+    if tp is None or isinstance(tp, str):
+        return
+    for union in _unions_in(tp):
+        texts = [type_name(m) for m in union_members(union) or () if _stored_as_text(m)]
+        if len(texts) > 1:
+            raise DocumentDefinitionError(
+                f"{cls.__qualname__}.{attribute.name}: in {type_name(union)}, "
+                f"{' and '.join(texts)} are {'both' if len(texts) == 2 else 'all'} stored as "
+                "JSON strings, which can't say which of them a value was: it could load back "
+                "as another. Use separate fields, "
+                "or Embedded classes told apart by a tag (register_tagged_union)"
+            )

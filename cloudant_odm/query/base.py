@@ -67,7 +67,7 @@ from cloudant_odm.query.paging import (
     keyset_page,
 )
 from cloudant_odm.query.prefetch import Path, collect_refs, prefetch_path
-from cloudant_odm.session import _RAISE, BaseSession, _called_back
+from cloudant_odm.session import _RAISE, BaseSession, _called_back, _check_field_values
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -629,6 +629,7 @@ class BaseQuerySet(Generic[D]):
             raise QueryError(f"{self.model.__name__} has no field(s) {', '.join(unknown)}")
         if change is None and not values:
             raise TypeError("update() needs field values or a change function")
+        _check_field_values(self.model, values, None)
 
         def apply(doc: D) -> None:
             for name, value in values.items():

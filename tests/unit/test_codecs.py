@@ -159,6 +159,7 @@ def _general_json(doc: Document) -> dict[str, Any]:
         finally:
             patch.undo()
     out: dict[str, Any] = _GENERAL_HOOKS[cls](doc)
+    conversion.refuse_lone_surrogates(doc, out)  # as to_json does after the hook
     return out
 
 
@@ -172,6 +173,8 @@ numbers = (
     st.integers(min_value=-(2**60), max_value=2**60)
     | st.floats(allow_nan=True, allow_infinity=True)
     | st.sampled_from([2**53 - 1, 2**53, -(2**53) + 1, 5e-324, 1e300, 1e-300, -0.0, 1e16])
+    # Beyond 2**53: a double holds some exactly (10**19, 2**70), rounds others, overflows.
+    | st.sampled_from([2**53 + 1, 10**19, 12345678901234567890, -(2**70), 10**400])
 )
 scalars = texts | numbers | st.booleans() | st.none()
 values = scalars | st.lists(scalars, max_size=4) | st.tuples(st.text()) | st.just({"k": 1})
@@ -577,6 +580,8 @@ def test_each_near_miss_is_written_as_the_general_path_writes_it(
         ("seen", "2026-12-05 nope"),
         ("seen", 5),
         ("at", {"x": 1, "y": 2.5}),
+        ("at", {"x": 10**19, "y": 2**53 + 1}),  # exact as a double, and not
+        ("at", {"x": 2**70, "y": 1}),
         ("at", {"x": 1.0}),
         ("at", {"x": 1.0, "y": 2.0, "z": 3.0}),
         ("at", [1.0, 2.0]),

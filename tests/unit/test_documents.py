@@ -556,6 +556,57 @@ def test_integral_floats_load_as_int() -> None:
     assert from_json({**KITCHEN_JSON, "number": 3.0}, Kitchen).number == 3
 
 
+class Gauge(Embedded):
+    level: float = 0.0
+
+
+class Meter(Document):
+    reading: float = 0.0
+    readings: list[float] = field(factory=list)
+    spare: float | None = None
+    by_day: dict[str, float] = field(factory=dict)
+    gauge: Gauge = field(factory=Gauge)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "path"),
+    [
+        ("reading", 12345678901234567890, "reading"),
+        ("readings", [1, 2**53 + 1], r"readings\[1\]"),
+        ("spare", -(2**60) - 1, "spare"),
+        ("by_day", {"mon": 12345678901234567890}, r"by_day\['mon'\]"),
+        ("gauge", {"level": 12345678901234567890}, "gauge.level"),
+    ],
+)
+def test_a_float_field_refuses_an_integer_a_double_would_round(
+    key: str, value: Any, path: str
+) -> None:
+    # Loaded rounded, it would be written back rounded by the next save, unnoticed.
+    with pytest.raises(
+        DocumentValidationError,
+        match=rf"Meter 'm1': {path}: int -?\d+ is not held exactly by a float \(it would read "
+        r"as .*declare the field int or Decimal",
+    ):
+        from_json({"_id": "m1", "type": "meter", key: value}, Meter)
+
+
+def test_a_float_field_refuses_an_integer_beyond_any_float() -> None:
+    with pytest.raises(DocumentValidationError, match=r"reading: int 1000.* is beyond the largest"):
+        from_json({"_id": "m1", "type": "meter", "reading": 10**400}, Meter)
+
+
+def test_a_float_field_loads_an_integer_only_when_a_double_holds_it_exactly() -> None:
+    with pytest.raises(DocumentValidationError, match="reading: int 9007199254740993 is not"):
+        from_json({"type": "meter", "reading": 2**53 + 1}, Meter)
+    # JavaScript (a view, PouchDB, another program) writes 1e19 as 10000000000000000000.
+    data = {"type": "meter", "reading": 10**19, "readings": [2**60, 3], "spare": -(2**53) - 2}
+    meter = from_json({**data, "gauge": {"level": 2**70}}, Meter)
+    assert (meter.reading, meter.readings, meter.spare) == (1e19, [2.0**60, 3.0], -(2.0**53) - 2)
+    assert meter.gauge.level == 2.0**70
+    assert type(meter.reading) is float
+    assert type(meter.gauge.level) is float
+
+
 # --- unknown keys ------------------------------------------------------------------------
 
 
@@ -804,6 +855,50 @@ def test_a_field_of_a_document_type_holds_subclasses() -> None:
 # --- validation messages -----------------------------------------------------------------
 
 
+class Note(Embedded):
+    text: str = ""
+
+
+class Notebook(Document):
+    title: str = ""
+    subtitle: str = field(default="", key="Subtitle")
+    note: Note = field(factory=Note)
+    index: dict[str, str] = field(factory=dict)
+
+
+def _note_with_extra(value: str) -> Note:
+    note = Note()
+    note.extra = {"x": value}
+    return note
+
+
+@pytest.mark.parametrize(
+    ("values", "path"),
+    [
+        ({"title": "a\ud800"}, "title"),
+        ({"subtitle": "\udfff"}, "subtitle"),  # the attribute's name, not the JSON key's
+        ({"note": Note(text="\ud800")}, "note.text"),
+        ({"extra": {"x": "\ud800"}}, "extra['x']"),
+        ({"extra": {"x": ["ok", {"y": "\ud800"}]}}, "extra['x'][1]['y']"),
+        ({"note": _note_with_extra("\ud800")}, "note.extra['x']"),
+        ({"index": {"\ud800": "v"}}, "index['\\ud800']"),
+    ],
+)
+def test_to_json_refuses_a_lone_surrogate_as_a_commit_does(
+    values: dict[str, Any], path: str
+) -> None:
+    # JSON text is UTF-8, which can't carry half of a UTF-16 pair.
+    notebook = Notebook(id="n1", **values)
+    expected = (
+        f"Notebook 'n1': {path}: holds a lone surrogate (half of a UTF-16 pair), which JSON "
+        "text can't carry"
+    )
+    for write in (to_json, canonical_document):
+        with pytest.raises(DocumentValidationError) as caught:
+            write(notebook)
+        assert str(caught.value) == expected
+
+
 def test_validation_error_names_document_paths_and_problems() -> None:
     data = {
         "_id": "abc",
@@ -1006,6 +1101,92 @@ def test_union_tagged_by_a_literal_field_needs_no_registration() -> None:
         {"side": 2.0, "shape": "square"},
     ]
     assert roundtrip(drawing) == drawing
+
+
+class Size(str, Enum):
+    SMALL = "s"
+
+
+class Mood(Enum):
+    CALM = "calm"
+
+
+@pytest.mark.parametrize(
+    ("annotation", "union"),
+    [
+        (datetime | str, "datetime | str"),
+        (date | str, "date | str"),
+        (time | str, "time | str"),
+        (uuid.UUID | str, "UUID | str"),
+        (datetime | date | None, "datetime | date | None"),
+        (str | bytes, "str | bytes"),
+        (Size | str, "Size | str"),
+        (Mood | uuid.UUID, "Mood | UUID"),
+        (list[datetime | str], "datetime | str"),
+        (dict[str, date | str] | None, "date | str"),
+        (tuple[int, uuid.UUID | str], "UUID | str"),
+    ],
+)
+def test_a_union_of_types_stored_as_strings_is_refused_when_the_class_is_defined(
+    annotation: Any, union: str
+) -> None:
+    # A datetime | str stored "2024-05-01T08:00:00.000000+00:00" read back as that str.
+    with pytest.raises(DocumentDefinitionError) as caught:
+        types.new_class(
+            "Agenda",
+            (Document,),
+            exec_body=lambda ns: ns.update({"__annotations__": {"when": annotation}}),
+        )
+    message = str(caught.value)
+    assert message.startswith(f"Agenda.when: in {union}, ")
+    assert "stored as JSON strings" in message
+    assert "separate fields" in message
+    assert "register_tagged_union" in message
+
+
+def test_a_union_stored_as_strings_in_a_plain_attrs_class_is_refused_when_first_converted() -> None:
+    @attrs.define
+    class Slot:
+        at: datetime | str
+
+    class Calendar(Document):
+        slot: Slot | None = None
+
+    with pytest.raises(DocumentDefinitionError, match=r"Slot.at: in datetime \| str, "):
+        to_json(Calendar(slot=Slot(at="soon")))
+
+
+def test_a_string_annotation_stored_as_strings_is_refused_when_first_converted() -> None:
+    class Diary(Document):  # as under `from __future__ import annotations`
+        when: "datetime | str" = "soon"
+
+    with pytest.raises(DocumentDefinitionError, match=r"Diary.when: in datetime \| str, "):
+        from_json({"type": "diary", "when": "soon"}, Diary)
+
+
+class Tally(Document):
+    count: int | str = 0
+    amount: Decimal | str = Decimal(0)
+    when: datetime | int = 0
+    day: date | None = None
+
+
+def test_only_a_union_of_more_than_one_type_stored_as_a_string_is_refused() -> None:
+    with pytest.raises(DocumentDefinitionError, match=r"Mixed.when: in datetime \| str, "):
+
+        class Mixed(Document):
+            when: datetime | str
+
+    # One member stored as a string: the stored JSON type says which member it was.
+    moment = datetime(2024, 5, 1, 8, tzinfo=UTC)
+    for tally in [
+        Tally(count="x", amount="y", when=moment, day=date(2024, 5, 1)),
+        Tally(count=3, amount=Decimal("9.5"), when=7),
+    ]:
+        assert roundtrip(tally) == tally
+        assert [type(v) for v in attrs.astuple(roundtrip(tally), recurse=False)] == [
+            type(v) for v in attrs.astuple(tally, recurse=False)
+        ]
 
 
 # --- naive datetimes ---------------------------------------------------------------------

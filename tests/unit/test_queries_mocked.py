@@ -18,11 +18,13 @@ from responses import matchers
 from cloudant_odm import (
     Document,
     DocumentsNotFound,
+    DocumentValidationError,
     DoesNotExist,
     IndexRequiredError,
     InvalidCursorError,
     MultipleObjectsReturned,
     QueryError,
+    Ref,
     Session,
     SessionError,
     connect,
@@ -677,6 +679,36 @@ def test_update_refuses_unknown_fields(session: Session) -> None:
         Order.objects.using(session).update(nope=1)
     with pytest.raises(TypeError):
         Order.objects.using(session).update()
+
+
+class Till(Document, doc_type="m-till"):
+    total: Decimal = Decimal(0)
+    count: int = 0
+    owner: Ref[Other] | None = None
+
+
+@pytest.mark.parametrize(
+    ("values", "problem"),
+    [
+        ({"total": 7.5}, "total: expected Decimal, got float 7.5"),
+        ({"count": True}, "count: expected int, got bool True"),
+        ({"count": 2**53}, "count: int 9007199254740992 is beyond"),
+        ({"owner": "o1"}, r"owner: expected Ref\[Other\], got str 'o1': write Ref\(Other, 'o1'\)"),
+    ],
+)
+def test_update_refuses_a_value_its_field_cant_store_before_sending(
+    session: Session, values: dict[str, Any], problem: str
+) -> None:
+    # Equal to a stored value (7.5 == Decimal("7.5"), True == 1), it was not written and
+    # not refused either: update() returned 1.
+    with pytest.raises(DocumentValidationError, match=rf"^Till: {problem}"):
+        Till.objects.using(session).update(**values)
+    assert len(responses.calls) == 0
+
+
+def test_update_takes_a_document_for_a_reference_field(session: Session) -> None:
+    responses.post(FIND, json={"docs": []})  # the ids: none match
+    assert Till.objects.using(session).update(owner=Other(id="o1")) == 0
 
 
 # --- the default session ---------------------------------------------------------------

@@ -609,6 +609,14 @@ def test_update_or_create_refuses_a_name_that_is_not_a_field(client: CloudantV1)
         s.update_or_create(Item, "c", {"nme": "x", "name": "y"})
 
 
+def test_update_or_create_refuses_a_value_its_field_cant_store(client: CloudantV1) -> None:
+    # True == 1: assigned to a stored qty of 1, it would leave the document unchanged,
+    # neither written nor refused.
+    s = Session(client, db="db")  # no HTTP mocked: a request would fail otherwise
+    with pytest.raises(DocumentValidationError, match=r"^Item 'c': qty: expected int, got bool"):
+        s.update_or_create(Item, "c", {"qty": True})
+
+
 @responses.activate
 def test_a_large_attachment_on_an_object_with_unwritten_changes_is_refused(
     client: CloudantV1,
