@@ -996,6 +996,7 @@ def _document_unstructure_hook(cls: type[Document]) -> UnstructureHook:
         if attachments is not None:
             # Stubs keep the attachments: a body without _attachments deletes them.
             out["_attachments"] = attachments
+        refuse_lone_surrogates(obj, out)  # (the compiled dumper steps aside for one)
         return out
 
     _ENCODERS[dump_document] = compile_encoder(cls, hooks)
@@ -1150,13 +1151,6 @@ def to_json(doc: Document) -> dict[str, Any]:
     """
     if not isinstance(doc, Document):
         raise TypeError(f"to_json() takes a Document, got {_type_name(doc)}")
-    out = _dumped(doc)
-    refuse_lone_surrogates(doc, out)
-    return out
-
-
-def _dumped(doc: Document) -> dict[str, Any]:
-    """``doc``'s JSON body, its strings not yet checked for lone surrogates."""
     out: dict[str, Any] = converter.unstructure(doc, doc.__class__)
     return out
 
@@ -1179,7 +1173,7 @@ def canonical_document(doc: Document) -> tuple[bytes, str | None]:
     session sends and keeps as the snapshot to tell whether ``doc`` changed.
 
     The class's compiled encoder (codecs.py) writes the usual values in one pass; the
-    rest goes through :func:`to_json`'s dump, which also raises for what can't be stored."""
+    rest goes through :func:`to_json`, which also raises for what can't be stored."""
     encode = _ENCODERS.get(converter.get_unstructure_hook(doc.__class__))
     if encode is not None:
         found = encode(doc)
@@ -1188,7 +1182,7 @@ def canonical_document(doc: Document) -> tuple[bytes, str | None]:
                 return found[0].encode(), found[1]
             except UnicodeEncodeError:  # a lone surrogate: the general path says so
                 pass
-    return body_bytes(doc, _dumped(doc))
+    return body_bytes(doc, to_json(doc))
 
 
 def body_bytes(doc: Document, body: dict[str, Any]) -> tuple[bytes, str | None]:

@@ -864,6 +864,7 @@ class Notebook(Document):
     subtitle: str = field(default="", key="Subtitle")
     note: Note = field(factory=Note)
     index: dict[str, str] = field(factory=dict)
+    tags: list[str] = field(factory=list)
 
 
 def _note_with_extra(value: str) -> Note:
@@ -882,6 +883,8 @@ def _note_with_extra(value: str) -> Note:
         ({"extra": {"x": ["ok", {"y": "\ud800"}]}}, "extra['x'][1]['y']"),
         ({"note": _note_with_extra("\ud800")}, "note.extra['x']"),
         ({"index": {"\ud800": "v"}}, "index['\\ud800']"),
+        ({"index": {"k": "\udfff"}}, "index['k']"),
+        ({"tags": ["ok", "\ud800"]}, "tags[1]"),
     ],
 )
 def test_to_json_refuses_a_lone_surrogate_as_a_commit_does(
