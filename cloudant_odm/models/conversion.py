@@ -187,14 +187,16 @@ def _load_float(value: Any, tp: Any) -> Any:
 
 
 def _int_as_float(value: int) -> float:
-    """A JSON integer in a float field (JavaScript writes 1e19 as its digits), loaded
-    only when a double holds it exactly: a rounded one would be written back rounded."""
+    """A JSON integer in a float field, loaded only when it is a double's own value: the
+    double's exact value, or its shortest form as JavaScript writes a large one (1e19 as
+    10000000000000000000, 6.909734842321921e16 as 69097348423219210). Another one would
+    be read rounded, and written back so."""
     try:
         number = float(value)
     except OverflowError:
         problem = "is beyond the largest float"
     else:
-        if number == value:
+        if number == value or Decimal(repr(number)) == value:
             return number
         problem = f"is not held exactly by a float (it would read as {number!r}, and be saved so)"
     raise ValueError(

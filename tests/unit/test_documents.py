@@ -595,10 +595,14 @@ def test_a_float_field_refuses_an_integer_beyond_any_float() -> None:
         from_json({"_id": "m1", "type": "meter", "reading": 10**400}, Meter)
 
 
-def test_a_float_field_loads_an_integer_only_when_a_double_holds_it_exactly() -> None:
+def test_a_float_field_loads_an_integer_only_when_it_is_a_double_s_own_value() -> None:
     with pytest.raises(DocumentValidationError, match="reading: int 9007199254740993 is not"):
         from_json({"type": "meter", "reading": 2**53 + 1}, Meter)
-    # JavaScript (a view, PouchDB, another program) writes 1e19 as 10000000000000000000.
+    # JavaScript (a view, PouchDB, another program) writes a large double as its shortest
+    # digits padded with zeros: 1e19 as 10000000000000000000, and 6.909734842321921e16
+    # as 69097348423219210 (the double's exact value is 69097348423219208).
+    js = from_json({"type": "meter", "reading": 69097348423219210}, Meter)
+    assert js.reading == 6.909734842321921e16
     data = {"type": "meter", "reading": 10**19, "readings": [2**60, 3], "spare": -(2**53) - 2}
     meter = from_json({**data, "gauge": {"level": 2**70}}, Meter)
     assert (meter.reading, meter.readings, meter.spare) == (1e19, [2.0**60, 3.0], -(2.0**53) - 2)
