@@ -134,7 +134,7 @@ class _Entry:
         if data is None or not isinstance(self.snapshot, tuple):
             return False
         data["_rev"] = self.obj.rev
-        return bool(from_json(data, type(self.obj)) == self.obj)
+        return _identical(from_json(data, type(self.obj)), self.obj)
 
 
 #: A planned write: the entry, its element of the ``_bulk_docs`` body and its snapshot
@@ -1347,6 +1347,27 @@ def _changed(entry: _Entry) -> bool:
     except ValueError:  # DocumentValidationError, or not JSON
         return not entry.as_loaded()
     return core != entry.settled()
+
+
+def _identical(loaded: Any, held: Any) -> bool:
+    """``loaded == held``, and each value of the same class: a float put in a ``Decimal``
+    field equals the Decimal loaded (``7.5 == Decimal("7.5")``), but is not what was
+    loaded, and a write must refuse it. attrs objects compare the fields ``==`` compares."""
+    if type(loaded) is not type(held):
+        return False
+    if attrs.has(type(loaded)):
+        return all(
+            _identical(getattr(loaded, a.name), getattr(held, a.name))
+            for a in attrs.fields(type(loaded))
+            if a.eq
+        )
+    if isinstance(loaded, dict):
+        return loaded.keys() == held.keys() and all(
+            _identical(value, held[key]) for key, value in loaded.items()
+        )
+    if isinstance(loaded, (list, tuple)):
+        return len(loaded) == len(held) and all(map(_identical, loaded, held))
+    return bool(loaded == held)
 
 
 def _has_inline(obj: Document) -> bool:

@@ -721,3 +721,30 @@ def test_a_rewrite_mark_is_dropped_by_rollback_and_refused_where_nothing_is_writ
     assert held is not None
     with pytest.raises(SessionError, match="read-only"):
         reader.mark_changed(held)
+
+
+@responses.activate
+def test_a_value_of_another_class_equal_to_the_loaded_one_is_refused_at_flush(
+    client: CloudantV1,
+) -> None:
+    # 7.5 == Decimal("7.50") and True == 1: equal, but not what the fields hold, and the
+    # object would keep them. The flush refuses them, as for any other value, unsent.
+    responses.get(f"{URL}/db/l1", json={**OLD_LEDGER, "amount": 7.5})
+    responses.get(
+        f"{URL}/db/i1", json={"_id": "i1", "_rev": "1-a", "type": "item", "name": "x", "qty": 1}
+    )
+    s = Session(client, db="db")
+    ledger, item = s.get(Ledger, "l1"), s.get(Item, "i1")
+    assert ledger is not None
+    assert item is not None
+    for obj, name, value, message in (
+        (ledger, "amount", 7.5, "amount: expected Decimal, got float 7.5"),
+        (item, "qty", True, "qty: expected int, got bool True"),
+    ):
+        setattr(obj, name, value)
+        assert s.is_modified(obj)
+        with pytest.raises(DocumentValidationError, match=message):
+            s.flush()
+        s.revert(obj)
+        assert not s.is_modified(obj)
+    assert len(responses.calls) == 2  # the reads: nothing written
