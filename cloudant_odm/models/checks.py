@@ -61,6 +61,30 @@ _NOT_CHECKED = frozenset({"extra", "meta"})
 # --- naming types and values -----------------------------------------------------------
 
 
+def encodes(text: str) -> bool:
+    """Whether JSON text (UTF-8) can carry ``text``: no lone surrogate (half of a UTF-16
+    pair) in it."""
+    if text.isascii():
+        return True
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def holds_lone_surrogate(value: Any) -> bool:
+    """Whether a JSON value (what a dump gives) holds a str, or an object key, that
+    :func:`encodes` refuses."""
+    if isinstance(value, str):
+        return not encodes(value)
+    if isinstance(value, dict):
+        return any(holds_lone_surrogate(k) or holds_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(map(holds_lone_surrogate, value))
+    return False
+
+
 def describe(value: Any) -> str:
     """``str 'gift'``, ``int 5``, ``None``: a given value, shortened, with its class."""
     if value is None:

@@ -40,6 +40,8 @@ from cloudant_odm.models.checks import (
     MAX_EXACT_INT,
     SCALAR_TESTS,
     decimal_as_number,
+    encodes,
+    holds_lone_surrogate,
     parse_datetime,
     stored_decimal,
 )
@@ -90,26 +92,6 @@ _LOAD_TESTS = {
 }
 
 
-def _encodes(text: str) -> bool:
-    """Whether UTF-8 (JSON text) can carry ``text``: no lone surrogate in it."""
-    try:
-        text.encode()
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _all_encode(value: Any) -> bool:
-    """:func:`_encodes` for every str in a JSON value (a hook's output)."""
-    if value.__class__ is str:
-        return value.isascii() or _encodes(value)
-    if isinstance(value, dict):
-        return all(_all_encode(k) and _all_encode(v) for k, v in value.items())
-    if isinstance(value, (list, tuple)):
-        return all(_all_encode(item) for item in value)
-    return not isinstance(value, str) or _encodes(value)
-
-
 _NAMESPACE: dict[str, Any] = {
     "enc": json.encoder.encode_basestring,
     "int_repr": int.__repr__,
@@ -124,8 +106,8 @@ _NAMESPACE: dict[str, Any] = {
     "stored_decimal": stored_decimal,
     "parse_datetime": parse_datetime,
     "text": canonical_text,
-    "utf8": _encodes,
-    "all_utf8": _all_encode,
+    "encodes": encodes,
+    "holds_lone_surrogate": holds_lone_surrogate,
 }
 
 
@@ -351,7 +333,7 @@ def _dump_value(code: _Code, kind: _Kind, v: str, encode: bool) -> str:
         out = code.fresh("w")
         code.add(f"if {check}({v}) is not None: return None", f"{out} = {dump}({v})")
         if not encode:
-            code.add(f"if not all_utf8({out}): return None")
+            code.add(f"if holds_lone_surrogate({out}): return None")
         return f"text({out})" if encode else out
     out = code.fresh("w")
     with _unless_none(code, kind.optional, v, out, "'null'" if encode else "None"):
@@ -368,7 +350,7 @@ def _scalar_test(tp: type, v: str, encode: bool) -> str:
     """The test that ``v`` is plainly right; a str for the dumper also one UTF-8 carries
     (the encoder's text fails to encode instead)."""
     test = SCALAR_TESTS[tp].format(v=v)
-    return f"{test} and ({v}.isascii() or utf8({v}))" if tp is str and not encode else test
+    return f"{test} and ({v}.isascii() or encodes({v}))" if tp is str and not encode else test
 
 
 def _dump_scalar(code: _Code, kind: _Scalar, v: str, encode: bool) -> str:
@@ -464,8 +446,8 @@ def _dump_function(
             # The dict is not encoded here: a lone surrogate is found now, as the general
             # path finds it (the encoder's text fails to encode instead).
             code.add(
-                "if i is not None and not (i.isascii() or utf8(i)): return None",
-                "if r is not None and not (r.isascii() or utf8(r)): return None",
+                "if i is not None and not (i.isascii() or encodes(i)): return None",
+                "if r is not None and not (r.isascii() or encodes(r)): return None",
             )
         for field in fields:
             v = code.fresh("v")

@@ -55,6 +55,8 @@ from cloudant_odm.models.checks import (
     decimal_as_number,
     decimal_errors,
     describe,
+    encodes,
+    holds_lone_surrogate,
     parse_datetime,
 )
 from cloudant_odm.models.codecs import (
@@ -1200,16 +1202,14 @@ def body_bytes(doc: Document, body: dict[str, Any]) -> tuple[bytes, str | None]:
 
 def refuse_lone_surrogates(doc: Document, body: dict[str, Any]) -> None:
     """Refuse ``body``, ``doc``'s JSON, if it holds a str that JSON text (UTF-8) can't
-    carry, as a commit would."""
-    try:
-        canonical(body)
-    except (ValueError, TypeError, RecursionError) as exc:
-        _refuse_lone_surrogate(doc, exc)
+    carry, as a commit would (a walk of its strings: no encoding of the whole body)."""
+    if holds_lone_surrogate(body):
+        _refuse_lone_surrogate(doc, None)
 
 
-def _refuse_lone_surrogate(doc: Document, exc: Exception) -> None:
-    """After ``doc``'s body failed to encode (``exc``): a DocumentValidationError naming
-    the str that UTF-8 can't encode, if that is why."""
+def _refuse_lone_surrogate(doc: Document, exc: Exception | None) -> None:
+    """A DocumentValidationError naming the str of ``doc`` that UTF-8 can't encode, if
+    there is one (``exc``: the failed encoding that led here)."""
     where = _lone_surrogate_at(doc, "")
     if where is not None:
         message = "holds a lone surrogate (half of a UTF-16 pair), which JSON text can't carry"
@@ -1221,11 +1221,7 @@ def _lone_surrogate_at(value: Any, path: str) -> str | None:
     encode, written as validation errors write paths: attribute names (``extra`` too),
     ``[index]`` and ``['key']``."""
     if isinstance(value, str):
-        try:
-            value.encode()
-        except UnicodeEncodeError:
-            return path
-        return None
+        return None if encodes(value) else path
     items: Iterable[tuple[str, Any]]
     if value.__class__ is Ref:
         return _lone_surrogate_at(value.id, path)

@@ -159,7 +159,6 @@ def _general_json(doc: Document) -> dict[str, Any]:
         finally:
             patch.undo()
     out: dict[str, Any] = _GENERAL_HOOKS[cls](doc)
-    conversion.refuse_lone_surrogates(doc, out)  # as to_json does after the hook
     return out
 
 
