@@ -198,7 +198,8 @@ def _int_as_float(value: int) -> float:
     except OverflowError:
         problem = "is beyond the largest float"
     else:
-        if number == value or Decimal(repr(number)) == value:
+        # (decimal_as_number: whether it is the double's shortest form, as for a Decimal)
+        if number == value or decimal_as_number(Decimal(value)) is not None:
             return number
         problem = f"is not held exactly by a float (it would read as {number!r}, and be saved so)"
     raise ValueError(
