@@ -12,7 +12,7 @@ Tests that use ``server_url``, ``server_info``, ``is_pouchdb``, ``server_http``,
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +28,7 @@ import _server
 from _server import ServerConfig
 
 if TYPE_CHECKING:
+    from cloudant_odm.aio import AsyncCloudantV1
     from cloudant_odm.client import CloudantV1
 
 SERVER_FIXTURES = frozenset(
@@ -166,3 +167,11 @@ def client(server_config: ServerConfig) -> CloudantV1:
     """A ``CloudantV1`` for the server: from the environment when ``CLOUDANT_URL`` is
     set, otherwise as the local test server's admin."""
     return server_config.client()
+
+
+@pytest.fixture
+async def aclient(server_config: ServerConfig) -> AsyncIterator[AsyncCloudantV1]:
+    """``client``'s ``AsyncCloudantV1`` (the async extra), closed after the test."""
+    client = server_config.async_client()
+    async with client:
+        yield client

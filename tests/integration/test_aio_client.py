@@ -6,7 +6,7 @@ import asyncio
 import io
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import pytest
 import requests
@@ -25,13 +25,6 @@ from cloudant_odm.client import (
 )
 
 pytestmark = [pytest.mark.anyio, pytest.mark.server]
-
-
-@pytest.fixture
-async def aclient(server_config: ServerConfig) -> AsyncIterator[AsyncCloudantV1]:
-    client = server_config.async_client()
-    async with client:
-        yield client
 
 
 async def test_document_crud(aclient: AsyncCloudantV1, db_name: str) -> None:

@@ -4,7 +4,7 @@ synchronous API, another through the async one, and what each stores is the same
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -13,7 +13,7 @@ import pytest
 import requests
 from _contacts import Contact, older, upgraded
 from _design_couch import models
-from _server import REQUEST_TIMEOUT, ServerConfig, settle, unique_db_name
+from _server import REQUEST_TIMEOUT, settle, unique_db_name
 
 pytest.importorskip("httpx", reason="the async extra is not installed")
 
@@ -35,13 +35,6 @@ from cloudant_odm.migrations import CHECKPOINT_PREFIX, MigrationProgress
 pytestmark = [pytest.mark.anyio, pytest.mark.server]
 
 FAST = {"poll_interval": 0.05}
-
-
-@pytest.fixture
-async def aclient(server_config: ServerConfig) -> AsyncIterator[AsyncCloudantV1]:
-    client = server_config.async_client()
-    async with client:
-        yield client
 
 
 @pytest.fixture

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
 import pytest
-from _server import ServerConfig, settle, unique_db_name
+from _server import settle, unique_db_name
 
 pytest.importorskip("httpx", reason="the async extra is not installed")
 
@@ -45,13 +44,6 @@ class Parcel(Document, doc_type="aio_follow_parcel"):
 
 class Letter(Document, doc_type="aio_follow_letter"):
     to: str
-
-
-@pytest.fixture
-async def aclient(server_config: ServerConfig) -> AsyncIterator[AsyncCloudantV1]:
-    client = server_config.async_client()
-    async with client:
-        yield client
 
 
 def seed(client: CloudantV1, db: str, parcels: int) -> None:

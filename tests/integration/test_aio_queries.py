@@ -5,14 +5,14 @@ documents, and async iteration keeps one page in memory."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any, TypeVar
 
 import pytest
 import requests
 from _both_apis import collect, settled
-from _server import ServerConfig, unique_db_name
+from _server import unique_db_name
 
 pytest.importorskip("httpx", reason="the async extra is not installed")
 
@@ -61,13 +61,6 @@ class Sale(Document, doc_type="aio_query_sale"):
 
 
 ITEMS = ("tea", "cake", "jam")
-
-
-@pytest.fixture
-async def aclient(server_config: ServerConfig) -> AsyncIterator[AsyncCloudantV1]:
-    client = server_config.async_client()
-    async with client:
-        yield client
 
 
 @pytest.fixture

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from decimal import Decimal
 from typing import Any, TypeVar
 
 import pytest
 import requests
-from _server import ServerConfig, unique_db_name
+from _server import unique_db_name
 
 pytest.importorskip("httpx", reason="the async extra is not installed")
 
@@ -45,13 +45,6 @@ class Invoice(Document, doc_type="aio_session_invoice"):
     customer: Ref[Customer]
     total: Decimal
     lines: list[str] = field(factory=list)
-
-
-@pytest.fixture
-async def aclient(server_config: ServerConfig) -> AsyncIterator[AsyncCloudantV1]:
-    client = server_config.async_client()
-    async with client:
-        yield client
 
 
 @pytest.fixture
